@@ -1,0 +1,73 @@
+/*
+ * cli.h: marketctl's command table and the context every handler gets.
+ *
+ * marketctl is a thin client: each command is one row of the table in
+ * main.c ({object, verb, handler, usage, help} like libgit2's cli_cmds[]),
+ * main.c parses the command line once into an mkt_cli, and the handler
+ * turns it into XML-RPC calls (client.h) and prints the reply (output.h).
+ * Operations that are the same for every object (delete, chmod, chown,
+ * rename, ...) are one generic handler (object.h) parameterised by the
+ * row's object class.
+ */
+#ifndef MKT_CLI_H
+#define MKT_CLI_H
+
+#include "client.h"
+
+/* A handler status that main() turns into exit status 2 (usage error);
+ * everything else negative is exit status 1. */
+#define MKT_CLI_EUSAGE (-64)
+
+/* How list/show print the object. */
+typedef enum {
+	MKT_CLI_OUT_TABLE = 0,  /* human tables and INFORMATION blocks */
+	MKT_CLI_OUT_XML,        /* the raw XML value of the reply */
+	MKT_CLI_OUT_JSON        /* the XML converted to pretty JSON */
+} mkt_cli_output;
+
+/* Options a command may accept besides the global ones (bit masks for
+ * mkt_cli_cmd.opts). */
+enum {
+	MKT_CLI_OPT_APPEND = 1u << 0,        /* update --append */
+	MKT_CLI_OPT_MARKET = 1u << 1,        /* app list/create --market ID */
+	MKT_CLI_OPT_FILTER = 1u << 2,        /* app list --mine/--group/--all/--user */
+	MKT_CLI_OPT_GROUP_NAME = 1u << 3,    /* user create --group GROUP */
+	MKT_CLI_OPT_LOCK_LEVEL = 1u << 4     /* app lock --use/--manage/--admin/--all */
+};
+
+typedef struct mkt_cli_class mkt_cli_class;
+typedef struct mkt_cli_cmd mkt_cli_cmd;
+
+/* Everything parsed from the command line; owned by main(). */
+typedef struct {
+	mkt_client *client;          /* connects lazily, on the first call */
+	mkt_cli_output output;
+
+	/* command options */
+	int append;                  /* update: 1 merge, 0 replace */
+	const char *market;          /* app list/create: market ID or NAME */
+	int filter;                  /* app list: -2 all, -3 mine, -4 group */
+	const char *filter_user;     /* app list --user: USER overrides filter */
+	const char **groups;         /* user create --group (repeatable) */
+	size_t ngroups;
+	int lock_level;              /* app lock: 1 use .. 4 all */
+} mkt_cli;
+
+/* A command handler: @argv holds the @argc positional arguments after the
+ * object and verb (already checked against min_args/max_args). */
+typedef int (*mkt_cli_handler)(mkt_cli *cli, const mkt_cli_cmd *cmd,
+			       int argc, char **argv);
+
+struct mkt_cli_cmd {
+	const char *object;          /* "market", "app", ... */
+	const char *verb;            /* "list", ...; NULL for a one-word command */
+	mkt_cli_handler handler;
+	const mkt_cli_class *cls;    /* the object class for generic handlers */
+	int min_args;
+	int max_args;
+	unsigned opts;               /* MKT_CLI_OPT_* the command accepts */
+	const char *usage;           /* arguments and options after the verb */
+	const char *help;            /* one-line description */
+};
+
+#endif

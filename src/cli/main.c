@@ -1,0 +1,588 @@
+/*
+ * main.c: marketctl's command table, command-line parsing, help and exit
+ * status.
+ *
+ * Every command is one row of commands[] ({object, verb, handler, class,
+ * arity, options, usage, help}); every option one row of options[].  The
+ * command line is parsed twice: a lenient pass finds the object and verb,
+ * then a strict pass reads the options the way that command defines them
+ * (`--group` is a filter flag for `app list` but takes a GROUP for `user
+ * create`).  Global options may come before or after the command.
+ *
+ * Exit status: 0 success, 1 error reported by marketd or the connection,
+ * 2 usage error.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include "cli.h"
+#include "client.h"
+#include "object.h"
+
+#define PROG "marketctl"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* ---- the command table ------------------------------------------------ */
+
+#define MARKET (&mkt_cmd_market_class)
+#define APP (&mkt_cmd_app_class)
+#define USER (&mkt_cmd_user_class)
+#define GROUP (&mkt_cmd_group_class)
+#define O_APPEND MKT_CLI_OPT_APPEND
+#define O_MARKET MKT_CLI_OPT_MARKET
+#define O_FILTER MKT_CLI_OPT_FILTER
+#define O_GNAME MKT_CLI_OPT_GROUP_NAME
+#define O_LOCK MKT_CLI_OPT_LOCK_LEVEL
+
+static const mkt_cli_cmd commands[] = {
+	{ "market", "list", mkt_object_list, MARKET, 0, 0, 0, "",
+	  "List the marketplaces." },
+	{ "market", "show", mkt_object_show, MARKET, 1, 1, 0, "ID",
+	  "Show a marketplace." },
+	{ "market", "create", mkt_object_create, MARKET, 1, 1, 0, "FILE|-",
+	  "Create a marketplace from a template (text or XML; - reads stdin); prints ID: <n>." },
+	{ "market", "update", mkt_object_update, MARKET, 2, 2, O_APPEND, "ID FILE|- [--append]",
+	  "Replace a marketplace's template (merge into it with --append)." },
+	{ "market", "delete", mkt_object_delete, MARKET, 1, 1, 0, "ID",
+	  "Delete a marketplace." },
+	{ "market", "chmod", mkt_object_chmod, MARKET, 2, 2, 0, "ID OCTET",
+	  "Set a marketplace's permissions, e.g. 640." },
+	{ "market", "chown", mkt_object_chown, MARKET, 2, 3, 0, "ID USER [GROUP]",
+	  "Change a marketplace's owner (and group)." },
+	{ "market", "chgrp", mkt_object_chgrp, MARKET, 2, 2, 0, "ID GROUP",
+	  "Change a marketplace's group." },
+	{ "market", "rename", mkt_object_rename, MARKET, 2, 2, 0, "ID NAME",
+	  "Rename a marketplace." },
+	{ "market", "enable", mkt_object_enable, MARKET, 1, 1, 0, "ID",
+	  "Enable a marketplace." },
+	{ "market", "disable", mkt_object_disable, MARKET, 1, 1, 0, "ID",
+	  "Disable a marketplace (its apps are dropped)." },
+
+	{ "app", "list", mkt_cmd_app_list, APP, 0, 0, O_MARKET | O_FILTER,
+	  "[--market ID] [--mine|--group|--all|--user USER]",
+	  "List the marketplace apps (all by default)." },
+	{ "app", "show", mkt_object_show, APP, 1, 1, 0, "ID",
+	  "Show a marketplace app." },
+	{ "app", "create", mkt_cmd_app_create, APP, 1, 1, O_MARKET, "FILE|- --market ID",
+	  "Create an app in a marketplace from a template; prints ID: <n>." },
+	{ "app", "delete", mkt_object_delete, APP, 1, 1, 0, "ID",
+	  "Delete a marketplace app." },
+	{ "app", "update", mkt_object_update, APP, 2, 2, O_APPEND, "ID FILE|- [--append]",
+	  "Replace an app's template (merge into it with --append)." },
+	{ "app", "chmod", mkt_object_chmod, APP, 2, 2, 0, "ID OCTET",
+	  "Set an app's permissions, e.g. 640." },
+	{ "app", "chown", mkt_object_chown, APP, 2, 3, 0, "ID USER [GROUP]",
+	  "Change an app's owner (and group)." },
+	{ "app", "chgrp", mkt_object_chgrp, APP, 2, 2, 0, "ID GROUP",
+	  "Change an app's group." },
+	{ "app", "rename", mkt_object_rename, APP, 2, 2, 0, "ID NAME",
+	  "Rename a marketplace app." },
+	{ "app", "enable", mkt_object_enable, APP, 1, 1, 0, "ID",
+	  "Enable a marketplace app." },
+	{ "app", "disable", mkt_object_disable, APP, 1, 1, 0, "ID",
+	  "Disable a marketplace app." },
+	{ "app", "lock", mkt_cmd_app_lock, APP, 1, 1, O_LOCK, "ID [--use|--manage|--admin|--all]",
+	  "Lock an app against actions of a level (default --use)." },
+	{ "app", "unlock", mkt_cmd_app_unlock, APP, 1, 1, 0, "ID",
+	  "Unlock a marketplace app." },
+
+	{ "user", "list", mkt_object_list, USER, 0, 0, 0, "",
+	  "List the users." },
+	{ "user", "show", mkt_object_show, USER, 0, 1, 0, "[ID]",
+	  "Show a user (yourself when ID is omitted)." },
+	{ "user", "create", mkt_cmd_user_create, USER, 2, 2, O_GNAME, "NAME PASSWORD [--group GROUP]",
+	  "Create a user (core auth), in GROUP when given; prints ID: <n>." },
+	{ "user", "passwd", mkt_cmd_user_passwd, USER, 2, 2, 0, "ID PASSWORD",
+	  "Change a user's password." },
+	{ "user", "delete", mkt_object_delete, USER, 1, 1, 0, "ID",
+	  "Delete a user." },
+	{ "user", "chgrp", mkt_cmd_user_chgrp, USER, 2, 2, 0, "ID GROUP",
+	  "Change a user's primary group." },
+
+	{ "group", "list", mkt_object_list, GROUP, 0, 0, 0, "",
+	  "List the groups." },
+	{ "group", "show", mkt_object_show, GROUP, 1, 1, 0, "ID",
+	  "Show a group." },
+	{ "group", "create", mkt_cmd_group_create, GROUP, 1, 1, 0, "NAME",
+	  "Create a group; prints ID: <n>." },
+	{ "group", "delete", mkt_object_delete, GROUP, 1, 1, 0, "ID",
+	  "Delete a group." },
+
+	{ "version", NULL, mkt_cmd_system_version, NULL, 0, 0, 0, "",
+	  "Show marketd's version." },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* ---- the option table ------------------------------------------------- */
+
+typedef enum {
+	OPT_ENDPOINT, OPT_USER, OPT_PASSWORD, OPT_XML, OPT_JSON, OPT_HELP,
+	OPT_VERSION, OPT_APPEND, OPT_MARKET, OPT_MINE, OPT_GROUP_FILTER,
+	OPT_ALL_FILTER, OPT_GROUP_NAME, OPT_USE, OPT_MANAGE, OPT_ADMIN,
+	OPT_ALL_LOCK
+} opt_id;
+
+typedef struct {
+	const char *name;           /* long name, without "--" */
+	char letter;                /* short form, or 0 */
+	int has_arg;
+	unsigned scope;             /* 0: global; else the MKT_CLI_OPT_* bit */
+	opt_id id;
+	const char *arg;            /* placeholder in help */
+	const char *help;
+} option_row;
+
+static const option_row options[] = {
+	{ "endpoint", 0, 1, 0, OPT_ENDPOINT, "URL",
+	  "XML-RPC endpoint (default: $ONE_XMLRPC, else " MKT_CLIENT_DEFAULT_ENDPOINT ")" },
+	{ "user", 0, 1, 0, OPT_USER, "USER",
+	  "user name, with --password (default: $ONE_AUTH, else ~/.one/one_auth)" },
+	{ "password", 0, 1, 0, OPT_PASSWORD, "PASSWORD", "password, with --user" },
+	{ "xml", 0, 0, 0, OPT_XML, NULL, "print list/show replies as marketd's raw XML" },
+	{ "json", 0, 0, 0, OPT_JSON, NULL, "print list/show replies as JSON" },
+	{ "help", 'h', 0, 0, OPT_HELP, NULL, "show help (general, per object or per command)" },
+	{ "version", 0, 0, 0, OPT_VERSION, NULL, "show marketctl's version" },
+
+	{ "append", 0, 0, MKT_CLI_OPT_APPEND, OPT_APPEND, NULL,
+	  "merge the attributes into the template instead of replacing it" },
+	{ "market", 0, 1, MKT_CLI_OPT_MARKET, OPT_MARKET, "ID", "the marketplace (ID or NAME)" },
+	{ "mine", 0, 0, MKT_CLI_OPT_FILTER, OPT_MINE, NULL, "only your apps" },
+	{ "group", 0, 0, MKT_CLI_OPT_FILTER, OPT_GROUP_FILTER, NULL, "only your group's apps" },
+	{ "all", 0, 0, MKT_CLI_OPT_FILTER, OPT_ALL_FILTER, NULL, "all the apps you may see (default)" },
+	{ "user", 0, 1, MKT_CLI_OPT_FILTER, OPT_USER, "USER",
+	  "only USER's apps (with --password: the --user not next to it)" },
+	{ "group", 0, 1, MKT_CLI_OPT_GROUP_NAME, OPT_GROUP_NAME, "GROUP",
+	  "the user's group (ID or NAME; repeat for secondary groups)" },
+	{ "use", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_USE, NULL, "lock use and above (level 1, default)" },
+	{ "manage", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_MANAGE, NULL, "lock manage and above (level 2)" },
+	{ "admin", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_ADMIN, NULL, "lock admin actions (level 3)" },
+	{ "all", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_ALL_LOCK, NULL, "lock every action (level 4)" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* What one parsing pass found. */
+typedef struct {
+	const char *endpoint;
+	const char *password;
+	int password_at;            /* argv index of --password */
+	const char **users;         /* every --user, in order */
+	int *users_at;              /* and their argv indexes */
+	size_t nusers;
+	char **pos;                 /* positional words, borrowed from argv */
+	int npos;
+	int help, version;
+	int xml, json;
+	int nfilters;               /* --mine/--group/--all given */
+	int nlevels;                /* --use/--manage/--admin/--all given */
+} parsed;
+
+static void parsed_free(parsed *p)
+{
+	free(p->users);
+	free(p->users_at);
+	free(p->pos);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- help ------------------------------------------------------------- */
+
+static void print_cmd_line(FILE *fp, const mkt_cli_cmd *c)
+{
+	char *words = mkt_asprintf("%s%s%s %s", c->object, c->verb ? " " : "",
+				   c->verb ? c->verb : "", c->usage);
+	fprintf(fp, "  %s\n      %s\n", words, c->help);
+	free(words);
+}
+
+static void print_options(FILE *fp, unsigned scope_mask, int global)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		const option_row *o = &options[i];
+		char *spec;
+
+		if (global ? o->scope != 0 : !(o->scope & scope_mask))
+			continue;
+		if (o->letter)
+			spec = mkt_asprintf("-%c, --%s%s%s", o->letter, o->name,
+					    o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			spec = mkt_asprintf("--%s%s%s", o->name, o->arg ? " " : "",
+					    o->arg ? o->arg : "");
+		fprintf(fp, "  %-21s %s\n", spec, o->help);
+		free(spec);
+	}
+}
+
+static void help_general(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp,
+		"Usage: " PROG " [OPTIONS] OBJECT VERB [ARGUMENTS] [OPTIONS]\n"
+		"\n"
+		"Manage marketd's marketplaces, apps, users and groups over its\n"
+		"XML-RPC API (OpenNebula's one.* methods).\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		print_cmd_line(fp, &commands[i]);
+	fprintf(fp, "\nGlobal options (before or after the command):\n");
+	print_options(fp, 0, 1);
+	fprintf(fp,
+		"\n"
+		"ID, USER and GROUP arguments take a numeric id or a name.\n"
+		"Run '" PROG " OBJECT VERB --help' for one command's options.\n"
+		"Exit status: 0 success, 1 error from marketd or the connection, 2 usage error.\n");
+}
+
+static void help_object(FILE *fp, const char *object)
+{
+	size_t i;
+
+	fprintf(fp, "Usage: " PROG " %s VERB [ARGUMENTS] [OPTIONS]\n\nCommands:\n", object);
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].object, object) == 0)
+			print_cmd_line(fp, &commands[i]);
+	fprintf(fp, "\nRun '" PROG " --help' for the global options.\n");
+}
+
+static void usage_line(FILE *fp, const mkt_cli_cmd *c)
+{
+	fprintf(fp, "Usage: " PROG " %s%s%s%s%s\n", c->object, c->verb ? " " : "",
+		c->verb ? c->verb : "", *c->usage ? " " : "", c->usage);
+}
+
+static void help_command(FILE *fp, const mkt_cli_cmd *c)
+{
+	usage_line(fp, c);
+	fprintf(fp, "\n%s\n", c->help);
+	if (c->opts) {
+		fprintf(fp, "\nOptions:\n");
+		print_options(fp, c->opts, 0);
+	}
+	fprintf(fp, "\nGlobal options:\n");
+	print_options(fp, 0, 1);
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/*
+ * The option row for --@name (length @len) or -@letter: global rows, or
+ * rows of the options @cmd accepts.  Without a command (the lenient pass)
+ * any row matches; when rows disagree on taking a value, the first wins.
+ */
+static const option_row *find_option(const char *name, size_t len, char letter,
+				     const mkt_cli_cmd *cmd, int lenient)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		const option_row *o = &options[i];
+		int named = letter ? o->letter == letter :
+			    strlen(o->name) == len && strncmp(o->name, name, len) == 0;
+
+		if (!named)
+			continue;
+		if (o->scope == 0 || lenient || (cmd && (cmd->opts & o->scope)))
+			return o;
+	}
+	return NULL;
+}
+
+static void apply_option(mkt_cli *cli, parsed *p, const option_row *o,
+			 const char *value, int at)
+{
+	switch (o->id) {
+	case OPT_ENDPOINT: p->endpoint = value; break;
+	case OPT_USER:
+		p->users = mkt_realloc(p->users, (p->nusers + 1) * sizeof(*p->users));
+		p->users_at = mkt_realloc(p->users_at, (p->nusers + 1) * sizeof(*p->users_at));
+		p->users_at[p->nusers] = at;
+		p->users[p->nusers++] = value;
+		break;
+	case OPT_PASSWORD: p->password = value; p->password_at = at; break;
+	case OPT_XML: p->xml = 1; break;
+	case OPT_JSON: p->json = 1; break;
+	case OPT_HELP: p->help = 1; break;
+	case OPT_VERSION: p->version = 1; break;
+	case OPT_APPEND: cli->append = 1; break;
+	case OPT_MARKET: cli->market = value; break;
+	case OPT_MINE: cli->filter = -3; p->nfilters++; break;
+	case OPT_GROUP_FILTER: cli->filter = -4; p->nfilters++; break;
+	case OPT_ALL_FILTER: cli->filter = -2; p->nfilters++; break;
+	case OPT_GROUP_NAME:
+		cli->groups = mkt_realloc(cli->groups, (cli->ngroups + 1) * sizeof(*cli->groups));
+		cli->groups[cli->ngroups++] = value;
+		break;
+	case OPT_USE: cli->lock_level = 1; p->nlevels++; break;
+	case OPT_MANAGE: cli->lock_level = 2; p->nlevels++; break;
+	case OPT_ADMIN: cli->lock_level = 3; p->nlevels++; break;
+	case OPT_ALL_LOCK: cli->lock_level = 4; p->nlevels++; break;
+	}
+}
+
+/*
+ * One pass over argv.  @cmd NULL is the lenient pass (only positional
+ * words matter; unknown options are skipped); otherwise every option must
+ * be global or one @cmd accepts.
+ */
+static int parse_pass(mkt_cli *cli, parsed *p, int argc, char **argv,
+		      const mkt_cli_cmd *cmd)
+{
+	int i, only_pos = 0;
+
+	p->pos = mkt_calloc((size_t)argc, sizeof(*p->pos));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *name = a + 1, *eq = NULL, *value = NULL;
+		const option_row *o;
+		size_t len = 0;
+		char letter = 0;
+		int opt_at = i;
+
+		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+			p->pos[p->npos++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (a[1] != '-') {
+			if (strlen(a) != 2)
+				goto unknown;
+			letter = a[1];
+			len = 1;
+		} else {
+			name = a + 2;
+			eq = strchr(name, '=');
+			len = eq ? (size_t)(eq - name) : strlen(name);
+		}
+		if (!(o = find_option(name, len, letter, cmd, cmd == NULL)))
+			goto unknown;
+		if (o->has_arg) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else if (cmd)
+				return mkt_object_usage("option %s needs a value (%s)", a, o->arg);
+		} else if (eq && cmd) {
+			return mkt_object_usage("option --%s takes no value", o->name);
+		}
+		apply_option(cli, p, o, value, opt_at);
+		continue;
+
+ unknown:
+		if (!cmd)
+			continue;
+		if (find_option(name, len, letter, NULL, 1))
+			return mkt_object_usage("option %s does not apply to '%s%s%s'", a,
+					   cmd->object, cmd->verb ? " " : "",
+					   cmd->verb ? cmd->verb : "");
+		return mkt_object_usage("unknown option %s", a);
+	}
+	return 0;
+}
+
+/* The command named by the positional words, or a usage error
+ * (*verb_missing set when only a known object was given). */
+static int find_command(const mkt_cli_cmd **out, const parsed *p,
+			int *verb_missing)
+{
+	const char *object, *verb;
+	size_t i;
+	int known = 0;
+
+	*out = NULL;
+	*verb_missing = 0;
+	if (p->npos == 0)
+		return mkt_object_usage("missing command");
+	object = p->pos[0];
+	verb = p->npos > 1 ? p->pos[1] : NULL;
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(commands[i].object, object) != 0)
+			continue;
+		known = 1;
+		if (!commands[i].verb || (verb && strcmp(commands[i].verb, verb) == 0)) {
+			*out = &commands[i];
+			return 0;
+		}
+	}
+	if (!known)
+		return mkt_object_usage("unknown command '%s'", object);
+	if (!verb) {
+		*verb_missing = 1;
+		return mkt_object_usage("missing verb after '%s'", object);
+	}
+	return mkt_object_usage("unknown command '%s %s'", object, verb);
+}
+
+/* Credentials and filters that depend on how many --user were given. */
+static int check_options(mkt_cli *cli, parsed *p, const mkt_cli_cmd *cmd,
+			 const char **user)
+{
+	int filtering = (cmd->opts & MKT_CLI_OPT_FILTER) != 0;
+
+	*user = NULL;
+	if (p->xml && p->json)
+		return mkt_object_usage("--xml and --json are exclusive");
+	cli->output = p->xml ? MKT_CLI_OUT_XML : p->json ? MKT_CLI_OUT_JSON : MKT_CLI_OUT_TABLE;
+
+	if (p->password) {
+		size_t i, cred = 0;
+
+		if (p->nusers == 0)
+			return mkt_object_usage("--password needs --user");
+		if (p->nusers > (filtering ? 2u : 1u))
+			return mkt_object_usage("--user given too many times");
+		/* The --user nearest to --password names the credentials (the
+		 * earlier one on a tie); for app list the other is the owner
+		 * filter. */
+		for (i = 1; i < p->nusers; i++)
+			if (abs(p->users_at[i] - p->password_at) <
+			    abs(p->users_at[cred] - p->password_at))
+				cred = i;
+		*user = p->users[cred];
+		if (p->nusers == 2)
+			cli->filter_user = p->users[1 - cred];
+	} else if (p->nusers > 0) {
+		if (!filtering)
+			return mkt_object_usage("--user needs --password (or use $ONE_AUTH)");
+		if (p->nusers > 1)
+			return mkt_object_usage("--user given too many times");
+		cli->filter_user = p->users[0];
+	}
+	if (p->nfilters + (cli->filter_user ? 1 : 0) > 1)
+		return mkt_object_usage("--mine, --group, --all and --user are exclusive");
+	if (p->nlevels > 1)
+		return mkt_object_usage("--use, --manage, --admin and --all are exclusive");
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int run(mkt_cli *cli, int argc, char **argv)
+{
+	parsed p;
+	const mkt_cli_cmd *cmd = NULL;
+	const char *user = NULL;
+	int nwords, nargs, ret, verb_missing = 0;
+
+	/* lenient pass: which command is it? */
+	memset(&p, 0, sizeof(p));
+	parse_pass(cli, &p, argc, argv, NULL);
+	if (p.help && p.npos == 0) {
+		help_general(stdout);
+		ret = 0;
+		goto cleanup;
+	}
+	if (p.version && p.npos == 0) {
+		printf(PROG " " PACKAGE_VERSION "\n");
+		ret = 0;
+		goto cleanup;
+	}
+	if ((ret = find_command(&cmd, &p, &verb_missing)) < 0) {
+		if (verb_missing && p.help) {
+			help_object(stdout, p.pos[0]);
+			ret = 0;
+		}
+		goto cleanup;
+	}
+
+	/* strict pass, with the options of that command */
+	parsed_free(&p);
+	cli->filter = -2;
+	cli->market = NULL;
+	cli->append = 0;
+	cli->lock_level = 0;
+	free(cli->groups);
+	cli->groups = NULL;
+	cli->ngroups = 0;
+	if ((ret = parse_pass(cli, &p, argc, argv, cmd)) < 0)
+		goto cleanup;
+	if (p.help) {
+		help_command(stdout, cmd);
+		ret = 0;
+		goto cleanup;
+	}
+	if (p.version) {
+		printf(PROG " " PACKAGE_VERSION "\n");
+		ret = 0;
+		goto cleanup;
+	}
+	nwords = cmd->verb ? 2 : 1;
+	if (p.npos < nwords || strcmp(p.pos[0], cmd->object) != 0 ||
+	    (cmd->verb && strcmp(p.pos[1], cmd->verb) != 0)) {
+		ret = mkt_object_usage("cannot tell the command from the arguments");
+		goto cleanup;
+	}
+	nargs = p.npos - nwords;
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		ret = mkt_object_usage(nargs < cmd->min_args ? "missing arguments" :
+				  "too many arguments");
+		goto cleanup;
+	}
+	if ((ret = check_options(cli, &p, cmd, &user)) < 0)
+		goto cleanup;
+
+	cli->client = mkt_client_new(p.endpoint, user, user ? p.password : NULL);
+	ret = cmd->handler(cli, cmd, nargs, p.pos + nwords);
+
+ cleanup:
+	if (ret == MKT_CLI_EUSAGE) {
+		fprintf(stderr, PROG ": %s\n", mkt_error_message());
+		if (cmd)
+			usage_line(stderr, cmd);
+		else if (verb_missing)
+			help_object(stderr, p.pos[0]);
+		fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+	}
+	parsed_free(&p);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	mkt_cli cli;
+	int ret, status;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.filter = -2;
+	xmlInitParser();
+
+	ret = run(&cli, argc, argv);
+	if (ret == 0) {
+		status = EXIT_OK;
+	} else if (ret == MKT_CLI_EUSAGE) {
+		status = EXIT_USAGE;
+	} else {
+		status = EXIT_FAIL;
+		if (ret == MKT_CLIENT_EREPLY)
+			fprintf(stderr, "%s\n", mkt_error_message());   /* marketd's own words */
+		else
+			fprintf(stderr, PROG ": %s\n", mkt_error_message());
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": error writing to standard output\n");
+		status = EXIT_FAIL;
+	}
+
+	mkt_client_free(cli.client);
+	free(cli.groups);
+	xmlCleanupParser();
+	return status;
+}

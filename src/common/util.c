@@ -1,0 +1,289 @@
+/*
+ * util.c: small string and file helpers.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "util.h"
+
+int mkt_util_parse_long(const char *s, long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s)
+		return MKT_EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return MKT_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return MKT_EINVAL;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return MKT_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int mkt_util_parse_bool(const char *s, int *out)
+{
+	static const struct { const char *word; int value; } words[] = {
+		{ "yes", 1 }, { "true", 1 }, { "on", 1 }, { "1", 1 },
+		{ "no", 0 }, { "false", 0 }, { "off", 0 }, { "0", 0 },
+	};
+	size_t i;
+
+	if (!s)
+		return MKT_EINVAL;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!strcasecmp(s, words[i].word)) {
+			*out = words[i].value;
+			return 0;
+		}
+	}
+	return MKT_EINVAL;
+}
+
+char *mkt_util_trim(char *s)
+{
+	char *start = s;
+	size_t len;
+
+	while (isspace((unsigned char)*start))
+		start++;
+	len = strlen(start);
+	while (len > 0 && isspace((unsigned char)start[len - 1]))
+		len--;
+	memmove(s, start, len);
+	s[len] = '\0';
+	return s;
+}
+
+int mkt_util_read_file(char **out, const char *path, size_t max)
+{
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+	int fd, ret = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return mkt_error_set_os(errno, "cannot open '%s'", path);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			data = mkt_realloc(data, cap + 1);
+		}
+		n = read(fd, data + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = mkt_error_set_os(errno, "cannot read '%s'", path);
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_OS,
+					    "'%s' is larger than %zu bytes", path, max);
+			goto cleanup;
+		}
+	}
+	data[len] = '\0';
+	*out = MKT_STEAL(data);
+
+ cleanup:
+	free(data);
+	close(fd);
+	return ret;
+}
+
+int mkt_util_write_file(const char *path, const char *data, size_t len, unsigned mode)
+{
+	char *tmp = mkt_asprintf("%s.XXXXXX", path);
+	int fd, ret = 0;
+
+	if ((fd = mkstemp(tmp)) < 0) {
+		ret = mkt_error_set_os(errno, "cannot create a temporary file for '%s'", path);
+		goto cleanup;
+	}
+	if (fchmod(fd, mode) < 0) {
+		ret = mkt_error_set_os(errno, "cannot set the mode of '%s'", tmp);
+		goto cleanup;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = mkt_error_set_os(errno, "cannot write '%s'", tmp);
+			goto cleanup;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		ret = mkt_error_set_os(errno, "cannot sync '%s'", tmp);
+		goto cleanup;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = mkt_error_set_os(errno, "cannot close '%s'", tmp);
+		goto cleanup;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		ret = mkt_error_set_os(errno, "cannot rename '%s' to '%s'", tmp, path);
+
+ cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+int mkt_util_mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = mkt_strdup(path);
+	char *p;
+	int ret = 0;
+
+	for (p = copy + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+			ret = mkt_error_set_os(errno, "cannot create directory '%s'", copy);
+			goto cleanup;
+		}
+		*p = saved;
+		if (!saved)
+			break;
+	}
+
+ cleanup:
+	free(copy);
+	return ret;
+}
+
+int mkt_util_random(void *out, size_t n)
+{
+	unsigned char *p = out;
+
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return mkt_error_set_os(errno, "cannot read random bytes");
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *mkt_util_base64_encode(const void *data, size_t len)
+{
+	const unsigned char *in = data;
+	char *out = mkt_malloc(4 * ((len + 2) / 3) + 1);
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*o++ = b64chars[in[i] >> 2];
+		*o++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		*o++ = b64chars[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		*o++ = b64chars[in[i + 2] & 63];
+	}
+	if (i < len) {
+		*o++ = b64chars[in[i] >> 2];
+		if (i + 1 < len) {
+			*o++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			*o++ = b64chars[(in[i + 1] & 15) << 2];
+		} else {
+			*o++ = b64chars[(in[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int b64value(int c)
+{
+	const char *p = c ? strchr(b64chars, c) : NULL;
+
+	return p ? (int)(p - b64chars) : -1;
+}
+
+int mkt_util_base64_decode(unsigned char **out, size_t *out_len, const char *text)
+{
+	size_t cap = strlen(text) / 4 * 3 + 3;
+	unsigned char *buf = mkt_malloc(cap);
+	unsigned int acc = 0;
+	size_t len = 0;
+	int bits = 0, pad = 0;
+
+	for (; *text; text++) {
+		int c = (unsigned char)*text, v;
+
+		if (isspace(c))
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || (v = b64value(c)) < 0) {
+			free(buf);
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "invalid base64 data");
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int mkt_util_streq_ct(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char diff = (unsigned char)(la != lb);
+
+	for (i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return diff == 0;
+}

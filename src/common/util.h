@@ -1,0 +1,39 @@
+/*
+ * util.h: small string and file helpers shared by every layer.
+ */
+#ifndef MKT_UTIL_H
+#define MKT_UTIL_H
+
+#include <stddef.h>
+
+/* Parse a whole decimal integer (optional sign, surrounding blanks
+ * allowed).  0 on success, MKT_EINVAL otherwise (no error recorded). */
+int mkt_util_parse_long(const char *s, long long *out);
+
+/* YES/NO, TRUE/FALSE, ON/OFF, 1/0 in any case: 0 and *out=0/1, or MKT_EINVAL. */
+int mkt_util_parse_bool(const char *s, int *out);
+
+/* Trim leading/trailing blanks in place; returns @s. */
+char *mkt_util_trim(char *s);
+
+/* Read a whole file (up to @max bytes) into a NUL-terminated string. */
+int mkt_util_read_file(char **out, const char *path, size_t max);
+
+/* Write @data to @path atomically (temp file, fsync, rename) with @mode. */
+int mkt_util_write_file(const char *path, const char *data, size_t len, unsigned mode);
+
+/* mkdir -p with @mode for the directories it creates. */
+int mkt_util_mkdir_p(const char *path, unsigned mode);
+
+/* Fill @out with @n random bytes from the kernel. */
+int mkt_util_random(void *out, size_t n);
+
+/* Base64 (RFC 4648, with padding).  Decoding ignores whitespace and fails
+ * with MKT_EINVAL on any other invalid character. */
+char *mkt_util_base64_encode(const void *data, size_t len);
+int mkt_util_base64_decode(unsigned char **out, size_t *out_len, const char *text);
+
+/* Constant-time comparison of two NUL-terminated strings. */
+int mkt_util_streq_ct(const char *a, const char *b);
+
+#endif

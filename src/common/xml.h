@@ -1,0 +1,26 @@
+/*
+ * xml.h: the few libxml2 operations marketd needs, with its error discipline.
+ *
+ * Every document from outside (API templates, stored bodies, driver
+ * replies) is read through mkt_xml_parse(), which never loads external
+ * entities or DTDs and reports libxml2's own message on failure.
+ */
+#ifndef MKT_XML_H
+#define MKT_XML_H
+
+#include <libxml/tree.h>
+
+/* Parse a document; MKT_EINVAL with "malformed XML: <libxml2 message>". */
+int mkt_xml_parse(xmlDocPtr *out, const char *text, size_t len);
+
+/* First element child of @node named @name (NULL if none). */
+xmlNodePtr mkt_xml_child(xmlNodePtr node, const char *name);
+
+/* Text of child @name, newly allocated (caller frees), or NULL if absent. */
+char *mkt_xml_child_text(xmlNodePtr node, const char *name);
+
+/* Integer value of child @name: 0, MKT_ENOTFOUND or MKT_EINVAL (error set
+ * naming the element). */
+int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * config.c: marketd.conf (see config.h).
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "config.h"
+
+#define CONFIG_MAX_SIZE (1024 * 1024)
+
+/* oned's built-in stanzas, used when the file does not define them. */
+static const struct {
+	const char *name;
+	const char *required;
+	const char *actions;
+	int is_public;
+} default_mads[] = {
+	{ "one", "", "monitor", 1 },
+	{ "http", "BASE_URL,PUBLIC_DIR", "create, delete, monitor", 0 },
+	{ "s3", "ACCESS_KEY_ID,SECRET_ACCESS_KEY,REGION,BUCKET", "create, delete, monitor", 0 },
+};
+
+static const struct {
+	const char *word;
+	unsigned bit;
+} app_actions[] = {
+	{ "create", MKT_APP_ACTION_CREATE },
+	{ "delete", MKT_APP_ACTION_DELETE },
+	{ "monitor", MKT_APP_ACTION_MONITOR },
+	{ "export", MKT_APP_ACTION_EXPORT },
+};
+
+int mkt_config_parse_app_actions(const char *s, unsigned *out)
+{
+	char *copy = mkt_strdup(s ? s : ""), *save = NULL, *tok;
+	unsigned bits = 0;
+	int ret = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		size_t i;
+		int found = 0;
+
+		for (i = 0; i < sizeof(app_actions) / sizeof(app_actions[0]); i++) {
+			if (!strcasecmp(tok, app_actions[i].word)) {
+				bits |= app_actions[i].bit;
+				found = 1;
+			}
+		}
+		if (!found) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+					    "unknown APP_ACTIONS entry '%s' (expected create, delete, monitor, export)",
+					    tok);
+			goto cleanup;
+		}
+	}
+	*out = bits;
+
+ cleanup:
+	free(copy);
+	return ret;
+}
+
+static void split_required(mkt_market_mad_conf *m, const char *s)
+{
+	char *copy = mkt_strdup(s ? s : ""), *save = NULL, *tok;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *p;
+
+		mkt_util_trim(tok);
+		if (!*tok)
+			continue;
+		for (p = tok; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		m->required = mkt_realloc(m->required, (m->nrequired + 1) * sizeof(char *));
+		m->required[m->nrequired++] = mkt_strdup(tok);
+	}
+	free(copy);
+}
+
+static int add_mad(mkt_config *c, const char *name, const char *required,
+		   const char *actions, int is_public)
+{
+	mkt_market_mad_conf *m;
+	unsigned bits;
+	int ret;
+
+	if ((ret = mkt_config_parse_app_actions(actions, &bits)) < 0)
+		return ret;
+	c->mads = mkt_realloc(c->mads, (c->nmads + 1) * sizeof(*c->mads));
+	m = &c->mads[c->nmads++];
+	memset(m, 0, sizeof(*m));
+	m->name = mkt_strdup(name);
+	m->app_actions = bits;
+	m->is_public = is_public;
+	split_required(m, required);
+	return 0;
+}
+
+const mkt_market_mad_conf *mkt_config_market_mad(const mkt_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < c->nmads; i++) {
+		if (!strcmp(c->mads[i].name, name))
+			return &c->mads[i];
+	}
+	return NULL;
+}
+
+static int load_mads(mkt_config *c, const char *path)
+{
+	size_t i, n = mkt_template_size(c->tmpl);
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		const mkt_tattr *a = mkt_template_at(c->tmpl, i);
+		const char *name, *pub;
+		int is_public = 0;
+
+		if (strcmp(mkt_tattr_name(a), "MARKET_MAD_CONF"))
+			continue;
+		if (!mkt_tattr_is_vector(a) || !(name = mkt_tattr_vector_get(a, "NAME")) || !*name)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+					     "%s: every MARKET_MAD_CONF needs a NAME", path);
+		if (mkt_config_market_mad(c, name))
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+					     "%s: MARKET_MAD_CONF \"%s\" is defined twice", path, name);
+		if ((pub = mkt_tattr_vector_get(a, "PUBLIC")) && *pub &&
+		    mkt_util_parse_bool(pub, &is_public) < 0)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+					     "%s: MARKET_MAD_CONF \"%s\": PUBLIC must be yes or no, not '%s'",
+					     path, name, pub);
+		if ((ret = add_mad(c, name, mkt_tattr_vector_get(a, "REQUIRED_ATTRS"),
+				   mkt_tattr_vector_get(a, "APP_ACTIONS"), is_public)) < 0)
+			return mkt_error_set(ret, MKT_ERR_CONFIG, "%s: MARKET_MAD_CONF \"%s\": %s",
+					     path, name, mkt_error_message());
+	}
+	for (i = 0; i < sizeof(default_mads) / sizeof(default_mads[0]); i++) {
+		if (mkt_config_market_mad(c, default_mads[i].name))
+			continue;
+		if ((ret = add_mad(c, default_mads[i].name, default_mads[i].required,
+				   default_mads[i].actions, default_mads[i].is_public)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int get_int(const mkt_template *t, const mkt_tattr *vec, const char *name,
+		   long long min, long long max, int def, int *out, const char *path)
+{
+	const char *s = vec ? mkt_tattr_vector_get(vec, name) : mkt_template_get(t, name);
+	long long v;
+
+	if (!s || !*s) {
+		*out = def;
+		return 0;
+	}
+	if (mkt_util_parse_long(s, &v) < 0 || v < min || v > max)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				     "%s: %s must be an integer from %lld to %lld, not '%s'",
+				     path, name, min, max, s);
+	*out = (int)v;
+	return 0;
+}
+
+static char *get_str(const mkt_template *t, const mkt_tattr *vec, const char *name,
+		     const char *def)
+{
+	const char *s = vec ? mkt_tattr_vector_get(vec, name) : mkt_template_get(t, name);
+
+	return mkt_strdup(s && *s ? s : def);
+}
+
+static const mkt_tattr *get_vector(const mkt_template *t, const char *name)
+{
+	const mkt_tattr *a = mkt_template_find(t, name);
+
+	return a && mkt_tattr_is_vector(a) ? a : NULL;
+}
+
+int mkt_config_load(mkt_config **out, const char *path)
+{
+	mkt_config *c = mkt_calloc(1, sizeof(*c));
+	const mkt_tattr *db, *log, *rpc;
+	char *text = NULL, *sys = NULL;
+	int ret;
+
+	if ((ret = mkt_util_read_file(&text, path, CONFIG_MAX_SIZE)) < 0) {
+		ret = mkt_error_set(ret, MKT_ERR_CONFIG, "cannot read configuration: %s",
+				    mkt_error_message());
+		goto cleanup;
+	}
+	if ((ret = mkt_template_parse(&c->tmpl, text)) < 0) {
+		ret = mkt_error_set(ret, MKT_ERR_CONFIG, "%s: %s", path, mkt_error_message());
+		goto cleanup;
+	}
+	db = get_vector(c->tmpl, "DB");
+	log = get_vector(c->tmpl, "LOG");
+	rpc = get_vector(c->tmpl, "RPC");
+
+	c->listen_address = get_str(c->tmpl, NULL, "LISTEN_ADDRESS", "127.0.0.1");
+	c->data_dir = get_str(c->tmpl, NULL, "DATA_DIR", MKT_LOCALSTATEDIR "/lib/marketd");
+	c->pid_file = get_str(c->tmpl, NULL, "PID_FILE", "/run/marketd/marketd.pid");
+	c->db_backend = get_str(c->tmpl, db, "BACKEND", "sqlite");
+	c->log_file = get_str(c->tmpl, log, "FILE", MKT_LOCALSTATEDIR "/log/marketd/marketd.log");
+	sys = get_str(c->tmpl, log, "SYSTEM", "file");
+	if ((c->log_system = mkt_log_system_parse(sys)) < 0) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				    "%s: LOG SYSTEM must be file, syslog or std, not '%s'", path, sys);
+		goto cleanup;
+	}
+	{
+		char *file = get_str(c->tmpl, db, "FILE", "marketd.db");
+
+		c->db_file = file[0] == '/' ? file : mkt_asprintf("%s/%s", c->data_dir, file);
+		if (c->db_file != file)
+			free(file);
+	}
+	if ((ret = get_int(c->tmpl, NULL, "PORT", 1, 65535, 2633, &c->port, path)) < 0 ||
+	    (ret = get_int(c->tmpl, log, "DEBUG_LEVEL", 0, 5, 3, &c->log_level, path)) < 0 ||
+	    (ret = get_int(c->tmpl, NULL, "ZONE_ID", 0, 1 << 30, 0, &c->zone_id, path)) < 0 ||
+	    (ret = get_int(c->tmpl, NULL, "MONITORING_INTERVAL_MARKET", 1, 1 << 30, 600,
+			   &c->monitoring_interval, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "MAX_CONN", 1, 10000, 30, &c->rpc_max_conn, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0)
+		goto cleanup;
+	if ((ret = load_mads(c, path)) < 0)
+		goto cleanup;
+	*out = MKT_STEAL(c);
+
+ cleanup:
+	free(sys);
+	free(text);
+	mkt_config_free(c);
+	return ret;
+}
+
+void mkt_config_free(mkt_config *c)
+{
+	size_t i, j;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nmads; i++) {
+		for (j = 0; j < c->mads[i].nrequired; j++)
+			free(c->mads[i].required[j]);
+		free(c->mads[i].required);
+		free(c->mads[i].name);
+	}
+	free(c->mads);
+	mkt_template_free(c->tmpl);
+	free(c->listen_address);
+	free(c->data_dir);
+	free(c->pid_file);
+	free(c->db_backend);
+	free(c->db_file);
+	free(c->log_file);
+	free(c);
+}

@@ -1,0 +1,77 @@
+/*
+ * core.c: the object layer's context.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "core.h"
+#include "user.h"
+
+int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store)
+{
+	mkt_core *core = mkt_calloc(1, sizeof(*core));
+
+	core->conf = conf;
+	core->store = store;
+	pthread_mutex_init(&core->lock, NULL);
+	if (!(core->auth_cache = mkt_auth_cache_new())) {
+		free(core);
+		return mkt_error_set(MKT_ERROR, MKT_ERR_AUTH, "cannot create the session cache");
+	}
+	*out = core;
+	return 0;
+}
+
+void mkt_core_free(mkt_core *core)
+{
+	if (!core)
+		return;
+	mkt_auth_cache_free(core->auth_cache);
+	pthread_mutex_destroy(&core->lock);
+	free(core);
+}
+
+int mkt_core_bootstrap(mkt_core *core, const char *auth_file)
+{
+	return mkt_user_bootstrap(core, auth_file);
+}
+
+void mkt_principal_clear(mkt_principal *p)
+{
+	free(p->uname);
+	free(p->gname);
+	free(p->gids);
+	memset(p, 0, sizeof(*p));
+}
+
+int mkt_principal_in_group(const mkt_principal *p, int gid)
+{
+	size_t i;
+
+	for (i = 0; i < p->ngids; i++) {
+		if (p->gids[i] == gid)
+			return 1;
+	}
+	return 0;
+}
+
+int mkt_core_begin(mkt_core *core)
+{
+	return mkt_store_begin(core->store);
+}
+
+int mkt_core_end(mkt_core *core, int ret)
+{
+	mkt_error saved;
+
+	if (ret == 0)
+		return mkt_store_commit(core->store);
+	mkt_error_preserve(&saved);
+	mkt_store_rollback(core->store);
+	mkt_error_restore(&saved);
+	return ret;
+}

@@ -1,0 +1,61 @@
+/*
+ * core.h: the object layer's context and the principal making a request.
+ *
+ * mkt_core holds everything the object operations share: the store, the
+ * configuration and the authentication cache.  Core functions are not
+ * thread-safe: the RPC dispatcher serialises calls with core->lock.
+ */
+#ifndef MKT_CORE_H
+#define MKT_CORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "store/store.h"
+
+#define MKT_ONEADMIN_UID 0
+#define MKT_ONEADMIN_GID 0
+#define MKT_USERS_GID 1
+#define MKT_FIRST_USER_MARKET 100
+#define MKT_FIRST_USER_GROUP 100
+
+typedef struct mkt_auth_cache mkt_auth_cache;
+
+typedef struct {
+	mkt_store *store;
+	const mkt_config *conf;      /* borrowed from the daemon */
+	pthread_mutex_t lock;        /* serialises every core call */
+	mkt_auth_cache *auth_cache;
+	int req_id;                  /* last request id handed out */
+} mkt_core;
+
+/* Who is asking: the authenticated user and its groups. */
+typedef struct {
+	int uid;
+	int gid;
+	char *uname;
+	char *gname;
+	int *gids;                   /* primary and secondary groups */
+	size_t ngids;
+	int admin;                   /* oneadmin or a member of group oneadmin */
+} mkt_principal;
+
+int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store);
+void mkt_core_free(mkt_core *core);
+
+/* First start: create groups oneadmin/users and user oneadmin, taking the
+ * password from @auth_file ("oneadmin:pw") or generating one and writing
+ * that file (mode 0600).  Does nothing when oneadmin exists. */
+int mkt_core_bootstrap(mkt_core *core, const char *auth_file);
+
+void mkt_principal_clear(mkt_principal *p);
+int mkt_principal_in_group(const mkt_principal *p, int gid);
+
+/* Every object change is one transaction: mkt_core_begin() opens it and
+ * mkt_core_end(core, ret) commits when ret is 0, otherwise rolls back
+ * keeping the first error; it returns the final status. */
+int mkt_core_begin(mkt_core *core);
+int mkt_core_end(mkt_core *core, int ret);
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * marketapp.c: MarketPlaceApp objects.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/xml.h"
+#include "market.h"
+#include "marketapp.h"
+
+static const char *const type_names[MKT_APP_TYPE_LAST] = {
+	[MKT_APP_UNKNOWN] = "UNKNOWN",
+	[MKT_APP_IMAGE] = "IMAGE",
+	[MKT_APP_VMTEMPLATE] = "VMTEMPLATE",
+	[MKT_APP_SERVICE_TEMPLATE] = "SERVICE_TEMPLATE",
+};
+
+/* Attributes that only the daemon and drivers set (oned's parse_template). */
+static const char *const reserved_attrs[] = {
+	"ZONE_ID", "SOURCE", "SIZE", "MD5", "FORMAT", "REGTIME", "ORIGIN_ID",
+};
+
+int mkt_app_type_parse(const char *s, int *out)
+{
+	int i;
+
+	for (i = MKT_APP_IMAGE; i < MKT_APP_TYPE_LAST; i++) {
+		if (!strcasecmp(s, type_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+			     "TYPE must be IMAGE, VMTEMPLATE or SERVICE_TEMPLATE, not '%s'", s);
+}
+
+const char *mkt_app_type_name(int type)
+{
+	return type >= 0 && type < MKT_APP_TYPE_LAST ? type_names[type] : "UNKNOWN";
+}
+
+static void app_free(mkt_object *obj)
+{
+	mkt_app *a = (mkt_app *)obj;
+
+	mkt_object_clear(&a->obj);
+	free(a->origin_id);
+	free(a->source);
+	free(a->md5);
+	free(a->description);
+	free(a->version);
+	free(a->format);
+	free(a->apptemplate64);
+	free(a->market_name);
+	free(a);
+}
+
+static int app_parse(mkt_object **out, xmlNodePtr root)
+{
+	mkt_app *a = mkt_calloc(1, sizeof(*a));
+	long long v[5];
+	static const char *const ints[] = { "ZONE_ID", "MARKETPLACE_ID", "STATE", "TYPE", "SIZE" };
+	size_t i;
+	int ret;
+
+	if ((ret = mkt_object_parse_common(&a->obj, root)) < 0)
+		goto cleanup;
+	for (i = 0; i < 5; i++) {
+		if ((ret = mkt_xml_child_long(root, ints[i], &v[i])) < 0) {
+			if (ret == MKT_ENOTFOUND)
+				ret = mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "missing %s", ints[i]);
+			goto cleanup;
+		}
+	}
+	a->zone_id = (int)v[0];
+	a->market_id = (int)v[1];
+	a->state = (int)v[2];
+	a->type = (int)v[3];
+	a->size_mb = v[4];
+	if ((ret = mkt_xml_child_long(root, "REGTIME", &a->regtime)) < 0)
+		goto cleanup;
+	a->origin_id = mkt_xml_child_text(root, "ORIGIN_ID");
+	a->source = mkt_xml_child_text(root, "SOURCE");
+	a->md5 = mkt_xml_child_text(root, "MD5");
+	a->description = mkt_xml_child_text(root, "DESCRIPTION");
+	a->version = mkt_xml_child_text(root, "VERSION");
+	a->format = mkt_xml_child_text(root, "FORMAT");
+	a->apptemplate64 = mkt_xml_child_text(root, "APPTEMPLATE64");
+	a->market_name = mkt_xml_child_text(root, "MARKETPLACE");
+	*out = &a->obj;
+	a = NULL;
+
+ cleanup:
+	if (a)
+		app_free(&a->obj);
+	return ret;
+}
+
+static void app_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
+{
+	const mkt_app *a = (const mkt_app *)obj;
+
+	mkt_buf_add(b, "<MARKETPLACEAPP>");
+	mkt_object_format_head(obj, b);
+	mkt_object_format_lock(obj, b);
+	mkt_buf_add_elem_int(b, "REGTIME", a->regtime);
+	mkt_buf_add_elem(b, "NAME", obj->name);
+	mkt_buf_add_elem_int(b, "ZONE_ID", a->zone_id);
+	mkt_buf_add_elem(b, "ORIGIN_ID", a->origin_id);
+	mkt_buf_add_elem(b, "SOURCE", a->source);
+	mkt_buf_add_elem(b, "MD5", a->md5);
+	mkt_buf_add_elem_int(b, "SIZE", a->size_mb);
+	mkt_buf_add_elem(b, "DESCRIPTION", a->description);
+	mkt_buf_add_elem(b, "VERSION", a->version);
+	mkt_buf_add_elem(b, "FORMAT", a->format);
+	mkt_buf_add_elem(b, "APPTEMPLATE64", a->apptemplate64);
+	mkt_buf_add_elem_int(b, "MARKETPLACE_ID", a->market_id);
+	mkt_buf_add_elem(b, "MARKETPLACE", a->market_name);
+	mkt_buf_add_elem_int(b, "STATE", a->state);
+	mkt_buf_add_elem_int(b, "TYPE", a->type);
+	mkt_object_format_perms(obj, b);
+	mkt_template_format_xml(obj->tmpl, b, NULL);
+	mkt_buf_add(b, "</MARKETPLACEAPP>");
+}
+
+static void app_row(const mkt_object *obj, mkt_store_row *row)
+{
+	const mkt_app *a = (const mkt_app *)obj;
+
+	row->parent = a->market_id;
+	row->state = a->state;
+}
+
+/* DESCRIPTION, VERSION and APPTEMPLATE64 live both in the template and as
+ * top-level fields; the template is where users change them. */
+static void refresh_fields(mkt_app *a)
+{
+	static const struct { const char *attr; size_t off; } fields[] = {
+		{ "DESCRIPTION", offsetof(mkt_app, description) },
+		{ "VERSION", offsetof(mkt_app, version) },
+		{ "APPTEMPLATE64", offsetof(mkt_app, apptemplate64) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = mkt_template_get(a->obj.tmpl, fields[i].attr);
+		char **field = (char **)((char *)a + fields[i].off);
+
+		if (v) {
+			free(*field);
+			*field = mkt_strdup(v);
+		}
+	}
+}
+
+static void strip_reserved(mkt_template *tmpl)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reserved_attrs) / sizeof(reserved_attrs[0]); i++)
+		mkt_template_remove(tmpl, reserved_attrs[i]);
+}
+
+static int app_update(mkt_core *core, mkt_object *obj, mkt_template *tmpl)
+{
+	mkt_app *a = (mkt_app *)obj;
+	mkt_template *old = obj->tmpl;
+
+	strip_reserved(tmpl);
+	obj->tmpl = tmpl;
+	refresh_fields(a);
+	obj->tmpl = old;
+	return 0;
+}
+
+const mkt_class mkt_app_class = {
+	.xml_name = "MARKETPLACEAPP",
+	.human_name = "marketplaceapp",
+	.table = MKT_TABLE_APP,
+	.name_per_owner = 1,
+	.lockable = 1,
+	.body_is_view = 1,
+	.parse = app_parse,
+	.format = app_format,
+	.free = app_free,
+	.row = app_row,
+	.renamed = NULL,
+	.update = app_update,
+};
+
+/* The market an app goes into: it must exist, be usable by @who, take
+ * uploads (APP_ACTIONS create), be enabled and belong to this zone. */
+static int check_market(mkt_core *core, const mkt_principal *who, int market_id,
+			mkt_market **out)
+{
+	const mkt_market_mad_conf *conf;
+	mkt_object *obj = NULL;
+	mkt_market *m;
+	int ret;
+
+	ret = mkt_object_get(core, who, &mkt_market_class, market_id, MKT_AUTH_USE, 0, &obj);
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "Cannot find associated MARKETPLACE ID = %d", market_id);
+	if (ret < 0)
+		return ret;
+	m = (mkt_market *)obj;
+	if ((ret = mkt_market_get_mad_conf(core, m, &conf)) < 0)
+		goto cleanup;
+	if (!(conf->app_actions & MKT_APP_ACTION_CREATE)) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "Create disabled for market: %s",
+				    obj->name);
+		goto cleanup;
+	}
+	if (m->state != MKT_MARKET_ENABLED) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "Marketplace %s is disabled",
+				    obj->name);
+		goto cleanup;
+	}
+	if (m->zone_id != core->conf->zone_id) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Marketplace is not in this OpenNebula zone");
+		goto cleanup;
+	}
+	*out = m;
+	obj = NULL;
+
+ cleanup:
+	mkt_object_free(&mkt_market_class, obj);
+	return ret;
+}
+
+int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
+		     int market_id, int *out_id)
+{
+	mkt_app *a = mkt_calloc(1, sizeof(*a));
+	mkt_market *m = NULL;
+	const char *name, *type, *origin;
+	int ret;
+
+	if ((ret = mkt_template_parse_any(&a->obj.tmpl, text)) < 0)
+		goto cleanup;
+	name = mkt_template_get(a->obj.tmpl, "NAME");
+	if ((ret = mkt_object_validate_name(name)) < 0)
+		goto cleanup;
+	a->obj.name = mkt_strdup(name);
+	mkt_template_remove(a->obj.tmpl, "NAME");
+	a->type = MKT_APP_IMAGE;
+	if ((type = mkt_template_get(a->obj.tmpl, "TYPE")) &&
+	    (ret = mkt_app_type_parse(type, &a->type)) < 0)
+		goto cleanup;
+	origin = mkt_template_get(a->obj.tmpl, "ORIGIN_ID");
+	if (!origin && !mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE") &&
+	    !mkt_template_get(a->obj.tmpl, "PATH")) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				    "Missing ORIGIN_ID for the MARKETPLACEAPP "
+				    "(or IMPORT_SOURCE/PATH naming the content to upload)");
+		goto cleanup;
+	}
+	a->origin_id = mkt_strdup(origin ? origin : "-1");
+	mkt_template_remove(a->obj.tmpl, "TYPE");
+	strip_reserved(a->obj.tmpl);
+	if (!mkt_template_get(a->obj.tmpl, "VERSION"))
+		mkt_template_set(a->obj.tmpl, "VERSION", "0.0");
+	refresh_fields(a);
+
+	a->obj.uid = who->uid;
+	a->obj.gid = who->gid;
+	a->obj.uname = mkt_strdup(who->uname);
+	a->obj.gname = mkt_strdup(who->gname);
+	mkt_object_set_default_perms(&a->obj);
+	a->regtime = (long long)time(NULL);
+	a->zone_id = core->conf->zone_id;
+	/* An image waits LOCKED for its upload; templates are ready at once. */
+	a->state = a->type == MKT_APP_IMAGE ? MKT_APP_LOCKED : MKT_APP_READY;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		goto cleanup;
+	if ((ret = check_market(core, who, market_id, &m)) == 0) {
+		a->market_id = market_id;
+		a->market_name = mkt_strdup(m->obj.name);
+	}
+	if (ret == 0 &&
+	    (ret = mkt_object_check_name(core, &mkt_app_class, a->obj.name, who->uid, -1)) == 0 &&
+	    (ret = mkt_store_next_oid(core->store, MKT_TABLE_APP, 0, &a->obj.id)) == 0 &&
+	    (ret = mkt_object_save(core, &mkt_app_class, &a->obj, MKT_STORE_INSERT)) == 0)
+		*out_id = a->obj.id;
+	ret = mkt_core_end(core, ret);
+
+ cleanup:
+	mkt_object_free(&mkt_market_class, m ? &m->obj : NULL);
+	app_free(&a->obj);
+	return ret;
+}
+
+int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id)
+{
+	mkt_object *obj = NULL;
+	mkt_app *a;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, &mkt_app_class, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	a = (mkt_app *)obj;
+	if (a->zone_id != core->conf->zone_id) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Marketapp can only be deleted from zone %d", a->zone_id);
+		goto cleanup;
+	}
+	ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_DELETE);
+
+ cleanup:
+	mkt_object_free(&mkt_app_class, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
+{
+	mkt_object *obj = NULL;
+	mkt_app *a;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, &mkt_app_class, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	a = (mkt_app *)obj;
+	/* Only READY <-> DISABLED; other states are left alone (oned). */
+	if (enable && a->state == MKT_APP_DISABLED)
+		a->state = MKT_APP_READY;
+	else if (!enable && a->state == MKT_APP_READY)
+		a->state = MKT_APP_DISABLED;
+	else
+		goto cleanup;
+	ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	mkt_object_free(&mkt_app_class, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
+		 int end_id, char **out_xml)
+{
+	mkt_store_query q;
+
+	if (filter < -4)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
+				     filter);
+	mkt_store_query_init(&q);
+	q.filter = filter;
+	q.start_id = start_id;
+	q.end_id = end_id;
+	return mkt_object_pool(core, who, &mkt_app_class, &q, "MARKETPLACEAPP_POOL", out_xml);
+}
+
+/* ---- helpers for markets --------------------------------------------- */
+
+typedef struct {
+	mkt_core *core;
+	int count;
+	const char *name;
+	mkt_buf *b;
+	int (*each)(mkt_core *core, const mkt_store_row *row, void *payload);
+	void *payload;
+} market_walk;
+
+static int walk_row(const mkt_store_row *row, void *payload)
+{
+	market_walk *w = payload;
+
+	w->count++;
+	if (w->b)
+		mkt_buf_add_elem_int(w->b, "ID", row->oid);
+	return 0;
+}
+
+static int walk_market(mkt_core *core, int market_id, market_walk *w)
+{
+	mkt_store_query q;
+
+	mkt_store_query_init(&q);
+	q.parent = market_id;
+	return mkt_store_list(core->store, MKT_TABLE_APP, &q, walk_row, w);
+}
+
+int mkt_app_count_in_market(mkt_core *core, int market_id, int *out)
+{
+	market_walk w = { .core = core };
+	int ret = walk_market(core, market_id, &w);
+
+	*out = w.count;
+	return ret;
+}
+
+int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b)
+{
+	market_walk w = { .core = core, .b = b };
+
+	return walk_market(core, market_id, &w);
+}
+
+/* Collect the ids first: rows cannot be rewritten while being listed. */
+typedef struct {
+	int *ids;
+	size_t n;
+} id_list;
+
+static int collect_id(const mkt_store_row *row, void *payload)
+{
+	id_list *l = payload;
+
+	l->ids = mkt_realloc(l->ids, (l->n + 1) * sizeof(int));
+	l->ids[l->n++] = row->oid;
+	return 0;
+}
+
+static int market_app_ids(mkt_core *core, int market_id, id_list *l)
+{
+	mkt_store_query q;
+
+	mkt_store_query_init(&q);
+	q.parent = market_id;
+	return mkt_store_list(core->store, MKT_TABLE_APP, &q, collect_id, l);
+}
+
+int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name)
+{
+	id_list l = { NULL, 0 };
+	size_t i;
+	int ret;
+
+	if ((ret = market_app_ids(core, market_id, &l)) < 0)
+		goto cleanup;
+	for (i = 0; i < l.n && ret == 0; i++) {
+		mkt_object *obj = NULL;
+
+		if ((ret = mkt_object_load(core, &mkt_app_class, l.ids[i], &obj)) < 0)
+			break;
+		free(((mkt_app *)obj)->market_name);
+		((mkt_app *)obj)->market_name = mkt_strdup(market_name);
+		ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE);
+		mkt_object_free(&mkt_app_class, obj);
+	}
+
+ cleanup:
+	free(l.ids);
+	return ret;
+}
+
+int mkt_app_drop_market(mkt_core *core, int market_id)
+{
+	id_list l = { NULL, 0 };
+	size_t i;
+	int ret;
+
+	if ((ret = market_app_ids(core, market_id, &l)) < 0)
+		goto cleanup;
+	for (i = 0; i < l.n && ret == 0; i++) {
+		mkt_store_row row = { .oid = l.ids[i] };
+
+		ret = mkt_store_write(core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row);
+	}
+
+ cleanup:
+	free(l.ids);
+	return ret;
+}

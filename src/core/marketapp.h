@@ -1,0 +1,63 @@
+/*
+ * marketapp.h: MarketPlaceApp objects (an appliance held by a market).
+ */
+#ifndef MKT_MARKETAPP_H
+#define MKT_MARKETAPP_H
+
+#include "object.h"
+
+typedef enum {
+	MKT_APP_INIT = 0,
+	MKT_APP_READY = 1,
+	MKT_APP_LOCKED = 2,
+	MKT_APP_ERROR = 3,
+	MKT_APP_DISABLED = 4,
+	MKT_APP_STATE_LAST
+} mkt_app_state;
+
+typedef enum {
+	MKT_APP_UNKNOWN = 0,
+	MKT_APP_IMAGE = 1,
+	MKT_APP_VMTEMPLATE = 2,
+	MKT_APP_SERVICE_TEMPLATE = 3,
+	MKT_APP_TYPE_LAST
+} mkt_app_type;
+
+typedef struct {
+	mkt_object obj;          /* first: an app is an object */
+	long long regtime;
+	int zone_id;
+	char *origin_id;
+	char *source;
+	char *md5;
+	long long size_mb;
+	char *description;
+	char *version;
+	char *format;
+	char *apptemplate64;
+	int market_id;
+	char *market_name;
+	int state;
+	int type;
+} mkt_app;
+
+/* Type names (IMAGE, VMTEMPLATE, SERVICE_TEMPLATE), case-insensitive. */
+int mkt_app_type_parse(const char *s, int *out);
+const char *mkt_app_type_name(int type);
+
+int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
+		     int market_id, int *out_id);
+int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id);
+int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable);
+/* one.marketapppool.info(filter, start, end). */
+int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
+		 int end_id, char **out_xml);
+
+/* Markets call these inside their own transaction. */
+int mkt_app_count_in_market(mkt_core *core, int market_id, int *out);
+int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name);
+int mkt_app_drop_market(mkt_core *core, int market_id);
+/* Append <ID>n</ID> for every app of the market. */
+int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b);
+
+#endif

@@ -1,0 +1,528 @@
+/*
+ * object.c: the operations every pool object shares (see object.h).
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/xml.h"
+#include "object.h"
+#include "user.h"
+
+static const char *const perm_names[MKT_PERM_BITS] = {
+	"OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A",
+	"OTHER_U", "OTHER_M", "OTHER_A",
+};
+
+static const char *const op_names[MKT_AUTH_LAST] = { "USE", "MANAGE", "ADMIN" };
+
+void mkt_object_clear(mkt_object *obj)
+{
+	free(obj->uname);
+	free(obj->gname);
+	free(obj->name);
+	mkt_template_free(obj->tmpl);
+	memset(obj, 0, sizeof(*obj));
+}
+
+void mkt_object_free(const mkt_class *cls, mkt_object *obj)
+{
+	if (obj)
+		cls->free(obj);
+}
+
+static int child_int(xmlNodePtr node, const char *name, int *out)
+{
+	long long v;
+	int ret = mkt_xml_child_long(node, name, &v);
+
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "missing element %s", name);
+	if (ret == 0)
+		*out = (int)v;
+	return ret;
+}
+
+int mkt_object_parse_common(mkt_object *obj, xmlNodePtr root)
+{
+	xmlNodePtr perms, lock, tmpl;
+	int ret, i;
+
+	if ((ret = child_int(root, "ID", &obj->id)) < 0 ||
+	    (ret = child_int(root, "UID", &obj->uid)) < 0 ||
+	    (ret = child_int(root, "GID", &obj->gid)) < 0)
+		return ret;
+	obj->uname = mkt_xml_child_text(root, "UNAME");
+	obj->gname = mkt_xml_child_text(root, "GNAME");
+	obj->name = mkt_xml_child_text(root, "NAME");
+	if (!obj->name || !obj->uname || !obj->gname)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "missing NAME, UNAME or GNAME");
+	if ((perms = mkt_xml_child(root, "PERMISSIONS"))) {
+		for (i = 0; i < MKT_PERM_BITS; i++) {
+			int bit = 0;
+
+			if ((ret = child_int(perms, perm_names[i], &bit)) < 0)
+				return ret;
+			obj->perms[i] = bit != 0;
+		}
+	}
+	if ((lock = mkt_xml_child(root, "LOCK"))) {
+		long long t = 0;
+
+		if ((ret = child_int(lock, "LOCKED", &obj->lock_level)) < 0 ||
+		    (ret = child_int(lock, "OWNER", &obj->lock_owner)) < 0 ||
+		    (ret = child_int(lock, "REQ_ID", &obj->lock_req)) < 0 ||
+		    (ret = mkt_xml_child_long(lock, "TIME", &t)) < 0)
+			return ret;
+		obj->lock_time = t;
+	}
+	if ((tmpl = mkt_xml_child(root, "TEMPLATE")))
+		return mkt_template_parse_xml_node(&obj->tmpl, tmpl);
+	obj->tmpl = mkt_template_new();
+	return 0;
+}
+
+void mkt_object_format_head(const mkt_object *obj, mkt_buf *b)
+{
+	mkt_buf_add_elem_int(b, "ID", obj->id);
+	mkt_buf_add_elem_int(b, "UID", obj->uid);
+	mkt_buf_add_elem_int(b, "GID", obj->gid);
+	mkt_buf_add_elem(b, "UNAME", obj->uname);
+	mkt_buf_add_elem(b, "GNAME", obj->gname);
+}
+
+void mkt_object_format_lock(const mkt_object *obj, mkt_buf *b)
+{
+	if (obj->lock_level == MKT_LOCK_NONE)
+		return;
+	mkt_buf_add(b, "<LOCK>");
+	mkt_buf_add_elem_int(b, "LOCKED", obj->lock_level);
+	mkt_buf_add_elem_int(b, "OWNER", obj->lock_owner);
+	mkt_buf_add_elem_int(b, "TIME", obj->lock_time);
+	mkt_buf_add_elem_int(b, "REQ_ID", obj->lock_req);
+	mkt_buf_add(b, "</LOCK>");
+}
+
+void mkt_object_format_perms(const mkt_object *obj, mkt_buf *b)
+{
+	int i;
+
+	mkt_buf_add(b, "<PERMISSIONS>");
+	for (i = 0; i < MKT_PERM_BITS; i++)
+		mkt_buf_add_elem_int(b, perm_names[i], obj->perms[i]);
+	mkt_buf_add(b, "</PERMISSIONS>");
+}
+
+void mkt_object_set_default_perms(mkt_object *obj)
+{
+	/* oned's default umask 177: the owner may use and manage, nobody else. */
+	memset(obj->perms, 0, sizeof(obj->perms));
+	obj->perms[0] = 1;
+	obj->perms[1] = 1;
+}
+
+int mkt_object_validate_name(const char *name)
+{
+	static const char forbidden[] = "&|:\\\";/'#{}$<>";
+	const unsigned char *p;
+
+	if (!name || !*name)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid NAME, it cannot be empty");
+	if (strlen(name) > 128)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid NAME, max length is 128");
+	if (strpbrk(name, forbidden))
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "Invalid NAME, it cannot contain the following characters: %s",
+				     forbidden);
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+					     "Invalid NAME, it cannot contain control characters");
+	}
+	return 0;
+}
+
+typedef struct {
+	const mkt_class *cls;
+	mkt_object *obj;
+} load_ctx;
+
+static int parse_row(const mkt_store_row *row, void *payload)
+{
+	load_ctx *lc = payload;
+	xmlDocPtr doc = NULL;
+	int ret;
+
+	if ((ret = mkt_xml_parse(&doc, row->body, strlen(row->body))) < 0)
+		goto cleanup;
+	ret = lc->cls->parse(&lc->obj, xmlDocGetRootElement(doc));
+
+ cleanup:
+	if (ret < 0)
+		mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "stored %s %d is corrupt: %s",
+			      lc->cls->human_name, row->oid, mkt_error_message());
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int mkt_object_load(mkt_core *core, const mkt_class *cls, int id, mkt_object **out)
+{
+	load_ctx lc = { cls, NULL };
+	int ret = mkt_store_load(core->store, cls->table, id, parse_row, &lc);
+
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting %s [%d].",
+				     cls->human_name, id);
+	if (ret < 0)
+		return ret;
+	*out = lc.obj;
+	return 0;
+}
+
+int mkt_object_save(mkt_core *core, const mkt_class *cls, mkt_object *obj, mkt_store_op op)
+{
+	mkt_buf body = MKT_BUF_INIT;
+	mkt_store_row row = {
+		.oid = obj->id, .name = obj->name, .uid = obj->uid, .gid = obj->gid,
+		.owner_u = obj->perms[0], .group_u = obj->perms[3], .other_u = obj->perms[6],
+		.parent = -1, .state = 0,
+	};
+	int ret;
+
+	cls->format(core, obj, 1, &body);
+	row.body = mkt_buf_cstr(&body);
+	if (cls->row)
+		cls->row(obj, &row);
+	ret = mkt_store_write(core->store, cls->table, op, &row);
+	mkt_buf_free(&body);
+	return ret;
+}
+
+int mkt_object_check_name(mkt_core *core, const mkt_class *cls, const char *name,
+			  int uid, int self)
+{
+	int other = -1;
+	int ret = mkt_store_lookup_name(core->store, cls->table, name,
+					cls->name_per_owner ? uid : -1, &other);
+
+	if (ret == MKT_ENOTFOUND)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (other == self)
+		return 0;
+	return mkt_error_set(MKT_EEXISTS, MKT_ERR_CORE, "NAME is already taken by %s %d",
+			     cls->xml_name, other);
+}
+
+int mkt_object_authorize(const mkt_principal *who, const mkt_class *cls,
+			 const mkt_object *obj, mkt_auth_op op)
+{
+	if (who->admin)
+		return 0;
+	if ((who->uid == obj->uid && obj->perms[op]) ||
+	    (mkt_principal_in_group(who, obj->gid) && obj->perms[3 + op]) ||
+	    obj->perms[6 + op])
+		return 0;
+	return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH, "Not authorized to perform %s %s [%d].",
+			     op_names[op], cls->xml_name, obj->id);
+}
+
+/* A lock at level L forbids operations that need L or more (USE < MANAGE
+ * < ADMIN); ALL forbids everything that honours locks. */
+static int lock_covers(const mkt_object *obj, mkt_auth_op op)
+{
+	if (obj->lock_level == MKT_LOCK_NONE)
+		return 0;
+	if (obj->lock_level == MKT_LOCK_ALL)
+		return 1;
+	return (int)op + 1 >= obj->lock_level;
+}
+
+int mkt_object_get(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		   int id, mkt_auth_op op, int ignore_lock, mkt_object **out)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_object_load(core, cls, id, &obj)) < 0)
+		return ret;
+	if (!ignore_lock && lock_covers(obj, op)) {
+		ret = mkt_error_set(MKT_EPERM, MKT_ERR_CORE, "%s is locked. [%d].",
+				    cls->xml_name, id);
+		goto cleanup;
+	}
+	if ((ret = mkt_object_authorize(who, cls, obj, op)) < 0)
+		goto cleanup;
+	*out = MKT_STEAL(obj);
+
+ cleanup:
+	mkt_object_free(cls, obj);
+	return ret;
+}
+
+int mkt_object_info(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    int id, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	mkt_object *obj = NULL;
+	int ret;
+
+	/* info is allowed on locked objects (oned's USE_NO_LCK). */
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_USE, 1, &obj)) < 0)
+		return ret;
+	cls->format(core, obj, 0, &b);
+	*out_xml = mkt_buf_steal(&b);
+	mkt_object_free(cls, obj);
+	return 0;
+}
+
+int mkt_object_chmod(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		     int id, const int perms[MKT_PERM_BITS])
+{
+	mkt_object *obj = NULL;
+	int ret, i, admin_bits = 0;
+
+	for (i = 0; i < MKT_PERM_BITS; i++) {
+		if (perms[i] < -1 || perms[i] > 1)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+					     "permission %s must be -1, 0 or 1, not %d",
+					     perm_names[i], perms[i]);
+		if (i % 3 == 2 && perms[i] != -1)
+			admin_bits = 1;
+	}
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	/* Changing who may administer an object is itself an ADMIN action. */
+	if (admin_bits && (ret = mkt_object_authorize(who, cls, obj, MKT_AUTH_ADMIN)) < 0)
+		goto cleanup;
+	for (i = 0; i < MKT_PERM_BITS; i++) {
+		if (perms[i] != -1)
+			obj->perms[i] = (unsigned char)perms[i];
+	}
+	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_object_chown(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		     int id, int uid, int gid)
+{
+	mkt_object *obj = NULL;
+	char *uname = NULL, *gname = NULL;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	/* Giving an object away needs admin rights; moving it to a group
+	 * needs membership of that group (oned's default ACLs). */
+	if (uid >= 0 && uid != obj->uid && !who->admin) {
+		ret = mkt_error_set(MKT_EPERM, MKT_ERR_AUTH,
+				    "Not authorized to perform MANAGE USER [%d].", uid);
+		goto cleanup;
+	}
+	if (gid >= 0 && gid != obj->gid && !who->admin && !mkt_principal_in_group(who, gid)) {
+		ret = mkt_error_set(MKT_EPERM, MKT_ERR_AUTH,
+				    "Not authorized to perform USE GROUP [%d].", gid);
+		goto cleanup;
+	}
+	if (uid >= 0) {
+		if ((ret = mkt_user_name(core, uid, &uname)) < 0)
+			goto cleanup;
+		if ((ret = mkt_object_check_name(core, cls, obj->name, uid, obj->id)) < 0)
+			goto cleanup;
+		obj->uid = uid;
+		free(obj->uname);
+		obj->uname = MKT_STEAL(uname);
+	}
+	if (gid >= 0) {
+		if ((ret = mkt_group_name(core, gid, &gname)) < 0)
+			goto cleanup;
+		obj->gid = gid;
+		free(obj->gname);
+		obj->gname = MKT_STEAL(gname);
+	}
+	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	free(uname);
+	free(gname);
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_object_rename(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id, const char *name)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_object_validate_name(name)) < 0)
+		return ret;
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	if ((ret = mkt_object_check_name(core, cls, name, obj->uid, obj->id)) < 0)
+		goto cleanup;
+	free(obj->name);
+	obj->name = mkt_strdup(name);
+	if ((ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE)) < 0)
+		goto cleanup;
+	if (cls->renamed)
+		ret = cls->renamed(core, obj);
+
+ cleanup:
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id, const char *text, int merge)
+{
+	mkt_template *tmpl = NULL;
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_template_parse_any(&tmpl, text)) < 0)
+		return ret;
+	if ((ret = mkt_core_begin(core)) < 0)
+		goto cleanup;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
+		goto cleanup;
+	if (merge) {
+		mkt_template_merge(obj->tmpl, tmpl);
+		mkt_template_free(tmpl);
+		tmpl = mkt_template_dup(obj->tmpl);
+	}
+	/* The class validates the new template before it replaces the old. */
+	if (cls->update && (ret = cls->update(core, obj, tmpl)) < 0)
+		goto cleanup;
+	mkt_template_free(obj->tmpl);
+	obj->tmpl = MKT_STEAL(tmpl);
+	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	mkt_template_free(tmpl);
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_object_lock(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    int id, int level, int test)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if (!cls->lockable)
+		return mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "%s objects cannot be locked",
+				     cls->xml_name);
+	if (level < MKT_LOCK_USE || level > MKT_LOCK_ALL)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "lock level must be 1 (use), 2 (manage), 3 (admin) or 4 (all), not %d",
+				     level);
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 1, &obj)) < 0)
+		goto cleanup;
+	if (test && obj->lock_level != MKT_LOCK_NONE) {
+		ret = mkt_error_set(MKT_EPERM, MKT_ERR_CORE, "%s is locked. [%d].",
+				    cls->xml_name, id);
+		goto cleanup;
+	}
+	obj->lock_level = level;
+	obj->lock_owner = who->uid;
+	obj->lock_time = (long long)time(NULL);
+	obj->lock_req = ++core->req_id;
+	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_object_unlock(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 1, &obj)) < 0)
+		goto cleanup;
+	/* Only whoever locked it (or an admin) may lift a lock. */
+	if (obj->lock_level != MKT_LOCK_NONE && obj->lock_owner != who->uid && !who->admin) {
+		ret = mkt_error_set(MKT_EPERM, MKT_ERR_AUTH,
+				    "Not authorized to unlock %s [%d]: locked by user %d.",
+				    cls->xml_name, id, obj->lock_owner);
+		goto cleanup;
+	}
+	obj->lock_level = MKT_LOCK_NONE;
+	obj->lock_owner = obj->lock_req = 0;
+	obj->lock_time = 0;
+	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	mkt_object_free(cls, obj);
+	return mkt_core_end(core, ret);
+}
+
+void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q)
+{
+	q->all = who->admin;
+	q->uid = who->uid;
+	q->gids = who->gids;
+	q->ngids = who->ngids;
+}
+
+typedef struct {
+	mkt_core *core;
+	const mkt_class *cls;
+	mkt_buf *b;
+} pool_ctx;
+
+static int pool_row(const mkt_store_row *row, void *payload)
+{
+	pool_ctx *pc = payload;
+	load_ctx lc = { pc->cls, NULL };
+	int ret;
+
+	if (pc->cls->body_is_view) {
+		mkt_buf_add(pc->b, row->body);
+		return 0;
+	}
+	if ((ret = parse_row(row, &lc)) < 0)
+		return ret;
+	pc->cls->format(pc->core, lc.obj, 0, pc->b);
+	mkt_object_free(pc->cls, lc.obj);
+	return 0;
+}
+
+int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    mkt_store_query *q, const char *root, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	pool_ctx pc = { core, cls, &b };
+	int ret;
+
+	mkt_object_query_for(who, q);
+	mkt_buf_printf(&b, "<%s>", root);
+	if ((ret = mkt_store_list(core->store, cls->table, q, pool_row, &pc)) < 0) {
+		mkt_buf_free(&b);
+		return ret;
+	}
+	mkt_buf_printf(&b, "</%s>", root);
+	*out_xml = mkt_buf_steal(&b);
+	return 0;
+}

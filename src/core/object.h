@@ -1,0 +1,131 @@
+/*
+ * object.h: what every pool object shares, and the generic operations.
+ *
+ * An object type (market, app) embeds mkt_object as its first member and
+ * describes itself with an mkt_class row: XML names, store table, how to
+ * parse and format its body.  The operations that are the same for every
+ * type (info, chmod, chown, rename, lock, update) are written once here and
+ * parameterised by the class, so one.market.chown and one.marketapp.chown
+ * share one function.
+ */
+#ifndef MKT_OBJECT_H
+#define MKT_OBJECT_H
+
+#include <libxml/tree.h>
+
+#include "common/buf.h"
+#include "common/template.h"
+#include "core.h"
+
+typedef enum {
+	MKT_AUTH_USE = 0,
+	MKT_AUTH_MANAGE = 1,
+	MKT_AUTH_ADMIN = 2,
+	MKT_AUTH_LAST
+} mkt_auth_op;
+
+/* Permission bits, in oned's order OWNER_U..OTHER_A. */
+enum { MKT_PERM_BITS = 9 };
+
+/* Lock levels of one.*.lock. */
+enum { MKT_LOCK_NONE = 0, MKT_LOCK_USE = 1, MKT_LOCK_MANAGE = 2,
+       MKT_LOCK_ADMIN = 3, MKT_LOCK_ALL = 4 };
+
+typedef struct {
+	int id;
+	int uid;
+	int gid;
+	char *uname;
+	char *gname;
+	char *name;
+	unsigned char perms[MKT_PERM_BITS];
+	mkt_template *tmpl;
+	int lock_level;
+	int lock_owner;
+	long long lock_time;
+	int lock_req;
+} mkt_object;
+
+typedef struct mkt_class mkt_class;
+
+struct mkt_class {
+	const char *xml_name;     /* root element: MARKETPLACE */
+	const char *human_name;   /* in messages: marketplace */
+	mkt_table table;
+	int name_per_owner;       /* names unique per owner, not globally */
+	int lockable;
+	int body_is_view;         /* stored body is exactly the API XML */
+	/* Build the object from its stored body (root element). */
+	int (*parse)(mkt_object **out, xmlNodePtr root);
+	/* Append the object's XML; @for_store leaves out derived parts. */
+	void (*format)(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b);
+	void (*free)(mkt_object *obj);
+	/* Extra store columns (apps: market id, state). */
+	void (*row)(const mkt_object *obj, mkt_store_row *row);
+	/* After a rename is saved (markets rename their apps' MARKETPLACE). */
+	int (*renamed)(mkt_core *core, mkt_object *obj);
+	/* Apply an update of the user template (validation, derived fields). */
+	int (*update)(mkt_core *core, mkt_object *obj, mkt_template *tmpl);
+};
+
+extern const mkt_class mkt_market_class;
+extern const mkt_class mkt_app_class;
+
+/* Shared parse/format helpers for the common part of every object. */
+int mkt_object_parse_common(mkt_object *obj, xmlNodePtr root);
+void mkt_object_clear(mkt_object *obj);
+void mkt_object_format_head(const mkt_object *obj, mkt_buf *b);  /* ID..GNAME */
+void mkt_object_format_lock(const mkt_object *obj, mkt_buf *b);
+void mkt_object_format_perms(const mkt_object *obj, mkt_buf *b);
+void mkt_object_set_default_perms(mkt_object *obj);
+
+/* Validate an object name as oned does; MKT_EINVAL with its message. */
+int mkt_object_validate_name(const char *name);
+
+/* Load object @id; MKT_ENOTFOUND with "Error getting <human> [id].". */
+int mkt_object_load(mkt_core *core, const mkt_class *cls, int id, mkt_object **out);
+
+/* Insert (new id assigned by the caller) or update the object's row. */
+int mkt_object_save(mkt_core *core, const mkt_class *cls, mkt_object *obj, mkt_store_op op);
+
+void mkt_object_free(const mkt_class *cls, mkt_object *obj);
+
+/* Is the name free for this owner?  MKT_EEXISTS "NAME is already taken by
+ * MARKETPLACE 100" otherwise.  @self is the object's own id (-1 for new). */
+int mkt_object_check_name(mkt_core *core, const mkt_class *cls, const char *name,
+			  int uid, int self);
+
+/* Authorization for @op: oneadmin group always; else the permission bits. */
+int mkt_object_authorize(const mkt_principal *who, const mkt_class *cls,
+			 const mkt_object *obj, mkt_auth_op op);
+
+/* Load @id and authorize @op, refusing locked objects where the lock
+ * covers @op (unless @ignore_lock). */
+int mkt_object_get(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		   int id, mkt_auth_op op, int ignore_lock, mkt_object **out);
+
+/* Generic operations behind the one.<obj>.* methods of the same name. */
+int mkt_object_info(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    int id, char **out_xml);
+int mkt_object_chmod(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		     int id, const int perms[MKT_PERM_BITS]);
+int mkt_object_chown(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		     int id, int uid, int gid);
+int mkt_object_rename(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id, const char *name);
+int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id, const char *text, int merge);
+int mkt_object_lock(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    int id, int level, int test);
+int mkt_object_unlock(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		      int id);
+
+/* Pool listing: append the XML of every visible object matching @q's
+ * filter (start/end/filter set by the caller) inside <@root>. */
+int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+		    mkt_store_query *q, const char *root, char **out_xml);
+
+/* Fill @q's permission part for @who. */
+void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q);
+
+#endif

@@ -1,0 +1,890 @@
+/*
+ * user.c: users, groups and authentication (see user.h).
+ */
+#include <config.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xml.h"
+#include "object.h"
+#include "user.h"
+
+#define AUTH_CACHE_SIZE 256
+#define AUTH_CACHE_TTL 300
+#define MAX_GROUPS 64
+
+typedef struct {
+	int id;
+	int gid;
+	int gids[MAX_GROUPS];
+	size_t ngids;
+	char *name;
+	char *password;     /* the stored hash */
+	char *driver;
+	int enabled;
+	mkt_template *tmpl;
+} user;
+
+typedef struct {
+	int id;
+	char *name;
+	mkt_template *tmpl;
+} group;
+
+typedef struct {
+	int uid;
+	char *stored_hash;
+	char *digest;
+	time_t expires;
+} cache_entry;
+
+struct mkt_auth_cache {
+	char *salt;
+	cache_entry entries[AUTH_CACHE_SIZE];
+};
+
+static const char auth_failed[] = "User couldn't be authenticated, aborting call.";
+
+/* ---- records ---------------------------------------------------------- */
+
+static void user_clear(user *u)
+{
+	free(u->name);
+	free(u->password);
+	free(u->driver);
+	mkt_template_free(u->tmpl);
+	memset(u, 0, sizeof(*u));
+}
+
+static void group_clear(group *g)
+{
+	free(g->name);
+	mkt_template_free(g->tmpl);
+	memset(g, 0, sizeof(*g));
+}
+
+static void user_format(const user *u, int with_password, const char *gname, mkt_buf *b)
+{
+	size_t i;
+
+	mkt_buf_add(b, "<USER>");
+	mkt_buf_add_elem_int(b, "ID", u->id);
+	mkt_buf_add_elem_int(b, "GID", u->gid);
+	mkt_buf_add(b, "<GROUPS>");
+	for (i = 0; i < u->ngids; i++)
+		mkt_buf_add_elem_int(b, "ID", u->gids[i]);
+	mkt_buf_add(b, "</GROUPS>");
+	mkt_buf_add_elem(b, "GNAME", gname);
+	mkt_buf_add_elem(b, "NAME", u->name);
+	if (with_password)
+		mkt_buf_add_elem(b, "PASSWORD", u->password);
+	mkt_buf_add_elem(b, "AUTH_DRIVER", u->driver);
+	mkt_buf_add_elem_int(b, "ENABLED", u->enabled);
+	mkt_template_format_xml(u->tmpl, b, NULL);
+	mkt_buf_add(b, "</USER>");
+}
+
+static int user_parse_row(const mkt_store_row *row, void *payload)
+{
+	user *u = payload;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, groups, c;
+	long long v;
+	int ret;
+
+	if ((ret = mkt_xml_parse(&doc, row->body, strlen(row->body))) < 0)
+		return ret;
+	root = xmlDocGetRootElement(doc);
+	u->id = row->oid;
+	u->gid = row->gid;
+	u->name = mkt_strdup(row->name);
+	u->password = mkt_xml_child_text(root, "PASSWORD");
+	u->driver = mkt_xml_child_text(root, "AUTH_DRIVER");
+	u->enabled = mkt_xml_child_long(root, "ENABLED", &v) == 0 ? (int)v : 1;
+	if ((groups = mkt_xml_child(root, "GROUPS"))) {
+		for (c = groups->children; c && u->ngids < MAX_GROUPS; c = c->next) {
+			xmlChar *t = xmlNodeGetContent(c);
+
+			if (t && mkt_util_parse_long((const char *)t, &v) == 0)
+				u->gids[u->ngids++] = (int)v;
+			xmlFree(t);
+		}
+	}
+	if (u->ngids == 0)
+		u->gids[u->ngids++] = u->gid;
+	if ((c = mkt_xml_child(root, "TEMPLATE")))
+		ret = mkt_template_parse_xml_node(&u->tmpl, c);
+	else
+		u->tmpl = mkt_template_new();
+	if (!u->password || !u->driver)
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "stored user %d is corrupt", row->oid);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+static int group_parse_row(const mkt_store_row *row, void *payload)
+{
+	group *g = payload;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr c;
+	int ret;
+
+	if ((ret = mkt_xml_parse(&doc, row->body, strlen(row->body))) < 0)
+		return ret;
+	g->id = row->oid;
+	g->name = mkt_strdup(row->name);
+	if ((c = mkt_xml_child(xmlDocGetRootElement(doc), "TEMPLATE")))
+		ret = mkt_template_parse_xml_node(&g->tmpl, c);
+	else
+		g->tmpl = mkt_template_new();
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+static int user_load(mkt_core *core, int id, user *u)
+{
+	int ret = mkt_store_load(core->store, MKT_TABLE_USER, id, user_parse_row, u);
+
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting user [%d].", id);
+	return ret;
+}
+
+static int group_load(mkt_core *core, int id, group *g)
+{
+	int ret = mkt_store_load(core->store, MKT_TABLE_GROUP, id, group_parse_row, g);
+
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting group [%d].", id);
+	return ret;
+}
+
+static int user_save(mkt_core *core, const user *u, mkt_store_op op)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	mkt_store_row row = { .oid = u->id, .name = u->name, .uid = u->id, .gid = u->gid,
+			      .parent = -1 };
+	int ret;
+
+	user_format(u, 1, "", &b);
+	row.body = mkt_buf_cstr(&b);
+	ret = mkt_store_write(core->store, MKT_TABLE_USER, op, &row);
+	mkt_buf_free(&b);
+	return ret;
+}
+
+static int group_save(mkt_core *core, const group *g, mkt_store_op op)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	mkt_store_row row = { .oid = g->id, .name = g->name, .uid = 0, .gid = g->id,
+			      .parent = -1 };
+	int ret;
+
+	mkt_buf_add(&b, "<GROUP>");
+	mkt_buf_add_elem_int(&b, "ID", g->id);
+	mkt_buf_add_elem(&b, "NAME", g->name);
+	mkt_template_format_xml(g->tmpl, &b, NULL);
+	mkt_buf_add(&b, "</GROUP>");
+	row.body = mkt_buf_cstr(&b);
+	ret = mkt_store_write(core->store, MKT_TABLE_GROUP, op, &row);
+	mkt_buf_free(&b);
+	return ret;
+}
+
+int mkt_user_name(mkt_core *core, int uid, char **out)
+{
+	user u = { 0 };
+	int ret = user_load(core, uid, &u);
+
+	if (ret == 0)
+		*out = MKT_STEAL(u.name);
+	user_clear(&u);
+	return ret;
+}
+
+int mkt_group_name(mkt_core *core, int gid, char **out)
+{
+	group g = { 0 };
+	int ret = group_load(core, gid, &g);
+
+	if (ret == 0)
+		*out = MKT_STEAL(g.name);
+	group_clear(&g);
+	return ret;
+}
+
+/* ---- passwords and the session cache --------------------------------- */
+
+int mkt_user_hash_password(const char *password, char **out)
+{
+	struct crypt_data *cd = mkt_calloc(1, sizeof(*cd));
+	char *salt = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	char *hash;
+	int ret = 0;
+
+	if (!salt) {
+		ret = mkt_error_set_os(errno, "cannot generate a password salt");
+		goto cleanup;
+	}
+	hash = crypt_r(password, salt, cd);
+	if (!hash || hash[0] == '*') {
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_AUTH, "cannot hash the password");
+		goto cleanup;
+	}
+	*out = mkt_strdup(hash);
+
+ cleanup:
+	free(salt);
+	free(cd);
+	return ret;
+}
+
+static int password_matches(const char *password, const char *stored)
+{
+	struct crypt_data *cd = mkt_calloc(1, sizeof(*cd));
+	const char *hash = crypt_r(password, stored, cd);
+	int ok = hash && hash[0] != '*' && mkt_util_streq_ct(hash, stored);
+
+	free(cd);
+	return ok;
+}
+
+mkt_auth_cache *mkt_auth_cache_new(void)
+{
+	mkt_auth_cache *c = mkt_calloc(1, sizeof(*c));
+
+	/* rounds=1000 is sha256-crypt's minimum: cheap, salted, not reversible. */
+	c->salt = crypt_gensalt_ra("$5$", 1000, NULL, 0);
+	if (!c->salt) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void mkt_auth_cache_free(mkt_auth_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < AUTH_CACHE_SIZE; i++) {
+		free(c->entries[i].stored_hash);
+		free(c->entries[i].digest);
+	}
+	free(c->salt);
+	free(c);
+}
+
+static char *session_digest(mkt_auth_cache *c, const char *password)
+{
+	struct crypt_data *cd = mkt_calloc(1, sizeof(*cd));
+	const char *h = crypt_r(password, c->salt, cd);
+	char *out = h && h[0] != '*' ? mkt_strdup(h) : NULL;
+
+	free(cd);
+	return out;
+}
+
+static int cache_check(mkt_auth_cache *c, const user *u, const char *digest, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SIZE; i++) {
+		cache_entry *e = &c->entries[i];
+
+		if (e->digest && e->uid == u->id && e->expires > now &&
+		    !strcmp(e->stored_hash, u->password) &&
+		    mkt_util_streq_ct(e->digest, digest))
+			return 1;
+	}
+	return 0;
+}
+
+static void cache_put(mkt_auth_cache *c, const user *u, const char *digest, time_t now)
+{
+	cache_entry *victim = &c->entries[0];
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SIZE; i++) {
+		cache_entry *e = &c->entries[i];
+
+		if (!e->digest || e->uid == u->id) {
+			victim = e;
+			break;
+		}
+		if (e->expires < victim->expires)
+			victim = e;
+	}
+	free(victim->stored_hash);
+	free(victim->digest);
+	victim->uid = u->id;
+	victim->stored_hash = mkt_strdup(u->password);
+	victim->digest = mkt_strdup(digest);
+	victim->expires = now + AUTH_CACHE_TTL;
+}
+
+static int principal_fill(mkt_core *core, const user *u, mkt_principal *out)
+{
+	size_t i;
+	int ret;
+
+	out->uid = u->id;
+	out->gid = u->gid;
+	out->uname = mkt_strdup(u->name);
+	if ((ret = mkt_group_name(core, u->gid, &out->gname)) < 0)
+		return ret;
+	out->gids = mkt_calloc(u->ngids, sizeof(int));
+	out->ngids = u->ngids;
+	memcpy(out->gids, u->gids, u->ngids * sizeof(int));
+	out->admin = u->id == MKT_ONEADMIN_UID;
+	for (i = 0; i < u->ngids; i++) {
+		if (u->gids[i] == MKT_ONEADMIN_GID)
+			out->admin = 1;
+	}
+	return 0;
+}
+
+int mkt_user_authenticate(mkt_core *core, const char *session, mkt_principal *out)
+{
+	const char *colon = session ? strchr(session, ':') : NULL;
+	char *name = NULL, *digest = NULL;
+	time_t now = time(NULL);
+	user u = { 0 };
+	int uid, ret;
+
+	if (!colon)
+		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+	name = mkt_strndup(session, (size_t)(colon - session));
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, name, -1, &uid) < 0 ||
+	    user_load(core, uid, &u) < 0 || !u.enabled) {
+		ret = mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+		goto cleanup;
+	}
+	digest = session_digest(core->auth_cache, colon + 1);
+	if (!digest || !cache_check(core->auth_cache, &u, digest, now)) {
+		if (!password_matches(colon + 1, u.password)) {
+			ret = mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+			goto cleanup;
+		}
+		if (digest)
+			cache_put(core->auth_cache, &u, digest, now);
+	}
+	ret = principal_fill(core, &u, out);
+
+ cleanup:
+	free(name);
+	free(digest);
+	user_clear(&u);
+	return ret;
+}
+
+/* ---- user operations ------------------------------------------------- */
+
+static int require_admin(const mkt_principal *who, const char *op, const char *what, int id)
+{
+	if (who->admin)
+		return 0;
+	return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH, "Not authorized to perform %s %s [%d].",
+			     op, what, id);
+}
+
+static int check_password(const char *password)
+{
+	if (!password || !*password)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid password, it cannot be empty");
+	if (strchr(password, ':') || strpbrk(password, " \t\r\n"))
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "Invalid password, it cannot contain ':' or white space");
+	return 0;
+}
+
+static int user_insert(mkt_core *core, const char *name, const char *password,
+		       const char *driver, const int *gids, size_t ngids, int fixed_id,
+		       int *out_uid)
+{
+	user u = { 0 };
+	size_t i;
+	int ret, other;
+
+	if ((ret = check_password(password)) < 0)
+		return ret;
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, name, -1, &other) == 0)
+		return mkt_error_set(MKT_EEXISTS, MKT_ERR_CORE, "NAME is already taken by USER %d",
+				     other);
+	if (ngids > MAX_GROUPS)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "a user can be in at most %d groups",
+				     MAX_GROUPS);
+	for (i = 0; i < ngids; i++) {
+		group g = { 0 };
+
+		ret = group_load(core, gids[i], &g);
+		group_clear(&g);
+		if (ret < 0)
+			return ret;
+	}
+	u.name = mkt_strdup(name);
+	u.driver = mkt_strdup(driver && *driver ? driver : "core");
+	u.enabled = 1;
+	u.tmpl = mkt_template_new();
+	if (ngids == 0) {
+		u.gids[u.ngids++] = MKT_USERS_GID;
+	} else {
+		memcpy(u.gids, gids, ngids * sizeof(int));
+		u.ngids = ngids;
+	}
+	u.gid = u.gids[0];
+	if ((ret = mkt_user_hash_password(password, &u.password)) < 0)
+		goto cleanup;
+	if (fixed_id >= 0)
+		u.id = fixed_id;
+	else if ((ret = mkt_store_next_oid(core->store, MKT_TABLE_USER, 1, &u.id)) < 0)
+		goto cleanup;
+	if ((ret = user_save(core, &u, MKT_STORE_INSERT)) < 0)
+		goto cleanup;
+	*out_uid = u.id;
+
+ cleanup:
+	user_clear(&u);
+	return ret;
+}
+
+int mkt_user_allocate(mkt_core *core, const mkt_principal *who, const char *name,
+		      const char *password, const char *driver, const int *gids,
+		      size_t ngids, int *out_uid)
+{
+	int ret;
+
+	if ((ret = require_admin(who, "CREATE", "USER", -1)) < 0 ||
+	    (ret = mkt_object_validate_name(name)) < 0)
+		return ret;
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	ret = user_insert(core, name, password, driver, gids, ngids, -1, out_uid);
+	return mkt_core_end(core, ret);
+}
+
+static int may_see_user(const mkt_principal *who, int id)
+{
+	return who->admin || who->uid == id;
+}
+
+int mkt_user_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	char *gname = NULL;
+	user u = { 0 };
+	int ret;
+
+	if (id == -1)
+		id = who->uid;
+	if ((ret = user_load(core, id, &u)) < 0)
+		return ret;
+	if (!may_see_user(who, id)) {
+		ret = require_admin(who, "USE", "USER", id);
+		goto cleanup;
+	}
+	if ((ret = mkt_group_name(core, u.gid, &gname)) < 0)
+		goto cleanup;
+	user_format(&u, 0, gname, &b);
+	*out_xml = mkt_buf_steal(&b);
+
+ cleanup:
+	free(gname);
+	user_clear(&u);
+	return ret;
+}
+
+int mkt_user_passwd(mkt_core *core, const mkt_principal *who, int id, const char *password)
+{
+	user u = { 0 };
+	int ret;
+
+	if ((ret = check_password(password)) < 0)
+		return ret;
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = user_load(core, id, &u)) < 0)
+		goto cleanup;
+	if (!may_see_user(who, id)) {
+		ret = require_admin(who, "MANAGE", "USER", id);
+		goto cleanup;
+	}
+	free(u.password);
+	u.password = NULL;
+	if ((ret = mkt_user_hash_password(password, &u.password)) < 0)
+		goto cleanup;
+	ret = user_save(core, &u, MKT_STORE_UPDATE);
+
+ cleanup:
+	user_clear(&u);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_user_delete(mkt_core *core, const mkt_principal *who, int id)
+{
+	user u = { 0 };
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = user_load(core, id, &u)) < 0)
+		goto cleanup;
+	if ((ret = require_admin(who, "ADMIN", "USER", id)) < 0)
+		goto cleanup;
+	if (id == MKT_ONEADMIN_UID) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "The oneadmin user cannot be deleted");
+		goto cleanup;
+	}
+	ret = user_save(core, &u, MKT_STORE_DELETE);
+
+ cleanup:
+	user_clear(&u);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_user_chgrp(mkt_core *core, const mkt_principal *who, int id, int gid)
+{
+	group g = { 0 };
+	user u = { 0 };
+	size_t i;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = user_load(core, id, &u)) < 0 || (ret = group_load(core, gid, &g)) < 0)
+		goto cleanup;
+	if ((ret = require_admin(who, "MANAGE", "USER", id)) < 0)
+		goto cleanup;
+	/* The new primary group replaces the old one in the group list. */
+	for (i = 0; i < u.ngids; i++) {
+		if (u.gids[i] == u.gid || u.gids[i] == gid) {
+			memmove(&u.gids[i], &u.gids[i + 1], (u.ngids - i - 1) * sizeof(int));
+			u.ngids--;
+			i--;
+		}
+	}
+	memmove(&u.gids[1], &u.gids[0], u.ngids * sizeof(int));
+	u.gids[0] = gid;
+	u.ngids++;
+	u.gid = gid;
+	ret = user_save(core, &u, MKT_STORE_UPDATE);
+
+ cleanup:
+	user_clear(&u);
+	group_clear(&g);
+	return mkt_core_end(core, ret);
+}
+
+typedef struct {
+	mkt_core *core;
+	const mkt_principal *who;
+	mkt_buf *b;
+	int gid;            /* group pools: list members of this group */
+} pool_ctx;
+
+static int user_pool_row(const mkt_store_row *row, void *payload)
+{
+	pool_ctx *pc = payload;
+	char *gname = NULL;
+	user u = { 0 };
+	int ret;
+
+	if (!may_see_user(pc->who, row->oid))
+		return 0;
+	if ((ret = user_parse_row(row, &u)) == 0 &&
+	    (ret = mkt_group_name(pc->core, u.gid, &gname)) == 0)
+		user_format(&u, 0, gname, pc->b);
+	free(gname);
+	user_clear(&u);
+	return ret;
+}
+
+int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	pool_ctx pc = { core, who, &b, -1 };
+	mkt_store_query q;
+	int ret;
+
+	mkt_store_query_init(&q);
+	mkt_buf_add(&b, "<USER_POOL>");
+	if ((ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, user_pool_row, &pc)) < 0) {
+		mkt_buf_free(&b);
+		return ret;
+	}
+	mkt_buf_add(&b, "</USER_POOL>");
+	*out_xml = mkt_buf_steal(&b);
+	return 0;
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+static int member_row(const mkt_store_row *row, void *payload)
+{
+	pool_ctx *pc = payload;
+	user u = { 0 };
+	size_t i;
+	int ret = user_parse_row(row, &u);
+
+	for (i = 0; ret == 0 && i < u.ngids; i++) {
+		if (u.gids[i] == pc->gid) {
+			mkt_buf_add_elem_int(pc->b, "ID", u.id);
+			break;
+		}
+	}
+	user_clear(&u);
+	return ret;
+}
+
+static int group_format(mkt_core *core, const group *g, mkt_buf *b)
+{
+	pool_ctx pc = { core, NULL, b, g->id };
+	mkt_store_query q;
+	int ret;
+
+	mkt_store_query_init(&q);
+	mkt_buf_add(b, "<GROUP>");
+	mkt_buf_add_elem_int(b, "ID", g->id);
+	mkt_buf_add_elem(b, "NAME", g->name);
+	mkt_template_format_xml(g->tmpl, b, NULL);
+	mkt_buf_add(b, "<USERS>");
+	if ((ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, member_row, &pc)) < 0)
+		return ret;
+	mkt_buf_add(b, "</USERS><ADMINS></ADMINS></GROUP>");
+	return 0;
+}
+
+static int group_insert(mkt_core *core, const char *name, int fixed_id, int *out_gid)
+{
+	group g = { 0 };
+	int ret, other;
+
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_GROUP, name, -1, &other) == 0)
+		return mkt_error_set(MKT_EEXISTS, MKT_ERR_CORE, "NAME is already taken by GROUP %d",
+				     other);
+	g.name = mkt_strdup(name);
+	g.tmpl = mkt_template_new();
+	if (fixed_id >= 0)
+		g.id = fixed_id;
+	else if ((ret = mkt_store_next_oid(core->store, MKT_TABLE_GROUP,
+					   MKT_FIRST_USER_GROUP, &g.id)) < 0)
+		goto cleanup;
+	if ((ret = group_save(core, &g, MKT_STORE_INSERT)) == 0)
+		*out_gid = g.id;
+
+ cleanup:
+	group_clear(&g);
+	return ret;
+}
+
+int mkt_group_allocate(mkt_core *core, const mkt_principal *who, const char *name, int *out_gid)
+{
+	int ret;
+
+	if ((ret = require_admin(who, "CREATE", "GROUP", -1)) < 0 ||
+	    (ret = mkt_object_validate_name(name)) < 0)
+		return ret;
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	ret = group_insert(core, name, -1, out_gid);
+	return mkt_core_end(core, ret);
+}
+
+int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	group g = { 0 };
+	int ret;
+
+	if (id == -1)
+		id = who->gid;
+	if ((ret = group_load(core, id, &g)) < 0)
+		return ret;
+	if (!who->admin && !mkt_principal_in_group(who, id)) {
+		ret = require_admin(who, "USE", "GROUP", id);
+		goto cleanup;
+	}
+	if ((ret = group_format(core, &g, &b)) == 0)
+		*out_xml = mkt_buf_steal(&b);
+
+ cleanup:
+	mkt_buf_free(&b);
+	group_clear(&g);
+	return ret;
+}
+
+static int has_member(const mkt_store_row *row, void *payload)
+{
+	pool_ctx *pc = payload;
+	user u = { 0 };
+	size_t i;
+	int ret = user_parse_row(row, &u), found = 0;
+
+	for (i = 0; ret == 0 && i < u.ngids; i++)
+		found |= u.gids[i] == pc->gid;
+	user_clear(&u);
+	return ret < 0 ? ret : found;
+}
+
+int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id)
+{
+	pool_ctx pc = { core, who, NULL, id };
+	mkt_store_query q;
+	group g = { 0 };
+	int ret;
+
+	mkt_store_query_init(&q);
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = group_load(core, id, &g)) < 0)
+		goto cleanup;
+	if ((ret = require_admin(who, "ADMIN", "GROUP", id)) < 0)
+		goto cleanup;
+	if (id < MKT_FIRST_USER_GROUP) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "System group %s cannot be deleted", g.name);
+		goto cleanup;
+	}
+	ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, has_member, &pc);
+	if (ret > 0) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Group %d is not empty: move or delete its users first", id);
+		goto cleanup;
+	}
+	if (ret == 0)
+		ret = group_save(core, &g, MKT_STORE_DELETE);
+
+ cleanup:
+	group_clear(&g);
+	return mkt_core_end(core, ret);
+}
+
+static int group_pool_row(const mkt_store_row *row, void *payload)
+{
+	pool_ctx *pc = payload;
+	group g = { 0 };
+	int ret;
+
+	if (!pc->who->admin && !mkt_principal_in_group(pc->who, row->oid))
+		return 0;
+	if ((ret = group_parse_row(row, &g)) == 0)
+		ret = group_format(pc->core, &g, pc->b);
+	group_clear(&g);
+	return ret;
+}
+
+int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	pool_ctx pc = { core, who, &b, -1 };
+	mkt_store_query q;
+	int ret;
+
+	mkt_store_query_init(&q);
+	mkt_buf_add(&b, "<GROUP_POOL>");
+	if ((ret = mkt_store_list(core->store, MKT_TABLE_GROUP, &q, group_pool_row, &pc)) < 0) {
+		mkt_buf_free(&b);
+		return ret;
+	}
+	mkt_buf_add(&b, "</GROUP_POOL>");
+	*out_xml = mkt_buf_steal(&b);
+	return 0;
+}
+
+/* ---- first start ----------------------------------------------------- */
+
+static int row_exists(const mkt_store_row *row, void *payload)
+{
+	return 0;
+}
+
+static int read_or_make_credentials(const char *auth_file, char **out_user, char **out_pw)
+{
+	char *text = NULL, *colon, *dir = NULL, *slash;
+	unsigned char rnd[18];
+	int ret;
+
+	ret = mkt_util_read_file(&text, auth_file, 4096);
+	if (ret == 0) {
+		mkt_util_trim(text);
+		if (!(colon = strchr(text, ':')) || colon == text || !colon[1]) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+					    "'%s' must hold 'oneadmin:<password>'", auth_file);
+			goto cleanup;
+		}
+		*colon = '\0';
+		*out_user = mkt_strdup(text);
+		*out_pw = mkt_strdup(colon + 1);
+		mkt_log(MKT_LOG_INFO, "core", "oneadmin credentials taken from %s", auth_file);
+		goto cleanup;
+	}
+	if (ret != MKT_ENOTFOUND)
+		goto cleanup;
+
+	/* No file: generate 144 random bits, written where clients look. */
+	if ((ret = mkt_util_random(rnd, sizeof(rnd))) < 0)
+		goto cleanup;
+	*out_pw = mkt_util_base64_encode(rnd, sizeof(rnd));
+	for (char *p = *out_pw; *p; p++) {
+		if (*p == '/')
+			*p = '_';
+		else if (*p == '+')
+			*p = '-';
+	}
+	*out_user = mkt_strdup("oneadmin");
+	dir = mkt_strdup(auth_file);
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if ((ret = mkt_util_mkdir_p(dir, 0700)) < 0)
+			goto cleanup;
+	}
+	free(text);
+	text = mkt_asprintf("%s:%s\n", *out_user, *out_pw);
+	if ((ret = mkt_util_write_file(auth_file, text, strlen(text), 0600)) < 0)
+		goto cleanup;
+	mkt_log(MKT_LOG_INFO, "core", "generated a password for oneadmin and wrote it to %s",
+		auth_file);
+
+ cleanup:
+	free(text);
+	free(dir);
+	return ret;
+}
+
+int mkt_user_bootstrap(mkt_core *core, const char *auth_file)
+{
+	char *name = NULL, *pw = NULL;
+	int ret, id, gid0 = MKT_ONEADMIN_GID;
+
+	if (mkt_store_load(core->store, MKT_TABLE_USER, MKT_ONEADMIN_UID, row_exists, NULL) == 0)
+		return 0;
+	if ((ret = read_or_make_credentials(auth_file, &name, &pw)) < 0)
+		goto out;
+	if ((ret = mkt_object_validate_name(name)) < 0)
+		goto out;
+	if ((ret = mkt_core_begin(core)) < 0)
+		goto out;
+	if ((ret = group_insert(core, "oneadmin", MKT_ONEADMIN_GID, &id)) < 0 ||
+	    (ret = group_insert(core, "users", MKT_USERS_GID, &id)) < 0 ||
+	    (ret = user_insert(core, name, pw, "core", &gid0, 1, MKT_ONEADMIN_UID, &id)) < 0)
+		goto end;
+	mkt_log(MKT_LOG_INFO, "core", "created user %s (uid 0) and groups oneadmin, users",
+			name);
+ end:
+	ret = mkt_core_end(core, ret);
+ out:
+	free(name);
+	free(pw);
+	return ret;
+}

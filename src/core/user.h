@@ -1,0 +1,46 @@
+/*
+ * user.h: users, groups and authentication.
+ *
+ * Passwords are stored only as salted yescrypt hashes.  Verifying one costs
+ * tens of milliseconds by design, so a verified session is remembered in an
+ * in-memory cache keyed by a cheap salted digest (sha256-crypt with a
+ * per-process salt): the cache never holds a password, and a password
+ * change invalidates it because the entry also records the stored hash.
+ */
+#ifndef MKT_USER_H
+#define MKT_USER_H
+
+#include "core.h"
+
+/* Check "user:password" and fill @out (caller clears it).  MKT_EAUTH with
+ * oned's message on any failure, without saying which part was wrong. */
+int mkt_user_authenticate(mkt_core *core, const char *session, mkt_principal *out);
+
+/* Names for ids (caller frees); MKT_ENOTFOUND "Error getting user [n]." */
+int mkt_user_name(mkt_core *core, int uid, char **out);
+int mkt_group_name(mkt_core *core, int gid, char **out);
+
+/* Hash a password for storage (caller frees). */
+int mkt_user_hash_password(const char *password, char **out);
+
+int mkt_user_allocate(mkt_core *core, const mkt_principal *who, const char *name,
+		      const char *password, const char *driver, const int *gids,
+		      size_t ngids, int *out_uid);
+int mkt_user_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml);
+int mkt_user_passwd(mkt_core *core, const mkt_principal *who, int id, const char *password);
+int mkt_user_delete(mkt_core *core, const mkt_principal *who, int id);
+int mkt_user_chgrp(mkt_core *core, const mkt_principal *who, int id, int gid);
+int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml);
+
+int mkt_group_allocate(mkt_core *core, const mkt_principal *who, const char *name, int *out_gid);
+int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml);
+int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id);
+int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml);
+
+/* Create the built-in groups and the oneadmin user (see core.h). */
+int mkt_user_bootstrap(mkt_core *core, const char *auth_file);
+
+mkt_auth_cache *mkt_auth_cache_new(void);
+void mkt_auth_cache_free(mkt_auth_cache *c);
+
+#endif

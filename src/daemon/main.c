@@ -1,0 +1,227 @@
+/*
+ * main.c: marketd start-up, signals and shutdown.  Wiring only: every
+ * decision lives in the layer that owns it.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <xmlrpc-c/server_abyss.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+
+/* The daemon context: everything that lives as long as the process. */
+typedef struct {
+	const char *config_path;
+	int foreground;
+	mkt_config *conf;
+	mkt_store *store;
+	mkt_core *core;
+	mkt_rpc_server *rpc;
+	sigset_t signals;
+	pthread_t signal_thread;
+	int signal_thread_started;
+} mkt_daemon;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: marketd [-c FILE] [-f] [-h] [-V]\n"
+		"Serve MarketPlaces and MarketPlaceApps over an OpenNebula-compatible XML-RPC API.\n"
+		"\n"
+		"  -c, --config FILE  configuration file (default %s/marketd/marketd.conf)\n"
+		"  -f, --foreground   stay in the foreground (no fork, no pid file)\n"
+		"  -h, --help         show this help and exit\n"
+		"  -V, --version      show the version and exit\n"
+		"\n"
+		"oneadmin's credentials are read from $ONE_AUTH, else ~/.one/one_auth;\n"
+		"at first start, if neither exists, a password is generated into that file.\n"
+		"See marketd(8) and marketd.conf(5).\n", MKT_SYSCONFDIR);
+}
+
+static char *auth_file_path(void)
+{
+	const char *env = getenv("ONE_AUTH"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (env && *env)
+		return mkt_strdup(env);
+	if ((!home || !*home) && (pw = getpwuid(getuid())))
+		home = pw->pw_dir;
+	return mkt_asprintf("%s/.one/one_auth", home ? home : "/");
+}
+
+static void *signal_loop(void *arg)
+{
+	mkt_daemon *d = arg;
+
+	for (;;) {
+		int sig = 0;
+
+		if (sigwait(&d->signals, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			if (mkt_log_reopen() < 0)
+				fprintf(stderr, "marketd: %s\n", mkt_error_message());
+			mkt_log(MKT_LOG_INFO, "daemon", "log reopened on SIGHUP");
+			continue;
+		}
+		mkt_log(MKT_LOG_INFO, "daemon", "received %s, shutting down", strsignal(sig));
+		mkt_rpc_server_stop(d->rpc);
+		return NULL;
+	}
+}
+
+static int daemonize(const mkt_config *conf)
+{
+	char pid[32];
+	pid_t child;
+	int fd;
+
+	if ((child = fork()) < 0)
+		return mkt_error_set_os(errno, "cannot fork");
+	if (child > 0)
+		_exit(0);
+	setsid();
+	if ((child = fork()) < 0)
+		return mkt_error_set_os(errno, "cannot fork");
+	if (child > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return mkt_error_set_os(errno, "cannot chdir to /");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (conf->log_system != MKT_LOG_STD)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	return mkt_util_write_file(conf->pid_file, pid, strlen(pid), 0644);
+}
+
+static int start(mkt_daemon *d)
+{
+	char *auth_file = NULL;
+	int ret;
+
+	if ((ret = mkt_config_load(&d->conf, d->config_path)) < 0)
+		return ret;
+	if ((ret = mkt_log_open(d->conf->log_system, d->conf->log_file, d->conf->log_level)) < 0)
+		return ret;
+	mkt_log(MKT_LOG_INFO, "daemon", "marketd %s starting (config %s)", PACKAGE_VERSION,
+		d->config_path);
+	if ((ret = mkt_util_mkdir_p(d->conf->data_dir, 0750)) < 0)
+		return ret;
+	if ((ret = mkt_store_open(&d->store, d->conf->db_backend, d->conf->db_file)) < 0)
+		return ret;
+	if ((ret = mkt_core_new(&d->core, d->conf, d->store)) < 0)
+		return ret;
+	auth_file = auth_file_path();
+	ret = mkt_core_bootstrap(d->core, auth_file);
+	free(auth_file);
+	if (ret < 0)
+		return ret;
+	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, d->conf)) < 0)
+		return ret;
+	if (!d->foreground && (ret = daemonize(d->conf)) < 0)
+		return ret;
+
+	/* Signals are handled by one thread with sigwait, so handlers never
+	 * run inside the RPC threads (which inherit this mask). */
+	sigemptyset(&d->signals);
+	sigaddset(&d->signals, SIGTERM);
+	sigaddset(&d->signals, SIGINT);
+	sigaddset(&d->signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((ret = pthread_create(&d->signal_thread, NULL, signal_loop, d)) != 0)
+		return mkt_error_set_os(ret, "cannot start the signal thread");
+	d->signal_thread_started = 1;
+	mkt_log(MKT_LOG_INFO, "daemon", "listening on %s:%d, XML-RPC at /RPC2",
+		d->conf->listen_address, mkt_rpc_server_port(d->rpc));
+	return mkt_rpc_server_run(d->rpc);
+}
+
+static void stop(mkt_daemon *d)
+{
+	if (d->signal_thread_started) {
+		/* Wake the signal thread if the server stopped on its own. */
+		pthread_kill(d->signal_thread, SIGTERM);
+		pthread_join(d->signal_thread, NULL);
+	}
+	/* Taking the core lock waits for a request still in a handler. */
+	if (d->core)
+		pthread_mutex_lock(&d->core->lock);
+	mkt_rpc_server_free(d->rpc);
+	if (d->core)
+		pthread_mutex_unlock(&d->core->lock);
+	mkt_core_free(d->core);
+	mkt_store_close(d->store);
+	if (d->conf && !d->foreground)
+		unlink(d->conf->pid_file);
+	mkt_config_free(d->conf);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mkt_daemon d = { .config_path = MKT_SYSCONFDIR "/marketd/marketd.conf" };
+	xmlrpc_env env;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'f': d.foreground = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("marketd %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "marketd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	xmlInitParser();
+	xmlrpc_env_init(&env);
+	xmlrpc_server_abyss_global_init(&env);
+	ret = start(&d);
+	if (ret < 0) {
+		fprintf(stderr, "marketd: %s\n", mkt_error_message());
+		mkt_log(MKT_LOG_ERROR, "daemon", "%s", mkt_error_message());
+	}
+	stop(&d);
+	mkt_log(MKT_LOG_INFO, "daemon", "marketd stopped");
+	mkt_log_close();
+	xmlrpc_server_abyss_global_term();
+	xmlrpc_env_clean(&env);
+	xmlCleanupParser();
+	return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * store.c: backend selection and dispatch.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "store.h"
+
+struct mkt_store {
+	const mkt_store_backend *backend;
+	void *impl;
+};
+
+static const mkt_store_backend *const backends[] = {
+	&mkt_store_sqlite_backend,
+};
+
+static const char *const table_names[MKT_TABLE_LAST] = {
+	[MKT_TABLE_MARKET] = "marketplace_pool",
+	[MKT_TABLE_APP] = "marketplaceapp_pool",
+	[MKT_TABLE_USER] = "user_pool",
+	[MKT_TABLE_GROUP] = "group_pool",
+};
+
+const char *mkt_store_table_name(mkt_table t)
+{
+	return t >= 0 && t < MKT_TABLE_LAST ? table_names[t] : "?";
+}
+
+void mkt_store_query_init(mkt_store_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->all = 1;
+	q->filter = -2;
+	q->start_id = -1;
+	q->end_id = -1;
+	q->parent = -1;
+}
+
+int mkt_store_open(mkt_store **out, const char *backend, const char *path)
+{
+	const mkt_store_backend *be = NULL;
+	mkt_store *s;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (!strcmp(backends[i]->name, backend))
+			be = backends[i];
+	}
+	if (!be)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				     "unknown DB BACKEND '%s' (supported: sqlite)", backend);
+	if (be->version != MKT_STORE_BACKEND_VERSION)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
+				     "store backend '%s' has version %d, expected %d",
+				     backend, be->version, MKT_STORE_BACKEND_VERSION);
+	s = mkt_calloc(1, sizeof(*s));
+	s->backend = be;
+	if ((ret = be->open(&s->impl, path)) < 0) {
+		free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void mkt_store_close(mkt_store *s)
+{
+	if (!s)
+		return;
+	s->backend->close(s->impl);
+	free(s);
+}
+
+int mkt_store_begin(mkt_store *s)
+{
+	return s->backend->begin(s->impl);
+}
+
+int mkt_store_commit(mkt_store *s)
+{
+	return s->backend->commit(s->impl);
+}
+
+void mkt_store_rollback(mkt_store *s)
+{
+	s->backend->rollback(s->impl);
+}
+
+int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_row *row)
+{
+	return s->backend->write(s->impl, t, op, row);
+}
+
+int mkt_store_load(mkt_store *s, mkt_table t, int oid, mkt_store_row_cb cb, void *payload)
+{
+	return s->backend->load(s->impl, t, oid, cb, payload);
+}
+
+int mkt_store_lookup_name(mkt_store *s, mkt_table t, const char *name, int uid, int *out)
+{
+	return s->backend->lookup_name(s->impl, t, name, uid, out);
+}
+
+int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
+		   mkt_store_row_cb cb, void *payload)
+{
+	return s->backend->list(s->impl, t, q, cb, payload);
+}
+
+int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out)
+{
+	return s->backend->next_oid(s->impl, t, floor, out);
+}
+
+int mkt_store_changelog_last(mkt_store *s, long long *out)
+{
+	return s->backend->changelog_last(s->impl, out);
+}

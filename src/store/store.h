@@ -1,0 +1,118 @@
+/*
+ * store.h: the persistence contract of marketd.
+ *
+ * Objects are stored as oned stores them: the object's XML body plus the
+ * columns that pool queries filter on (oid, name, uid, gid, the USE bit of
+ * owner/group/other, and for apps the market id and state).  Every write
+ * to an object table also appends a row to the change log in the same
+ * transaction; federation replicates from that log.
+ *
+ * A backend is a versioned table of functions (libgit2's odb backends);
+ * sqlite is the only one today.  The store is not thread-safe: the core
+ * serialises access.
+ */
+#ifndef MKT_STORE_H
+#define MKT_STORE_H
+
+#include <stddef.h>
+
+typedef enum {
+	MKT_TABLE_MARKET = 0,
+	MKT_TABLE_APP,
+	MKT_TABLE_USER,
+	MKT_TABLE_GROUP,
+	MKT_TABLE_LAST
+} mkt_table;
+
+typedef struct {
+	int oid;
+	const char *name;
+	int uid;
+	int gid;
+	int owner_u;
+	int group_u;
+	int other_u;
+	int parent;        /* apps: market id; -1 for other tables */
+	int state;         /* apps: state; 0 for other tables */
+	const char *body;  /* the object's XML */
+} mkt_store_row;
+
+/* Pool query: which rows a principal may see, and which it asked for. */
+typedef struct {
+	int all;             /* no permission filter (admin) */
+	int uid;             /* requesting user */
+	const int *gids;     /* the requester's groups */
+	size_t ngids;
+	int filter;          /* -4 group, -3 mine, -2 all, -1 mine+group, >=0 uid */
+	int start_id;        /* -1: no lower bound */
+	int end_id;          /* -1: no upper bound */
+	int parent;          /* apps only: market id, or -1 for any */
+} mkt_store_query;
+
+typedef enum { MKT_STORE_INSERT = 0, MKT_STORE_UPDATE, MKT_STORE_DELETE } mkt_store_op;
+
+/* Called for each row; a non-zero return stops the iteration and is
+ * returned by the listing function. */
+typedef int (*mkt_store_row_cb)(const mkt_store_row *row, void *payload);
+
+typedef struct mkt_store mkt_store;
+
+#define MKT_STORE_BACKEND_VERSION 1
+
+typedef struct {
+	int version;
+	const char *name;
+	int (*open)(void **out, const char *path);
+	void (*close)(void *impl);
+	int (*begin)(void *impl);
+	int (*commit)(void *impl);
+	void (*rollback)(void *impl);
+	int (*write)(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *row);
+	int (*load)(void *impl, mkt_table t, int oid, mkt_store_row_cb cb, void *payload);
+	int (*lookup_name)(void *impl, mkt_table t, const char *name, int uid, int *out);
+	int (*list)(void *impl, mkt_table t, const mkt_store_query *q,
+		    mkt_store_row_cb cb, void *payload);
+	int (*next_oid)(void *impl, mkt_table t, int floor, int *out);
+	int (*changelog_last)(void *impl, long long *out);
+} mkt_store_backend;
+
+/* Open the store with backend @backend ("sqlite") at @path, creating and
+ * migrating the schema as needed. */
+int mkt_store_open(mkt_store **out, const char *backend, const char *path);
+void mkt_store_close(mkt_store *s);   /* accepts NULL */
+
+/* Transactions.  Every object change is one transaction. */
+int mkt_store_begin(mkt_store *s);
+int mkt_store_commit(mkt_store *s);
+void mkt_store_rollback(mkt_store *s);
+
+/* Insert, update or delete a row (delete uses only row->oid and body may be
+ * NULL) and append to the change log.  Insert of a taken name gives
+ * MKT_EEXISTS; update/delete of a missing oid MKT_ENOTFOUND. */
+int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_row *row);
+
+/* Load one row: MKT_ENOTFOUND (no error recorded) when absent. */
+int mkt_store_load(mkt_store *s, mkt_table t, int oid, mkt_store_row_cb cb, void *payload);
+
+/* oid of the row named @name owned by @uid (-1: any owner), or
+ * MKT_ENOTFOUND (no error recorded). */
+int mkt_store_lookup_name(mkt_store *s, mkt_table t, const char *name, int uid, int *out);
+
+/* Rows matching @q in oid order. */
+int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
+		   mkt_store_row_cb cb, void *payload);
+
+/* Reserve the next oid of @t, never below @floor and never reusing one. */
+int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out);
+
+/* Index of the newest change log entry (0 when empty). */
+int mkt_store_changelog_last(mkt_store *s, long long *out);
+
+const char *mkt_store_table_name(mkt_table t);
+
+/* A query that returns every row. */
+void mkt_store_query_init(mkt_store_query *q);
+
+extern const mkt_store_backend mkt_store_sqlite_backend;
+
+#endif

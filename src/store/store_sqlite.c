@@ -1,0 +1,520 @@
+/*
+ * store_sqlite.c: the embedded sqlite3 backend of the store.
+ *
+ * One connection, WAL journal, full fsync on commit.  Statements are
+ * prepared once per (table, operation) and reused; SQL text is built only
+ * from the fixed table names below, never from request data (values are
+ * always bound).
+ */
+#include <config.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "store.h"
+
+enum { ST_INSERT, ST_UPDATE, ST_DELETE, ST_LOAD, ST_NAME, ST_NAME_UID, ST_LAST };
+
+typedef struct {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[MKT_TABLE_LAST][ST_LAST];
+	sqlite3_stmt *changelog;
+	int in_txn;
+} sqlite_store;
+
+#define COLUMNS "oid, name, uid, gid, owner_u, group_u, other_u, parent, state, body"
+
+/*
+ * Forward-only schema migrations.  db_versioning records each applied
+ * version; a database newer than this binary is refused rather than
+ * silently misread.
+ */
+static const struct {
+	int version;
+	const char *comment;
+	const char *sql;
+} migrations[] = {
+	{ 1, "initial schema",
+	  "CREATE TABLE pool_control (tablename TEXT PRIMARY KEY, last_oid INTEGER NOT NULL);"
+	  "CREATE TABLE marketplace_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
+	  "CREATE TABLE marketplaceapp_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL,"
+	  " state INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(name, uid));"
+	  "CREATE INDEX marketplaceapp_parent ON marketplaceapp_pool(parent);"
+	  "CREATE INDEX marketplaceapp_uid ON marketplaceapp_pool(uid);"
+	  "CREATE INDEX marketplaceapp_gid ON marketplaceapp_pool(gid);"
+	  "CREATE TABLE user_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
+	  "CREATE TABLE group_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
+	  "CREATE TABLE changelog (idx INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,"
+	  " oid INTEGER NOT NULL, op TEXT NOT NULL, time INTEGER NOT NULL, body TEXT);" },
+};
+
+static int db_error(sqlite_store *st, const char *what)
+{
+	int code = sqlite3_extended_errcode(st->db);
+	int ret = (code & 0xff) == SQLITE_CONSTRAINT ? MKT_EEXISTS :
+		  (code & 0xff) == SQLITE_FULL ? MKT_ERROR : MKT_ERROR;
+
+	return mkt_error_set(ret, MKT_ERR_STORE, "database error while %s: %s",
+			     what, sqlite3_errmsg(st->db));
+}
+
+static int exec_sql(sqlite_store *st, const char *sql, const char *what)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(st, what);
+	return 0;
+}
+
+static int schema_version(sqlite_store *st, int *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0;
+
+	if (exec_sql(st, "CREATE TABLE IF NOT EXISTS db_versioning (oid INTEGER PRIMARY KEY,"
+			 " version INTEGER NOT NULL, timestamp INTEGER NOT NULL, comment TEXT)",
+		     "creating db_versioning") < 0)
+		return MKT_ERROR;
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(version), 0) FROM db_versioning",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		ret = db_error(st, "reading the schema version");
+		goto cleanup;
+	}
+	*out = sqlite3_column_int(stmt, 0);
+
+ cleanup:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int migrate(sqlite_store *st)
+{
+	size_t i, n = sizeof(migrations) / sizeof(migrations[0]);
+	int current = 0, latest = migrations[n - 1].version;
+	int ret;
+
+	if ((ret = schema_version(st, &current)) < 0)
+		return ret;
+	if (current > latest)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
+				     "database schema version %d is newer than this marketd "
+				     "supports (%d): upgrade marketd", current, latest);
+	for (i = 0; i < n; i++) {
+		char *sql;
+
+		if (migrations[i].version <= current)
+			continue;
+		sql = mkt_asprintf("BEGIN IMMEDIATE; %s INSERT INTO db_versioning(version, timestamp,"
+				   " comment) VALUES(%d, %lld, '%s'); COMMIT;",
+				   migrations[i].sql, migrations[i].version,
+				   (long long)time(NULL), migrations[i].comment);
+		ret = exec_sql(st, sql, "migrating the schema");
+		free(sql);
+		if (ret < 0) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return ret;
+		}
+		mkt_log(MKT_LOG_INFO, "store", "database schema migrated to version %d (%s)",
+			migrations[i].version, migrations[i].comment);
+	}
+	return 0;
+}
+
+static void sq_close(void *impl)
+{
+	sqlite_store *st = impl;
+	int t, k;
+
+	if (!st)
+		return;
+	for (t = 0; t < MKT_TABLE_LAST; t++)
+		for (k = 0; k < ST_LAST; k++)
+			sqlite3_finalize(st->stmts[t][k]);
+	sqlite3_finalize(st->changelog);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static int sq_open(void **out, const char *path)
+{
+	sqlite_store *st = mkt_calloc(1, sizeof(*st));
+	int ret = 0;
+
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "cannot open database '%s': %s",
+				    path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if ((ret = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+			    "configuring the database")) < 0)
+		goto cleanup;
+	if ((ret = migrate(st)) < 0)
+		goto cleanup;
+	*out = MKT_STEAL(st);
+
+ cleanup:
+	if (ret < 0 && st && st->db) {
+		mkt_error saved;
+
+		mkt_error_preserve(&saved);
+		sq_close(st);
+		mkt_error_restore(&saved);
+	} else if (ret < 0) {
+		free(st);
+	}
+	return ret;
+}
+
+static int sq_begin(void *impl)
+{
+	sqlite_store *st = impl;
+
+	if (exec_sql(st, "BEGIN IMMEDIATE", "starting a transaction") < 0)
+		return MKT_ERROR;
+	st->in_txn = 1;
+	return 0;
+}
+
+static int sq_commit(void *impl)
+{
+	sqlite_store *st = impl;
+	int ret = exec_sql(st, "COMMIT", "committing");
+
+	if (ret < 0)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_txn = 0;
+	return ret;
+}
+
+static void sq_rollback(void *impl)
+{
+	sqlite_store *st = impl;
+
+	if (st->in_txn)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_txn = 0;
+}
+
+static int prepare(sqlite_store *st, mkt_table t, int kind, sqlite3_stmt **out)
+{
+	const char *tn = mkt_store_table_name(t);
+	char *sql = NULL;
+
+	if (st->stmts[t][kind]) {
+		sqlite3_reset(st->stmts[t][kind]);
+		sqlite3_clear_bindings(st->stmts[t][kind]);
+		*out = st->stmts[t][kind];
+		return 0;
+	}
+	switch (kind) {
+	case ST_INSERT:
+		sql = mkt_asprintf("INSERT INTO %s (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?)", tn);
+		break;
+	case ST_UPDATE:
+		sql = mkt_asprintf("UPDATE %s SET name=?2, uid=?3, gid=?4, owner_u=?5, group_u=?6,"
+				   " other_u=?7, parent=?8, state=?9, body=?10 WHERE oid=?1", tn);
+		break;
+	case ST_DELETE:
+		sql = mkt_asprintf("DELETE FROM %s WHERE oid=?1", tn);
+		break;
+	case ST_LOAD:
+		sql = mkt_asprintf("SELECT " COLUMNS " FROM %s WHERE oid=?1", tn);
+		break;
+	case ST_NAME:
+		sql = mkt_asprintf("SELECT oid FROM %s WHERE name=?1", tn);
+		break;
+	case ST_NAME_UID:
+		sql = mkt_asprintf("SELECT oid FROM %s WHERE name=?1 AND uid=?2", tn);
+		break;
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->stmts[t][kind], NULL) != SQLITE_OK) {
+		free(sql);
+		return db_error(st, "preparing a statement");
+	}
+	free(sql);
+	*out = st->stmts[t][kind];
+	return 0;
+}
+
+static void bind_row(sqlite3_stmt *stmt, const mkt_store_row *r)
+{
+	sqlite3_bind_int(stmt, 1, r->oid);
+	sqlite3_bind_text(stmt, 2, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 3, r->uid);
+	sqlite3_bind_int(stmt, 4, r->gid);
+	sqlite3_bind_int(stmt, 5, r->owner_u);
+	sqlite3_bind_int(stmt, 6, r->group_u);
+	sqlite3_bind_int(stmt, 7, r->other_u);
+	sqlite3_bind_int(stmt, 8, r->parent);
+	sqlite3_bind_int(stmt, 9, r->state);
+	sqlite3_bind_text(stmt, 10, r->body, -1, SQLITE_STATIC);
+}
+
+static int append_changelog(sqlite_store *st, mkt_table t, mkt_store_op op,
+			    const mkt_store_row *r)
+{
+	static const char *const ops[] = { "insert", "update", "delete" };
+
+	if (!st->changelog &&
+	    sqlite3_prepare_v3(st->db, "INSERT INTO changelog(tbl, oid, op, time, body)"
+			       " VALUES (?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->changelog, NULL) != SQLITE_OK)
+		return db_error(st, "preparing the change log");
+	sqlite3_reset(st->changelog);
+	sqlite3_bind_text(st->changelog, 1, mkt_store_table_name(t), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st->changelog, 2, r->oid);
+	sqlite3_bind_text(st->changelog, 3, ops[op], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->changelog, 4, (sqlite3_int64)time(NULL));
+	if (op == MKT_STORE_DELETE || !r->body)
+		sqlite3_bind_null(st->changelog, 5);
+	else
+		sqlite3_bind_text(st->changelog, 5, r->body, -1, SQLITE_STATIC);
+	if (sqlite3_step(st->changelog) != SQLITE_DONE)
+		return db_error(st, "appending to the change log");
+	return 0;
+}
+
+static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *r)
+{
+	static const int kinds[] = { ST_INSERT, ST_UPDATE, ST_DELETE };
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if ((ret = prepare(st, t, kinds[op], &stmt)) < 0)
+		return ret;
+	if (op == MKT_STORE_DELETE)
+		sqlite3_bind_int(stmt, 1, r->oid);
+	else
+		bind_row(stmt, r);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return db_error(st, op == MKT_STORE_INSERT ? "inserting" :
+				op == MKT_STORE_UPDATE ? "updating" : "deleting");
+	if (op != MKT_STORE_INSERT && sqlite3_changes(st->db) == 0)
+		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_STORE, "no row %d in %s",
+				     r->oid, mkt_store_table_name(t));
+	return append_changelog(st, t, op, r);
+}
+
+static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
+{
+	mkt_store_row r = {
+		.oid = sqlite3_column_int(stmt, 0),
+		.name = (const char *)sqlite3_column_text(stmt, 1),
+		.uid = sqlite3_column_int(stmt, 2),
+		.gid = sqlite3_column_int(stmt, 3),
+		.owner_u = sqlite3_column_int(stmt, 4),
+		.group_u = sqlite3_column_int(stmt, 5),
+		.other_u = sqlite3_column_int(stmt, 6),
+		.parent = sqlite3_column_int(stmt, 7),
+		.state = sqlite3_column_int(stmt, 8),
+		.body = (const char *)sqlite3_column_text(stmt, 9),
+	};
+
+	return cb(&r, payload);
+}
+
+static int sq_load(void *impl, mkt_table t, int oid, mkt_store_row_cb cb, void *payload)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt;
+	int ret, rc;
+
+	if ((ret = prepare(st, t, ST_LOAD, &stmt)) < 0)
+		return ret;
+	sqlite3_bind_int(stmt, 1, oid);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = MKT_ENOTFOUND;
+	else if (rc != SQLITE_ROW)
+		ret = db_error(st, "loading an object");
+	else
+		ret = emit_row(stmt, cb, payload);
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+static int sq_lookup_name(void *impl, mkt_table t, const char *name, int uid, int *out)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt;
+	int ret, rc;
+
+	if ((ret = prepare(st, t, uid < 0 ? ST_NAME : ST_NAME_UID, &stmt)) < 0)
+		return ret;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (uid >= 0)
+		sqlite3_bind_int(stmt, 2, uid);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(stmt, 0);
+	ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? MKT_ENOTFOUND :
+	      db_error(st, "looking up a name");
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+static void add_in_list(mkt_buf *sql, size_t n)
+{
+	size_t i;
+
+	mkt_buf_add(sql, " IN (");
+	for (i = 0; i < n; i++)
+		mkt_buf_add(sql, i ? ",?" : "?");
+	if (!n)
+		mkt_buf_add(sql, "NULL");
+	mkt_buf_add(sql, ")");
+}
+
+static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
+		   mkt_store_row_cb cb, void *payload)
+{
+	sqlite_store *st = impl;
+	mkt_buf sql = MKT_BUF_INIT;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0, rc, idx = 1;
+	size_t i;
+
+	mkt_buf_printf(&sql, "SELECT " COLUMNS " FROM %s WHERE 1", mkt_store_table_name(t));
+	/* Placeholders are added in the same order they are bound below. */
+	if (q->filter == -3 || q->filter >= 0) {
+		mkt_buf_add(&sql, " AND uid = ?");
+	} else if (q->filter == -4) {
+		mkt_buf_add(&sql, " AND gid");
+		add_in_list(&sql, q->ngids);
+	} else if (q->filter == -1) {
+		mkt_buf_add(&sql, " AND (uid = ? OR gid");
+		add_in_list(&sql, q->ngids);
+		mkt_buf_add(&sql, ")");
+	}
+	if (!q->all) {
+		mkt_buf_add(&sql, " AND ((uid = ? AND owner_u = 1) OR (group_u = 1 AND gid");
+		add_in_list(&sql, q->ngids);
+		mkt_buf_add(&sql, ") OR other_u = 1)");
+	}
+	if (q->start_id >= 0)
+		mkt_buf_add(&sql, " AND oid >= ?");
+	if (q->end_id >= 0)
+		mkt_buf_add(&sql, " AND oid <= ?");
+	if (q->parent >= 0)
+		mkt_buf_add(&sql, " AND parent = ?");
+	mkt_buf_add(&sql, " ORDER BY oid");
+
+	if (sqlite3_prepare_v2(st->db, mkt_buf_cstr(&sql), -1, &stmt, NULL) != SQLITE_OK) {
+		ret = db_error(st, "preparing a pool query");
+		goto cleanup;
+	}
+	if (q->filter == -3)
+		sqlite3_bind_int(stmt, idx++, q->uid);
+	else if (q->filter >= 0)
+		sqlite3_bind_int(stmt, idx++, q->filter);
+	else if (q->filter == -4 || q->filter == -1) {
+		if (q->filter == -1)
+			sqlite3_bind_int(stmt, idx++, q->uid);
+		for (i = 0; i < q->ngids; i++)
+			sqlite3_bind_int(stmt, idx++, q->gids[i]);
+	}
+	if (!q->all) {
+		sqlite3_bind_int(stmt, idx++, q->uid);
+		for (i = 0; i < q->ngids; i++)
+			sqlite3_bind_int(stmt, idx++, q->gids[i]);
+	}
+	if (q->start_id >= 0)
+		sqlite3_bind_int(stmt, idx++, q->start_id);
+	if (q->end_id >= 0)
+		sqlite3_bind_int(stmt, idx++, q->end_id);
+	if (q->parent >= 0)
+		sqlite3_bind_int(stmt, idx++, q->parent);
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if ((ret = emit_row(stmt, cb, payload)) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, "listing a pool");
+
+ cleanup:
+	sqlite3_finalize(stmt);
+	mkt_buf_free(&sql);
+	return ret;
+}
+
+static int sq_next_oid(void *impl, mkt_table t, int floor, int *out)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0, next = floor;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT last_oid FROM pool_control WHERE tablename=?1",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, "reading pool_control");
+	sqlite3_bind_text(stmt, 1, mkt_store_table_name(t), -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) + 1 > next)
+		next = sqlite3_column_int(stmt, 0) + 1;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+
+	if (sqlite3_prepare_v2(st->db, "REPLACE INTO pool_control(tablename, last_oid)"
+			       " VALUES (?1, ?2)", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, "updating pool_control");
+	sqlite3_bind_text(stmt, 1, mkt_store_table_name(t), -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 2, next);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_error(st, "updating pool_control");
+	else
+		*out = next;
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int sq_changelog_last(void *impl, long long *out)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(idx), 0) FROM changelog",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW)
+		ret = db_error(st, "reading the change log");
+	else
+		*out = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+const mkt_store_backend mkt_store_sqlite_backend = {
+	.version = MKT_STORE_BACKEND_VERSION,
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.write = sq_write,
+	.load = sq_load,
+	.lookup_name = sq_lookup_name,
+	.list = sq_list,
+	.next_oid = sq_next_oid,
+	.changelog_last = sq_changelog_last,
+};
