@@ -265,6 +265,9 @@ static const struct {
 	  "<TEMPLATE><D><A>c</A><B></B></D></TEMPLATE>", NULL },
 	{ "<T>text at the top is ignored<A>1</A></T>", "<TEMPLATE><A>1</A></TEMPLATE>", NULL },
 	{ "<T xmlns:n=\"urn:x\"><n:A>1</n:A></T>", "<TEMPLATE><A>1</A></TEMPLATE>", NULL },
+	/* an external DTD is neither fetched nor needed */
+	{ "<!DOCTYPE T SYSTEM \"file:///nonexistent/t.dtd\"><T><A>1</A></T>",
+	  "<TEMPLATE><A>1</A></TEMPLATE>", NULL },
 	/* errors */
 	{ "<T><D><A><B>1</B></A></D></T>", NULL, "member A of vector D at line 1 contains elements: vectors cannot be nested" },
 	{ "<T>\n<D>\n<A>1</A>\n<B><C/></B></D></T>", NULL, "member B of vector D at line 4" },
@@ -272,15 +275,21 @@ static const struct {
 	/* the first error, not libxml2's "Premature end of data" after it */
 	{ "<T><A>1</B>", NULL, "malformed XML at line 1: Opening and ending tag mismatch: A line 1 and B" },
 	{ "<T>\n<A>1</A>\n<B>", NULL, "malformed XML at line 3: Premature end of data in tag B" },
-	{ "<T><A>x & y</A></T>", NULL, "malformed XML at line 1: xmlParseEntityRef: no name" },
+	{ "<T><A>x & y</A></T>", NULL, "malformed XML at line 1:" },
 	{ "<T><A>1</A></T><U/>", NULL, "malformed XML at line 1: Extra content at the end of the document" },
 	{ "<", NULL, "malformed XML at line 1:" },
-	{ "<T><A>&undefined;</A></T>", NULL, "malformed XML at line 1: Entity 'undefined' not defined" },
+	{ "<T><A>&undefined;</A></T>", NULL, "malformed XML at line 1:" },
 	{ "<T><A>\xff</A></T>", NULL, "malformed XML" },
 	{ "<!DOCTYPE T [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><T><A>&x;</A></T>",
 	  NULL, "entity reference &x; at line 1 is not allowed" },
 	{ "<!DOCTYPE T [<!ENTITY x \"internal\">]><T><D><A>&x;</A></D></T>",
 	  NULL, "entity reference &x; at line 1 is not allowed" },
+	/* billion laughs: refused, whether by libxml2 or by the entity rule */
+	{ "<!DOCTYPE T [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
+	  "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;\">"
+	  "<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;\"><!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;\">"
+	  "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;\"><!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;\">]>"
+	  "<T><A>&h;</A><B>&h;&h;&h;&h;</B></T>", NULL, "line 1" },
 	{ "<T><a:B>1</a:B></T>", NULL, "invalid attribute name <a:B> at line 1" },
 	{ "<T><D><\xc3\xa9>1</\xc3\xa9></D></T>", NULL, "invalid attribute name <?\?> at line 1" },
 };

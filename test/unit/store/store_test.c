@@ -1,0 +1,281 @@
+/*
+ * store_test.c: the sqlite store against a real database file.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "store/store.h"
+
+static char dir[] = "/tmp/mkt-store-XXXXXX";
+static char *path;
+static mkt_store *st;
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/mkt-store-XXXXXX")));
+	path = mkt_asprintf("%s/test.db", dir);
+	ck_assert_int_eq(mkt_store_open(&st, "sqlite", path), 0);
+}
+
+static void teardown(void)
+{
+	char *cmd = mkt_asprintf("rm -rf '%s'", dir);
+
+	mkt_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(path);
+}
+
+static mkt_store_row make_row(int oid, const char *name, int uid, int gid, int owner_u,
+			      int group_u, int other_u, int parent)
+{
+	mkt_store_row r = { .oid = oid, .name = name, .uid = uid, .gid = gid,
+			    .owner_u = owner_u, .group_u = group_u, .other_u = other_u,
+			    .parent = parent, .state = 1, .body = "<X/>" };
+	return r;
+}
+
+static int insert(mkt_table t, mkt_store_row r)
+{
+	int ret;
+
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ret = mkt_store_write(st, t, MKT_STORE_INSERT, &r);
+	if (ret == 0)
+		ck_assert_int_eq(mkt_store_commit(st), 0);
+	else
+		mkt_store_rollback(st);
+	return ret;
+}
+
+typedef struct {
+	int ids[64];
+	int n;
+	char body[64];
+} collected;
+
+static int collect(const mkt_store_row *row, void *payload)
+{
+	collected *c = payload;
+
+	c->ids[c->n++] = row->oid;
+	snprintf(c->body, sizeof(c->body), "%s", row->body);
+	return 0;
+}
+
+START_TEST(test_insert_load_update_delete)
+{
+	mkt_store_row r = make_row(100, "m1", 0, 0, 1, 0, 0, -1);
+	collected c = { .n = 0 };
+
+	ck_assert_int_eq(insert(MKT_TABLE_MARKET, r), 0);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_MARKET, 100, collect, &c), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(c.body, "<X/>");
+
+	r.body = "<Y/>";
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_MARKET, MKT_STORE_UPDATE, &r), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	c.n = 0;
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_MARKET, 100, collect, &c), 0);
+	ck_assert_str_eq(c.body, "<Y/>");
+
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_MARKET, MKT_STORE_DELETE, &r), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_MARKET, 100, collect, &c), MKT_ENOTFOUND);
+
+	/* Update and delete of a missing row are errors, not silent no-ops. */
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_MARKET, MKT_STORE_UPDATE, &r), MKT_ENOTFOUND);
+	mkt_store_rollback(st);
+}
+END_TEST
+
+START_TEST(test_changelog_in_same_transaction)
+{
+	mkt_store_row r = make_row(0, "a", 0, 0, 1, 0, 0, 100);
+	long long last = -1;
+
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(last, 0);
+	ck_assert_int_eq(insert(MKT_TABLE_APP, r), 0);
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(last, 1);
+
+	/* A rolled back write leaves neither the row nor a log entry. */
+	r.oid = 1;
+	r.name = "b";
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_INSERT, &r), 0);
+	mkt_store_rollback(st);
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(last, 1);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_APP, 1, collect, &(collected){ .n = 0 }),
+			 MKT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_unique_names)
+{
+	ck_assert_int_eq(insert(MKT_TABLE_MARKET, make_row(100, "m", 0, 0, 1, 0, 0, -1)), 0);
+	ck_assert_int_eq(insert(MKT_TABLE_MARKET, make_row(101, "m", 1, 1, 1, 0, 0, -1)),
+			 MKT_EEXISTS);
+	/* Apps: unique per owner only. */
+	ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(0, "a", 0, 0, 1, 0, 0, 100)), 0);
+	ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(1, "a", 1, 1, 1, 0, 0, 100)), 0);
+	ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(2, "a", 1, 1, 1, 0, 0, 100)), MKT_EEXISTS);
+}
+END_TEST
+
+START_TEST(test_lookup_name)
+{
+	int oid = -1;
+
+	ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(7, "x", 3, 1, 1, 0, 0, 100)), 0);
+	ck_assert_int_eq(mkt_store_lookup_name(st, MKT_TABLE_APP, "x", 3, &oid), 0);
+	ck_assert_int_eq(oid, 7);
+	ck_assert_int_eq(mkt_store_lookup_name(st, MKT_TABLE_APP, "x", 4, &oid), MKT_ENOTFOUND);
+	ck_assert_int_eq(mkt_store_lookup_name(st, MKT_TABLE_APP, "x", -1, &oid), 0);
+}
+END_TEST
+
+START_TEST(test_next_oid_never_reuses)
+{
+	int a = -1, b = -1, c = -1;
+
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_next_oid(st, MKT_TABLE_MARKET, 100, &a), 0);
+	ck_assert_int_eq(mkt_store_next_oid(st, MKT_TABLE_MARKET, 100, &b), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	ck_assert_int_eq(a, 100);
+	ck_assert_int_eq(b, 101);
+	/* Ids survive a reopen. */
+	mkt_store_close(st);
+	ck_assert_int_eq(mkt_store_open(&st, "sqlite", path), 0);
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_next_oid(st, MKT_TABLE_MARKET, 100, &c), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	ck_assert_int_eq(c, 102);
+}
+END_TEST
+
+/* Rows: oid, uid, gid, owner_u, group_u, other_u. */
+static const int pool_rows[][6] = {
+	{ 0, 5, 10, 1, 0, 0 },   /* mine, owner may use */
+	{ 1, 5, 10, 0, 0, 0 },   /* mine, nobody may use */
+	{ 2, 6, 10, 1, 1, 0 },   /* my group's, group may use */
+	{ 3, 6, 11, 1, 1, 0 },   /* other group, group bit only */
+	{ 4, 7, 12, 1, 0, 1 },   /* other, world-usable */
+};
+
+static void fill_pool(void)
+{
+	static char names[5][8];
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(names[i], sizeof(names[i]), "o%zu", i);
+		ck_assert_int_eq(insert(MKT_TABLE_APP,
+					make_row(pool_rows[i][0], names[i], pool_rows[i][1],
+						 pool_rows[i][2], pool_rows[i][3], pool_rows[i][4],
+						 pool_rows[i][5], i < 3 ? 100 : 101)), 0);
+	}
+}
+
+static const struct {
+	int all, filter, start, end, parent;
+	const char *expect;
+} pool_cases[] = {
+	{ 1, -2, -1, -1, -1, "0 1 2 3 4" },   /* admin sees all */
+	{ 0, -2, -1, -1, -1, "0 2 4" },       /* permission bits */
+	{ 0, -3, -1, -1, -1, "0" },           /* mine (and usable) */
+	{ 0, -4, -1, -1, -1, "0 2" },         /* my group's */
+	{ 0, -1, -1, -1, -1, "0 2" },         /* mine + group */
+	{ 0, 7, -1, -1, -1, "4" },            /* that user */
+	{ 1, -2, 1, 3, -1, "1 2 3" },         /* id range */
+	{ 1, -2, -1, -1, 101, "3 4" },        /* market */
+	{ 0, -2, 2, -1, 100, "2" },
+};
+
+START_TEST(test_pool_filters)
+{
+	int gids[] = { 10 };
+	mkt_store_query q;
+	collected c = { .n = 0 };
+	char got[64] = "";
+	int i;
+
+	fill_pool();
+	mkt_store_query_init(&q);
+	q.all = pool_cases[_i].all;
+	q.uid = 5;
+	q.gids = gids;
+	q.ngids = 1;
+	q.filter = pool_cases[_i].filter;
+	q.start_id = pool_cases[_i].start;
+	q.end_id = pool_cases[_i].end;
+	q.parent = pool_cases[_i].parent;
+	ck_assert_int_eq(mkt_store_list(st, MKT_TABLE_APP, &q, collect, &c), 0);
+	for (i = 0; i < c.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%d", i ? " " : "", c.ids[i]);
+	ck_assert_msg(!strcmp(got, pool_cases[_i].expect), "case %d: got '%s', want '%s'",
+		      _i, got, pool_cases[_i].expect);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	sqlite3 *db;
+	mkt_store *other = NULL;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO db_versioning(version, timestamp, comment)"
+				      " VALUES (999, 0, 'future')", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(mkt_store_open(&other, "sqlite", path), MKT_ERROR);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "newer than this marketd"));
+	ck_assert_int_eq(mkt_store_open(&other, "nosuch", path), MKT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "unknown DB BACKEND"));
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_insert_load_update_delete);
+	tcase_add_test(tc, test_changelog_in_same_transaction);
+	tcase_add_test(tc, test_unique_names);
+	tcase_add_test(tc, test_lookup_name);
+	tcase_add_test(tc, test_next_oid_never_reuses);
+	tcase_add_loop_test(tc, test_pool_filters, 0,
+			    (int)(sizeof(pool_cases) / sizeof(pool_cases[0])));
+	tcase_add_test(tc, test_newer_schema_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
