@@ -366,12 +366,8 @@ int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start
 /* ---- helpers for markets --------------------------------------------- */
 
 typedef struct {
-	mkt_core *core;
 	int count;
-	const char *name;
-	mkt_buf *b;
-	int (*each)(mkt_core *core, const mkt_store_row *row, void *payload);
-	void *payload;
+	mkt_buf *b;          /* when set, append <ID> elements */
 } market_walk;
 
 static int walk_row(const mkt_store_row *row, void *payload)
@@ -395,7 +391,7 @@ static int walk_market(mkt_core *core, int market_id, market_walk *w)
 
 int mkt_app_count_in_market(mkt_core *core, int market_id, int *out)
 {
-	market_walk w = { .core = core };
+	market_walk w = { 0, NULL };
 	int ret = walk_market(core, market_id, &w);
 
 	*out = w.count;
@@ -404,12 +400,11 @@ int mkt_app_count_in_market(mkt_core *core, int market_id, int *out)
 
 int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b)
 {
-	market_walk w = { .core = core, .b = b };
+	market_walk w = { 0, b };
 
 	return walk_market(core, market_id, &w);
 }
 
-/* Collect the ids first: rows cannot be rewritten while being listed. */
 typedef struct {
 	int *ids;
 	size_t n;
@@ -433,7 +428,11 @@ static int market_app_ids(mkt_core *core, int market_id, id_list *l)
 	return mkt_store_list(core->store, MKT_TABLE_APP, &q, collect_id, l);
 }
 
-int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name)
+/* Apply @fn to every app of a market, by id: the rows are collected first
+ * because they cannot be rewritten while the listing is open. */
+static int each_app_in_market(mkt_core *core, int market_id,
+			      int (*fn)(mkt_core *core, int app_id, const void *arg),
+			      const void *arg)
 {
 	id_list l = { NULL, 0 };
 	size_t i;
@@ -441,37 +440,41 @@ int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name
 
 	if ((ret = market_app_ids(core, market_id, &l)) < 0)
 		goto cleanup;
-	for (i = 0; i < l.n && ret == 0; i++) {
-		mkt_object *obj = NULL;
-
-		if ((ret = mkt_object_load(core, &mkt_app_class, l.ids[i], &obj)) < 0)
-			break;
-		free(((mkt_app *)obj)->market_name);
-		((mkt_app *)obj)->market_name = mkt_strdup(market_name);
-		ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE);
-		mkt_object_free(&mkt_app_class, obj);
-	}
+	for (i = 0; i < l.n && ret == 0; i++)
+		ret = fn(core, l.ids[i], arg);
 
  cleanup:
 	free(l.ids);
 	return ret;
 }
 
-int mkt_app_drop_market(mkt_core *core, int market_id)
+static int set_market_name(mkt_core *core, int app_id, const void *arg)
 {
-	id_list l = { NULL, 0 };
-	size_t i;
+	mkt_object *obj = NULL;
 	int ret;
 
-	if ((ret = market_app_ids(core, market_id, &l)) < 0)
-		goto cleanup;
-	for (i = 0; i < l.n && ret == 0; i++) {
-		mkt_store_row row = { .oid = l.ids[i] };
-
-		ret = mkt_store_write(core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row);
-	}
-
- cleanup:
-	free(l.ids);
+	if ((ret = mkt_object_load(core, &mkt_app_class, app_id, &obj)) < 0)
+		return ret;
+	free(((mkt_app *)obj)->market_name);
+	((mkt_app *)obj)->market_name = mkt_strdup(arg);
+	ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE);
+	mkt_object_free(&mkt_app_class, obj);
 	return ret;
+}
+
+static int drop_app(mkt_core *core, int app_id, const void *arg)
+{
+	mkt_store_row row = { .oid = app_id };
+
+	return mkt_store_write(core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row);
+}
+
+int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name)
+{
+	return each_app_in_market(core, market_id, set_market_name, market_name);
+}
+
+int mkt_app_drop_market(mkt_core *core, int market_id)
+{
+	return each_app_in_market(core, market_id, drop_app, NULL);
 }
