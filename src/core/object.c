@@ -292,14 +292,14 @@ int mkt_object_chmod(mkt_core *core, const mkt_principal *who, const mkt_class *
 			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 					     "permission %s must be -1, 0 or 1, not %d",
 					     perm_names[i], perms[i]);
-		if (i % 3 == 2 && perms[i] != -1)
-			admin_bits = 1;
 	}
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
 	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
 		goto cleanup;
 	/* Changing who may administer an object is itself an ADMIN action. */
+	for (i = 2; i < MKT_PERM_BITS; i += 3)
+		admin_bits |= perms[i] != -1 && perms[i] != obj->perms[i];
 	if (admin_bits && (ret = mkt_object_authorize(who, cls, obj, MKT_AUTH_ADMIN)) < 0)
 		goto cleanup;
 	for (i = 0; i < MKT_PERM_BITS; i++) {

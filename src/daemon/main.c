@@ -38,6 +38,7 @@ typedef struct {
 	sigset_t signals;
 	pthread_t signal_thread;
 	int signal_thread_started;
+	int pid_file_written;
 } mkt_daemon;
 
 static void usage(FILE *out)
@@ -47,7 +48,7 @@ static void usage(FILE *out)
 		"Serve MarketPlaces and MarketPlaceApps over an OpenNebula-compatible XML-RPC API.\n"
 		"\n"
 		"  -c, --config FILE  configuration file (default %s/marketd/marketd.conf)\n"
-		"  -f, --foreground   stay in the foreground (no fork, no pid file)\n"
+		"  -f, --foreground   stay in the foreground (do not fork)\n"
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n"
 		"\n"
@@ -91,7 +92,6 @@ static void *signal_loop(void *arg)
 
 static int daemonize(const mkt_config *conf)
 {
-	char pid[32];
 	pid_t child;
 	int fd;
 
@@ -114,8 +114,24 @@ static int daemonize(const mkt_config *conf)
 		if (fd > 2)
 			close(fd);
 	}
+	return 0;
+}
+
+/* A daemon must record its pid; in the foreground (systemd, tests) the
+ * file is a convenience, so failing to write it is only a warning. */
+static int write_pid_file(mkt_daemon *d)
+{
+	char pid[32];
+
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	return mkt_util_write_file(conf->pid_file, pid, strlen(pid), 0644);
+	if (mkt_util_write_file(d->conf->pid_file, pid, strlen(pid), 0644) < 0) {
+		if (!d->foreground)
+			return MKT_ERROR;
+		mkt_log(MKT_LOG_WARN, "daemon", "%s", mkt_error_message());
+		return 0;
+	}
+	d->pid_file_written = 1;
+	return 0;
 }
 
 static int start(mkt_daemon *d)
@@ -143,6 +159,8 @@ static int start(mkt_daemon *d)
 	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, d->conf)) < 0)
 		return ret;
 	if (!d->foreground && (ret = daemonize(d->conf)) < 0)
+		return ret;
+	if ((ret = write_pid_file(d)) < 0)
 		return ret;
 
 	/* Signals are handled by one thread with sigwait, so handlers never
@@ -176,7 +194,7 @@ static void stop(mkt_daemon *d)
 		pthread_mutex_unlock(&d->core->lock);
 	mkt_core_free(d->core);
 	mkt_store_close(d->store);
-	if (d->conf && !d->foreground)
+	if (d->pid_file_written)
 		unlink(d->conf->pid_file);
 	mkt_config_free(d->conf);
 }

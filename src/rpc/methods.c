@@ -97,7 +97,6 @@ static int h_market_allocate(mkt_core *core, const mkt_principal *who, const mkt
 {
 	int id = -1;
 
-	/* a[1] (cluster id) is accepted for oned compatibility and unused. */
 	return mkt_market_allocate(core, who, a[0].s, &id) ?: ret_id(out, id);
 }
 
@@ -148,8 +147,7 @@ static int h_app_pool(mkt_core *core, const mkt_principal *who, const mkt_rpc_me
 		      const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_app_pool(core, who, a[0].present ? a[0].i : -2,
-			       a[1].present ? a[1].i : -1, a[2].present ? a[2].i : -1, &xml);
+	int ret = mkt_app_pool(core, who, a[0].i, a[1].i, a[2].i, &xml);
 
 	return ret_text(out, ret, xml);
 }
@@ -258,7 +256,7 @@ static int h_system_config(mkt_core *core, const mkt_principal *who, const mkt_r
 #define NOCLASS NULL
 
 const mkt_rpc_method mkt_rpc_methods[] = {
-	{ "one.market.allocate", "s|i", h_market_allocate, MARKET, 1, "Allocates a new marketplace" },
+	{ "one.market.allocate", "s", h_market_allocate, MARKET, 1, "Allocates a new marketplace" },
 	{ "one.market.delete", "i", h_market_delete, MARKET, 0, "Deletes a marketplace" },
 	{ "one.market.update", "is|i", h_update, MARKET, 0, "Updates a marketplace template" },
 	{ "one.market.chmod", "iiiiiiiiii", h_chmod, MARKET, 0, "Changes marketplace permissions" },
@@ -277,7 +275,7 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.marketapp.enable", "ib", h_app_enable, APP, 0, "Enables or disables an app" },
 	{ "one.marketapp.lock", "ii|b", h_lock, APP, 0, "Locks a marketplace app" },
 	{ "one.marketapp.unlock", "i", h_unlock, APP, 0, "Unlocks a marketplace app" },
-	{ "one.marketapppool.info", "|iii", h_app_pool, APP, 0, "Returns the marketplace app pool" },
+	{ "one.marketapppool.info", "iii", h_app_pool, APP, 0, "Returns the marketplace app pool" },
 	{ "one.user.allocate", "ss|sA", h_user_allocate, NOCLASS, "user", 1, "Allocates a new user" },
 	{ "one.user.info", "|i", h_user_info, NOCLASS, "user", 0, "Returns user information" },
 	{ "one.user.passwd", "is", h_user_passwd, NOCLASS, "user", 0, "Changes a user's password" },

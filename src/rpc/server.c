@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
+#include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/server_abyss.h>
 
 #include "common/alloc.h"
@@ -21,8 +23,14 @@
 #include "core/user.h"
 #include "rpc.h"
 
-/* Requests are templates and ids; 16 MiB is far above any real one. */
-#define REQUEST_SIZE_LIMIT (16u * 1024 * 1024)
+/* Requests are templates and ids; 2 MiB is far above any real one. */
+#define REQUEST_SIZE_LIMIT (2u * 1024 * 1024)
+/* xmlrpc-c builds and frees a request's element tree recursively, so a
+ * deeply nested body would overflow a connection thread's stack: such
+ * bodies are refused before xmlrpc-c sees them.  No API call nests more
+ * than a handful of levels. */
+#define REQUEST_DEPTH_LIMIT 64
+#define HANDLER_STACK_SIZE (1024u * 1024)
 
 typedef struct {
 	mkt_rpc_server *srv;
@@ -32,11 +40,12 @@ typedef struct {
 struct mkt_rpc_server {
 	mkt_core *core;
 	xmlrpc_registry *registry;
-	xmlrpc_server_abyss_t *abyss;
+	TChanSwitch *chan;
+	TServer abyss;
+	int abyss_created;
 	method_slot *slots;
 	int fd;
 	int port;
-	unsigned long requests;
 };
 
 /* Decode the parameters after the session into @args according to the
@@ -74,9 +83,15 @@ static int decode_args(xmlrpc_env *env, const mkt_rpc_method *m, xmlrpc_value *p
 			} else if (t == XMLRPC_TYPE_I8) {
 				xmlrpc_int64 l;
 
+				/* Truncating would alias another object's id. */
 				xmlrpc_read_i8(env, v, &l);
+				if (l < INT_MIN || l > INT_MAX) {
+					xmlrpc_DECREF(v);
+					snprintf(msg, sizeof(msg), "Parameter %d is out of range", idx + 1);
+					goto fail;
+				}
 				a->i = (int)l;
-			} else if (t == XMLRPC_TYPE_BOOL) {
+			} else if (t == XMLRPC_TYPE_BOOL && *sig == 'b') {
 				xmlrpc_bool b;
 
 				xmlrpc_read_bool(env, v, &b);
@@ -181,7 +196,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	xmlrpc_read_string(env, sv, &session);
 	if (decode_args(env, m, params, nparams, args, &reply) < 0)
 		goto cleanup;
-	if (m->sig[0] == 'i')
+	if (m->sig[m->sig[0] == '|'] == 'i' && args[0].present)
 		resp_id = args[0].i;
 
 	pthread_mutex_lock(&core->lock);
@@ -252,10 +267,121 @@ static int bind_socket(const mkt_config *conf, int *out_fd, int *out_port)
 	return ret;
 }
 
+/* Abyss request handler that runs before the XML-RPC one: an oversized
+ * body gets "413 Payload Too Large" instead of being read. */
+static void limit_handler(void *userdata, TSession *session, abyss_bool *handled)
+{
+	const char *len = RequestHeaderValue(session, "content-length");
+	char msg[128];
+
+	*handled = 0;
+	if (!len || strtoull(len, NULL, 10) <= REQUEST_SIZE_LIMIT)
+		return;
+	snprintf(msg, sizeof(msg), "Request body larger than %u bytes.", REQUEST_SIZE_LIMIT);
+	ResponseStatus(session, 413);
+	ResponseError2(session, msg);
+	*handled = 1;
+}
+
+/* Element nesting depth of @xml, stopping as soon as it passes @limit. */
+static int nesting_exceeds(const char *xml, size_t len, int limit)
+{
+	const char *p = xml, *end = xml + len;
+	int depth = 0;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) && p + 1 < end) {
+		const char *close = memchr(p, '>', (size_t)(end - p));
+
+		if (p[1] == '/')
+			depth--;
+		else if (p[1] != '?' && p[1] != '!' && !(close && close[-1] == '/'))
+			depth++;
+		if (depth > limit)
+			return 1;
+		if (!close)
+			break;
+		p = close + 1;
+	}
+	return 0;
+}
+
+static void process_xml(xmlrpc_env *env, void *arg, const char *xml, size_t len,
+			TSession *session, xmlrpc_mem_block **out)
+{
+	mkt_rpc_server *srv = arg;
+
+	if (nesting_exceeds(xml, len, REQUEST_DEPTH_LIMIT)) {
+		xmlrpc_env fault;
+
+		xmlrpc_env_init(&fault);
+		xmlrpc_env_set_fault_formatted(&fault, XMLRPC_LIMIT_EXCEEDED_ERROR,
+					       "XML-RPC request nests deeper than %d elements",
+					       REQUEST_DEPTH_LIMIT);
+		*out = XMLRPC_MEMBLOCK_NEW(char, env, 0);
+		if (!env->fault_occurred)
+			xmlrpc_serialize_fault(env, *out, &fault);
+		xmlrpc_env_clean(&fault);
+		return;
+	}
+	xmlrpc_registry_process_call2(env, srv->registry, xml, len, NULL, out);
+}
+
+static int abyss_setup(mkt_rpc_server *srv, const mkt_config *conf)
+{
+	struct ServerReqHandler3 guard = { NULL, limit_handler, srv, 0 };
+	xmlrpc_server_abyss_handler_parms hp;
+	const char *err = NULL;
+	abyss_bool ok = 0;
+	xmlrpc_env env;
+	int ret = 0;
+
+	ChanSwitchUnixCreateFd(srv->fd, &srv->chan, &err);
+	if (err)
+		goto abyss_error;
+	ServerCreateSwitch(&srv->abyss, srv->chan, &err);
+	if (err)
+		goto abyss_error;
+	srv->abyss_created = 1;
+	ServerSetTimeout(&srv->abyss, (xmlrpc_uint32_t)conf->rpc_timeout);
+	ServerSetKeepaliveTimeout(&srv->abyss, (xmlrpc_uint32_t)conf->rpc_timeout);
+	ServerSetKeepaliveMaxConn(&srv->abyss, 30);
+	ServerSetMaxConn(&srv->abyss, (unsigned)conf->rpc_max_conn);
+	ServerSetMaxConnBacklog(&srv->abyss, 128);
+	ServerSetAdvertise(&srv->abyss, 0);
+
+	memset(&hp, 0, sizeof(hp));
+	hp.xml_processor = process_xml;
+	hp.xml_processor_arg = srv;
+	hp.xml_processor_max_stack = HANDLER_STACK_SIZE;
+	hp.uri_path = "/RPC2";
+	xmlrpc_env_init(&env);
+	xmlrpc_server_abyss_set_handler3(&env, &srv->abyss, &hp, XMLRPC_AHPSIZE(chunk_response));
+	if (env.fault_occurred)
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "cannot set up the API handler: %s",
+				    env.fault_string);
+	xmlrpc_env_clean(&env);
+	if (ret < 0)
+		return ret;
+	/* Abyss tries the most recently added handler first. */
+	ServerAddHandler3(&srv->abyss, &guard, &ok);
+	if (!ok) {
+		err = "cannot add the request size guard";
+		goto abyss_error;
+	}
+	ServerInit2(&srv->abyss, &err);
+	if (err)
+		goto abyss_error;
+	return 0;
+
+ abyss_error:
+	ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "cannot start the API server: %s", err);
+	free((char *)err);
+	return ret;
+}
+
 int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *conf)
 {
 	mkt_rpc_server *srv = mkt_calloc(1, sizeof(*srv));
-	xmlrpc_server_abyss_parms parms;
 	xmlrpc_env env;
 	size_t i;
 	int ret = 0;
@@ -283,26 +409,9 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *c
 				    env.fault_string);
 		goto cleanup;
 	}
-	if ((ret = bind_socket(conf, &srv->fd, &srv->port)) < 0)
+	if ((ret = bind_socket(conf, &srv->fd, &srv->port)) < 0 ||
+	    (ret = abyss_setup(srv, conf)) < 0)
 		goto cleanup;
-
-	memset(&parms, 0, sizeof(parms));
-	parms.registryP = srv->registry;
-	parms.socket_bound = 1;
-	parms.socket_handle = srv->fd;
-	parms.uri_path = "/RPC2";
-	parms.keepalive_timeout = (unsigned)conf->rpc_timeout;
-	parms.keepalive_max_conn = 30;
-	parms.timeout = (unsigned)conf->rpc_timeout;
-	parms.dont_advertise = 1;
-	parms.max_conn = (unsigned)conf->rpc_max_conn;
-	parms.max_conn_backlog = 128;
-	xmlrpc_server_abyss_create(&env, &parms, XMLRPC_APSIZE(max_conn_backlog), &srv->abyss);
-	if (env.fault_occurred) {
-		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "cannot start the API server: %s",
-				    env.fault_string);
-		goto cleanup;
-	}
 	*out = MKT_STEAL(srv);
 
  cleanup:
@@ -313,25 +422,13 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *c
 
 int mkt_rpc_server_run(mkt_rpc_server *srv)
 {
-	xmlrpc_env env;
-	int ret = 0;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_server_abyss_run_server(&env, srv->abyss);
-	if (env.fault_occurred)
-		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "API server failed: %s",
-				    env.fault_string);
-	xmlrpc_env_clean(&env);
-	return ret;
+	ServerRun(&srv->abyss);
+	return 0;
 }
 
 void mkt_rpc_server_stop(mkt_rpc_server *srv)
 {
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_server_abyss_terminate(&env, srv->abyss);
-	xmlrpc_env_clean(&env);
+	ServerTerminate(&srv->abyss);
 }
 
 int mkt_rpc_server_port(const mkt_rpc_server *srv)
@@ -343,12 +440,14 @@ void mkt_rpc_server_free(mkt_rpc_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->abyss)
-		xmlrpc_server_abyss_destroy(srv->abyss);
+	if (srv->abyss_created)
+		ServerFree(&srv->abyss);
+	if (srv->chan)
+		ChanSwitchDestroy(srv->chan);
+	else if (srv->fd >= 0)
+		close(srv->fd);
 	if (srv->registry)
 		xmlrpc_registry_free(srv->registry);
-	if (srv->fd >= 0)
-		close(srv->fd);
 	free(srv->slots);
 	free(srv);
 }
