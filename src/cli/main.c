@@ -183,8 +183,8 @@ typedef struct {
 	int npos;
 	int help, version;
 	int xml, json;
-	int nfilters;               /* --mine/--group/--all given */
-	int nlevels;                /* --use/--manage/--admin/--all given */
+	unsigned filters;           /* bits of the --mine/--group/--all given */
+	unsigned levels;            /* bits of the --use/--manage/--admin/--all given */
 } parsed;
 
 static void parsed_free(parsed *p)
@@ -197,10 +197,17 @@ static void parsed_free(parsed *p)
 
 /* ---- help ------------------------------------------------------------- */
 
+/* "object verb USAGE" (malloc'ed). */
+static char *cmd_words(const mkt_cli_cmd *c)
+{
+	return mkt_asprintf("%s%s%s%s%s", c->object, c->verb ? " " : "",
+			    c->verb ? c->verb : "", *c->usage ? " " : "", c->usage);
+}
+
 static void print_cmd_line(FILE *fp, const mkt_cli_cmd *c)
 {
-	char *words = mkt_asprintf("%s%s%s %s", c->object, c->verb ? " " : "",
-				   c->verb ? c->verb : "", c->usage);
+	char *words = cmd_words(c);
+
 	fprintf(fp, "  %s\n      %s\n", words, c->help);
 	free(words);
 }
@@ -261,8 +268,10 @@ static void help_object(FILE *fp, const char *object)
 
 static void usage_line(FILE *fp, const mkt_cli_cmd *c)
 {
-	fprintf(fp, "Usage: " PROG " %s%s%s%s%s\n", c->object, c->verb ? " " : "",
-		c->verb ? c->verb : "", *c->usage ? " " : "", c->usage);
+	char *words = cmd_words(c);
+
+	fprintf(fp, "Usage: " PROG " %s\n", words);
+	free(words);
 }
 
 static void help_command(FILE *fp, const mkt_cli_cmd *c)
@@ -320,18 +329,29 @@ static void apply_option(mkt_cli *cli, parsed *p, const option_row *o,
 	case OPT_VERSION: p->version = 1; break;
 	case OPT_APPEND: cli->append = 1; break;
 	case OPT_MARKET: cli->market = value; break;
-	case OPT_MINE: cli->filter = -3; p->nfilters++; break;
-	case OPT_GROUP_FILTER: cli->filter = -4; p->nfilters++; break;
-	case OPT_ALL_FILTER: cli->filter = -2; p->nfilters++; break;
+	case OPT_MINE: cli->filter = -3; p->filters |= 1u; break;
+	case OPT_GROUP_FILTER: cli->filter = -4; p->filters |= 2u; break;
+	case OPT_ALL_FILTER: cli->filter = -2; p->filters |= 4u; break;
 	case OPT_GROUP_NAME:
 		cli->groups = mkt_realloc(cli->groups, (cli->ngroups + 1) * sizeof(*cli->groups));
 		cli->groups[cli->ngroups++] = value;
 		break;
-	case OPT_USE: cli->lock_level = 1; p->nlevels++; break;
-	case OPT_MANAGE: cli->lock_level = 2; p->nlevels++; break;
-	case OPT_ADMIN: cli->lock_level = 3; p->nlevels++; break;
-	case OPT_ALL_LOCK: cli->lock_level = 4; p->nlevels++; break;
+	case OPT_USE: cli->lock_level = 1; p->levels |= 1u; break;
+	case OPT_MANAGE: cli->lock_level = 2; p->levels |= 2u; break;
+	case OPT_ADMIN: cli->lock_level = 3; p->levels |= 4u; break;
+	case OPT_ALL_LOCK: cli->lock_level = 4; p->levels |= 8u; break;
 	}
+}
+
+/* The usage error for option @a, which @cmd does not accept. */
+static int reject_option(const char *a, const char *name, size_t len,
+			 char letter, const mkt_cli_cmd *cmd)
+{
+	if (find_option(name, len, letter, NULL, 1))
+		return mkt_object_usage("option %s does not apply to '%s%s%s'", a,
+					cmd->object, cmd->verb ? " " : "",
+					cmd->verb ? cmd->verb : "");
+	return mkt_object_usage("unknown option %s", a);
 }
 
 /*
@@ -362,17 +382,19 @@ static int parse_pass(mkt_cli *cli, parsed *p, int argc, char **argv,
 			continue;
 		}
 		if (a[1] != '-') {
-			if (strlen(a) != 2)
-				goto unknown;
-			letter = a[1];
-			len = 1;
+			/* -h; anything longer after one dash is unknown */
+			letter = strlen(a) == 2 ? a[1] : 0;
+			len = letter ? 1 : 0;
 		} else {
 			name = a + 2;
 			eq = strchr(name, '=');
 			len = eq ? (size_t)(eq - name) : strlen(name);
 		}
-		if (!(o = find_option(name, len, letter, cmd, cmd == NULL)))
-			goto unknown;
+		if (!(o = find_option(name, len, letter, cmd, cmd == NULL))) {
+			if (!cmd)
+				continue;
+			return reject_option(a, name, len, letter, cmd);
+		}
 		if (o->has_arg) {
 			if (eq)
 				value = eq + 1;
@@ -384,16 +406,6 @@ static int parse_pass(mkt_cli *cli, parsed *p, int argc, char **argv,
 			return mkt_object_usage("option --%s takes no value", o->name);
 		}
 		apply_option(cli, p, o, value, opt_at);
-		continue;
-
- unknown:
-		if (!cmd)
-			continue;
-		if (find_option(name, len, letter, NULL, 1))
-			return mkt_object_usage("option %s does not apply to '%s%s%s'", a,
-					   cmd->object, cmd->verb ? " " : "",
-					   cmd->verb ? cmd->verb : "");
-		return mkt_object_usage("unknown option %s", a);
 	}
 	return 0;
 }
@@ -466,9 +478,9 @@ static int check_options(mkt_cli *cli, parsed *p, const mkt_cli_cmd *cmd,
 			return mkt_object_usage("--user given too many times");
 		cli->filter_user = p->users[0];
 	}
-	if (p->nfilters + (cli->filter_user ? 1 : 0) > 1)
+	if (__builtin_popcount(p->filters | (cli->filter_user ? 8u : 0u)) > 1)
 		return mkt_object_usage("--mine, --group, --all and --user are exclusive");
-	if (p->nlevels > 1)
+	if (__builtin_popcount(p->levels) > 1)
 		return mkt_object_usage("--use, --manage, --admin and --all are exclusive");
 	return 0;
 }

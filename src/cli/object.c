@@ -244,29 +244,22 @@ int mkt_object_delete(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **arg
  */
 static int parse_octet(int out[9], const char *s)
 {
-	size_t len = strlen(s);
+	const char *digits = s;
 	size_t i;
 
-	if (len == 4 && s[0] == '0') {
-		s++;
-		len--;
-	}
-	if (len != 3)
-		goto bad;
+	if (strlen(digits) == 4 && digits[0] == '0')
+		digits++;
+	if (strlen(digits) != 3 || strspn(digits, "01234567") != 3)
+		return mkt_object_usage("invalid permissions '%s': expected three octal digits such as 640",
+					s);
 	for (i = 0; i < 3; i++) {
-		int d = s[i] - '0';
+		int d = digits[i] - '0';
 
-		if (d < 0 || d > 7)
-			goto bad;
 		out[i * 3 + 0] = (d & 4) ? 1 : 0;
 		out[i * 3 + 1] = (d & 2) ? 1 : 0;
 		out[i * 3 + 2] = (d & 1) ? 1 : 0;
 	}
 	return 0;
-
- bad:
-	return mkt_object_usage("invalid permissions '%s': expected three octal digits such as 640",
-				s);
 }
 
 int mkt_object_chmod(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)

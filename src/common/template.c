@@ -477,6 +477,8 @@ static int parse_text(mkt_template *t, parser *ps)
 		if ((ret = parse_name(ps, &name, &len, NULL)) < 0)
 			return ret;
 		if (*ps->p == '[') {
+			/* In the template before it is complete, so that an
+			 * error frees it along with everything else. */
 			a = append(t, attr_new(name, len, NULL));
 			if ((ret = parse_vector(ps, a)) < 0 ||
 			    (ret = expect_eol(ps, "']' closing vector", a->name)) < 0)
