@@ -317,6 +317,14 @@ class ChmodChown(harness.TestCase):
         D.ok("one.marketapp.chmod", aid, -1, -1, 1, -1, -1, -1, -1, -1, 1)
         self.assertEqual(perms(D.info("marketapp", aid)), "111100001")
 
+    def test_owner_chmod_needs_manage_only(self):
+        # chmod is a MANAGE operation: the owner (default u=um) may do it.
+        uid, s = USER
+        aid = D.app("chmod-owner", M, session=s)
+        self.assertEqual(D.ok("one.marketapp.chmod", aid, *harness.chmod_args("640"),
+                              session=s), aid)
+        self.assertEqual(perms(D.info("marketapp", aid)), octal_perms("640"))
+
     def test_chown(self):
         uid, _ = D.user("app-chown")
         gid = D.group("app-chown-g")
@@ -437,11 +445,11 @@ class Pool(harness.TestCase):
         a[2] = D.app("p2", M, session=cls.ua[1])               # ua, default
         a[3] = D.app("p3", M, session=cls.ub[1])               # ub, default
         a[4] = D.app("p4", M, session=cls.ub[1])               # ub, group USE
-        D.ok("one.marketapp.chmod", a[4], *harness.chmod_args("640"), session=cls.ub[1])
+        D.ok("one.marketapp.chmod", a[4], *harness.chmod_args("640"))
         a[5] = D.app("p5", M, session=cls.uc[1])               # uc (group g), group USE
-        D.ok("one.marketapp.chmod", a[5], *harness.chmod_args("640"), session=cls.uc[1])
+        D.ok("one.marketapp.chmod", a[5], *harness.chmod_args("640"))
         a[6] = D.app("p6", M, session=cls.uc[1])               # uc, other USE
-        D.ok("one.marketapp.chmod", a[6], *harness.chmod_args("604"), session=cls.uc[1])
+        D.ok("one.marketapp.chmod", a[6], *harness.chmod_args("604"))
         cls.lo, cls.hi = a[0], a[6]
         if sorted(a.values()) != list(range(cls.lo, cls.hi + 1)):
             raise AssertionError("app ids not consecutive: %r" % a)

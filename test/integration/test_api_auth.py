@@ -381,7 +381,7 @@ class Permissions(harness.TestCase):
     def test_app_manage_denied(self):
         uid, s = self.ua
         aid = D.app("perm-app", self.mid, session=self.ub[1])
-        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("644"), session=self.ub[1])
+        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("644"))
         D.ok("one.marketapp.info", aid, session=s)            # group USE
         r = D.rpc("one.marketapp.update", aid, 'X="1"', 1, session=s)
         self.not_authorized(r, "one.marketapp.update")
@@ -399,7 +399,7 @@ class Permissions(harness.TestCase):
     def test_app_group_manage(self):
         _, s = self.ua
         aid = D.app("perm-grp", self.mid, session=self.ub[1])
-        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("660"), session=self.ub[1])
+        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("660"))
         D.ok("one.marketapp.update", aid, 'X="1"', 1, session=s)
         D.ok("one.marketapp.rename", aid, "perm-grp-renamed", session=s)
         self.assertEqual(xtext(D.info("marketapp", aid), "NAME"), "perm-grp-renamed")
@@ -414,21 +414,28 @@ class Permissions(harness.TestCase):
                                        "MARKETPLACEAPP_POOL", "MARKETPLACEAPP"))
         D.info("marketapp", aid)
 
-    def test_owner_bits_take_precedence(self):
-        # The owner is judged by the owner bits only, even if the group or
-        # other bits would allow more.
+    def test_owner_can_chmod_with_manage(self):
+        # chmod is a MANAGE operation: the owner (default u=um) may change the
+        # group/other USE and MANAGE bits of its own app and market.
+        uid, s = self.ub
+        aid = D.app("perm-own-chmod", self.mid, session=s)
+        self.assertEqual(D.ok("one.marketapp.chmod", aid, *harness.chmod_args("640"),
+                              session=s), aid)
+        self.assertEqual(perms(D.info("marketapp", aid)), octal_perms("640"))
+        self.assertEqual(D.ok("one.marketapp.chmod", aid, -1, -1, -1, -1, 1, -1, 1, -1, -1,
+                              session=s), aid)
+        self.assertEqual(perms(D.info("marketapp", aid)), octal_perms("664"))
+
+    def test_group_manage_allows_chmod(self):
         _, s = self.ua
-        aid = D.app("perm-owner", self.mid, session=s)
-        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("044"), session=s)
-        self.not_authorized(D.rpc("one.marketapp.info", aid, session=s), "one.marketapp.info")
-        self.assertNotIn(aid, pool_ids(D.ok("one.marketapppool.info", -2, -1, -1, session=s),
-                                       "MARKETPLACEAPP_POOL", "MARKETPLACEAPP"))
-        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("600"))
-        D.ok("one.marketapp.info", aid, session=s)
+        aid = D.app("perm-grp-chmod", self.mid, session=self.ub[1])
+        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("660"))
+        self.assertEqual(D.ok("one.marketapp.chmod", aid, *harness.chmod_args("664"),
+                              session=s), aid)
 
     def test_oneadmin_does_everything(self):
         aid = D.app("perm-admin", self.mid, session=self.ub[1])
-        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("000"), session=self.ub[1])
+        D.ok("one.marketapp.chmod", aid, *harness.chmod_args("000"))
         D.info("marketapp", aid)
         self.assertIn(aid, pool_ids(D.ok("one.marketapppool.info", -2, -1, -1),
                                     "MARKETPLACEAPP_POOL", "MARKETPLACEAPP"))
