@@ -1,0 +1,59 @@
+/*
+ * config.h: marketd.conf, read once at start-up.
+ *
+ * The file uses the template syntax (common/template.h); this module turns
+ * it into typed settings with defaults, and keeps the MARKET_MAD_CONF
+ * stanzas that say which drivers exist and what they allow.
+ */
+#ifndef MKT_CONFIG_H
+#define MKT_CONFIG_H
+
+#include "common/template.h"
+
+/* APP_ACTIONS bits. */
+enum {
+	MKT_APP_ACTION_CREATE = 1 << 0,
+	MKT_APP_ACTION_DELETE = 1 << 1,
+	MKT_APP_ACTION_MONITOR = 1 << 2,
+	MKT_APP_ACTION_EXPORT = 1 << 3
+};
+
+typedef struct {
+	char *name;
+	char **required;        /* REQUIRED_ATTRS, trimmed and upper-cased */
+	size_t nrequired;
+	unsigned app_actions;   /* MKT_APP_ACTION_* */
+	int is_public;
+} mkt_market_mad_conf;
+
+typedef struct {
+	mkt_template *tmpl;     /* the whole file, for one.system.config */
+	char *listen_address;
+	int port;
+	char *data_dir;
+	char *pid_file;
+	char *db_backend;
+	char *db_file;          /* absolute (DATA_DIR applied) */
+	int log_system;         /* mkt_log_system */
+	char *log_file;
+	int log_level;
+	int zone_id;
+	int monitoring_interval;
+	int rpc_max_conn;
+	int rpc_timeout;
+	mkt_market_mad_conf *mads;
+	size_t nmads;
+} mkt_config;
+
+/* Load and validate @path; errors name the setting and the file. */
+int mkt_config_load(mkt_config **out, const char *path);
+void mkt_config_free(mkt_config *c);
+
+/* The stanza named @name (case-sensitive, as oned), or NULL. */
+const mkt_market_mad_conf *mkt_config_market_mad(const mkt_config *c, const char *name);
+
+/* Parse "create, delete, monitor" into MKT_APP_ACTION_* bits; MKT_EINVAL
+ * naming an unknown action. */
+int mkt_config_parse_app_actions(const char *s, unsigned *out);
+
+#endif
