@@ -59,6 +59,14 @@ int mkt_principal_in_group(const mkt_principal *p, int gid)
 	return 0;
 }
 
+int mkt_principal_require_admin(const mkt_principal *p, const char *op, const char *what, int id)
+{
+	if (p->admin)
+		return 0;
+	return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH, "Not authorized to perform %s %s [%d].",
+			     op, what, id);
+}
+
 int mkt_core_begin(mkt_core *core)
 {
 	return mkt_store_begin(core->store);

@@ -51,6 +51,9 @@ int mkt_core_bootstrap(mkt_core *core, const char *auth_file);
 
 void mkt_principal_clear(mkt_principal *p);
 int mkt_principal_in_group(const mkt_principal *p, int gid);
+/* 0 for the oneadmin group, else MKT_EPERM "Not authorized to perform
+ * <op> <what> [<id>]." */
+int mkt_principal_require_admin(const mkt_principal *p, const char *op, const char *what, int id);
 
 /* Every object change is one transaction: mkt_core_begin() opens it and
  * mkt_core_end(core, ret) commits when ret is 0, otherwise rolls back

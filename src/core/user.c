@@ -1,5 +1,5 @@
 /*
- * user.c: users, groups and authentication (see user.h).
+ * user.c: users and authentication (see user.h; groups are in group.c).
  */
 #include <config.h>
 
@@ -36,12 +36,6 @@ typedef struct {
 } user;
 
 typedef struct {
-	int id;
-	char *name;
-	mkt_template *tmpl;
-} group;
-
-typedef struct {
 	int uid;
 	char *stored_hash;
 	char *digest;
@@ -64,13 +58,6 @@ static void user_clear(user *u)
 	free(u->driver);
 	mkt_template_free(u->tmpl);
 	memset(u, 0, sizeof(*u));
-}
-
-static void group_clear(group *g)
-{
-	free(g->name);
-	mkt_template_free(g->tmpl);
-	memset(g, 0, sizeof(*g));
 }
 
 static void user_format(const user *u, int with_password, const char *gname, mkt_buf *b)
@@ -132,40 +119,12 @@ static int user_parse_row(const mkt_store_row *row, void *payload)
 	return ret;
 }
 
-static int group_parse_row(const mkt_store_row *row, void *payload)
-{
-	group *g = payload;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr c;
-	int ret;
-
-	if ((ret = mkt_xml_parse(&doc, row->body, strlen(row->body))) < 0)
-		return ret;
-	g->id = row->oid;
-	g->name = mkt_strdup(row->name);
-	if ((c = mkt_xml_child(xmlDocGetRootElement(doc), "TEMPLATE")))
-		ret = mkt_template_parse_xml_node(&g->tmpl, c);
-	else
-		g->tmpl = mkt_template_new();
-	xmlFreeDoc(doc);
-	return ret;
-}
-
 static int user_load(mkt_core *core, int id, user *u)
 {
 	int ret = mkt_store_load(core->store, MKT_TABLE_USER, id, user_parse_row, u);
 
 	if (ret == MKT_ENOTFOUND)
 		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting user [%d].", id);
-	return ret;
-}
-
-static int group_load(mkt_core *core, int id, group *g)
-{
-	int ret = mkt_store_load(core->store, MKT_TABLE_GROUP, id, group_parse_row, g);
-
-	if (ret == MKT_ENOTFOUND)
-		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting group [%d].", id);
 	return ret;
 }
 
@@ -183,24 +142,6 @@ static int user_save(mkt_core *core, const user *u, mkt_store_op op)
 	return ret;
 }
 
-static int group_save(mkt_core *core, const group *g, mkt_store_op op)
-{
-	mkt_buf b = MKT_BUF_INIT;
-	mkt_store_row row = { .oid = g->id, .name = g->name, .uid = 0, .gid = g->id,
-			      .parent = -1 };
-	int ret;
-
-	mkt_buf_add(&b, "<GROUP>");
-	mkt_buf_add_elem_int(&b, "ID", g->id);
-	mkt_buf_add_elem(&b, "NAME", g->name);
-	mkt_template_format_xml(g->tmpl, &b, NULL);
-	mkt_buf_add(&b, "</GROUP>");
-	row.body = mkt_buf_cstr(&b);
-	ret = mkt_store_write(core->store, MKT_TABLE_GROUP, op, &row);
-	mkt_buf_free(&b);
-	return ret;
-}
-
 int mkt_user_name(mkt_core *core, int uid, char **out)
 {
 	user u = { 0 };
@@ -209,17 +150,6 @@ int mkt_user_name(mkt_core *core, int uid, char **out)
 	if (ret == 0)
 		*out = MKT_STEAL(u.name);
 	user_clear(&u);
-	return ret;
-}
-
-int mkt_group_name(mkt_core *core, int gid, char **out)
-{
-	group g = { 0 };
-	int ret = group_load(core, gid, &g);
-
-	if (ret == 0)
-		*out = MKT_STEAL(g.name);
-	group_clear(&g);
 	return ret;
 }
 
@@ -391,14 +321,6 @@ int mkt_user_authenticate(mkt_core *core, const char *session, mkt_principal *ou
 
 /* ---- user operations ------------------------------------------------- */
 
-static int require_admin(const mkt_principal *who, const char *op, const char *what, int id)
-{
-	if (who->admin)
-		return 0;
-	return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH, "Not authorized to perform %s %s [%d].",
-			     op, what, id);
-}
-
 static int check_password(const char *password)
 {
 	if (!password || !*password)
@@ -426,10 +348,10 @@ static int user_insert(mkt_core *core, const char *name, const char *password,
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "a user can be in at most %d groups",
 				     MAX_GROUPS);
 	for (i = 0; i < ngids; i++) {
-		group g = { 0 };
+		char *gname = NULL;
 
-		ret = group_load(core, gids[i], &g);
-		group_clear(&g);
+		ret = mkt_group_name(core, gids[i], &gname);
+		free(gname);
 		if (ret < 0)
 			return ret;
 	}
@@ -465,7 +387,7 @@ int mkt_user_allocate(mkt_core *core, const mkt_principal *who, const char *name
 {
 	int ret;
 
-	if ((ret = require_admin(who, "CREATE", "USER", -1)) < 0 ||
+	if ((ret = mkt_principal_require_admin(who, "CREATE", "USER", -1)) < 0 ||
 	    (ret = mkt_object_validate_name(name)) < 0)
 		return ret;
 	if ((ret = mkt_core_begin(core)) < 0)
@@ -491,7 +413,7 @@ int mkt_user_info(mkt_core *core, const mkt_principal *who, int id, char **out_x
 	if ((ret = user_load(core, id, &u)) < 0)
 		return ret;
 	if (!may_see_user(who, id)) {
-		ret = require_admin(who, "USE", "USER", id);
+		ret = mkt_principal_require_admin(who, "USE", "USER", id);
 		goto cleanup;
 	}
 	if ((ret = mkt_group_name(core, u.gid, &gname)) < 0)
@@ -517,7 +439,7 @@ int mkt_user_passwd(mkt_core *core, const mkt_principal *who, int id, const char
 	if ((ret = user_load(core, id, &u)) < 0)
 		goto cleanup;
 	if (!may_see_user(who, id)) {
-		ret = require_admin(who, "MANAGE", "USER", id);
+		ret = mkt_principal_require_admin(who, "MANAGE", "USER", id);
 		goto cleanup;
 	}
 	free(u.password);
@@ -540,7 +462,7 @@ int mkt_user_delete(mkt_core *core, const mkt_principal *who, int id)
 		return ret;
 	if ((ret = user_load(core, id, &u)) < 0)
 		goto cleanup;
-	if ((ret = require_admin(who, "ADMIN", "USER", id)) < 0)
+	if ((ret = mkt_principal_require_admin(who, "ADMIN", "USER", id)) < 0)
 		goto cleanup;
 	if (id == MKT_ONEADMIN_UID) {
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "The oneadmin user cannot be deleted");
@@ -555,16 +477,16 @@ int mkt_user_delete(mkt_core *core, const mkt_principal *who, int id)
 
 int mkt_user_chgrp(mkt_core *core, const mkt_principal *who, int id, int gid)
 {
-	group g = { 0 };
+	char *gname = NULL;
 	user u = { 0 };
 	size_t i;
 	int ret;
 
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
-	if ((ret = user_load(core, id, &u)) < 0 || (ret = group_load(core, gid, &g)) < 0)
+	if ((ret = user_load(core, id, &u)) < 0 || (ret = mkt_group_name(core, gid, &gname)) < 0)
 		goto cleanup;
-	if ((ret = require_admin(who, "MANAGE", "USER", id)) < 0)
+	if ((ret = mkt_principal_require_admin(who, "MANAGE", "USER", id)) < 0)
 		goto cleanup;
 	/* The new primary group replaces the old one in the group list. */
 	for (i = 0; i < u.ngids; i++) {
@@ -582,7 +504,7 @@ int mkt_user_chgrp(mkt_core *core, const mkt_principal *who, int id, int gid)
 
  cleanup:
 	user_clear(&u);
-	group_clear(&g);
+	free(gname);
 	return mkt_core_end(core, ret);
 }
 
@@ -590,7 +512,6 @@ typedef struct {
 	mkt_core *core;
 	const mkt_principal *who;
 	mkt_buf *b;
-	int gid;            /* group pools: list members of this group */
 } pool_ctx;
 
 static int user_pool_row(const mkt_store_row *row, void *payload)
@@ -613,7 +534,7 @@ static int user_pool_row(const mkt_store_row *row, void *payload)
 int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
 	mkt_buf b = MKT_BUF_INIT;
-	pool_ctx pc = { core, who, &b, -1 };
+	pool_ctx pc = { core, who, &b };
 	mkt_store_query q;
 	int ret;
 
@@ -628,18 +549,23 @@ int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 	return 0;
 }
 
-/* ---- groups ---------------------------------------------------------- */
+typedef struct {
+	int gid;
+	int *ids;
+	size_t n;
+} members_ctx;
 
 static int member_row(const mkt_store_row *row, void *payload)
 {
-	pool_ctx *pc = payload;
+	members_ctx *mc = payload;
 	user u = { 0 };
 	size_t i;
 	int ret = user_parse_row(row, &u);
 
 	for (i = 0; ret == 0 && i < u.ngids; i++) {
-		if (u.gids[i] == pc->gid) {
-			mkt_buf_add_elem_int(pc->b, "ID", u.id);
+		if (u.gids[i] == mc->gid) {
+			mc->ids = mkt_realloc(mc->ids, (mc->n + 1) * sizeof(int));
+			mc->ids[mc->n++] = u.id;
 			break;
 		}
 	}
@@ -647,158 +573,19 @@ static int member_row(const mkt_store_row *row, void *payload)
 	return ret;
 }
 
-static int group_format(mkt_core *core, const group *g, mkt_buf *b)
+int mkt_user_members(mkt_core *core, int gid, int **out_ids, size_t *out_n)
 {
-	pool_ctx pc = { core, NULL, b, g->id };
+	members_ctx mc = { gid, NULL, 0 };
 	mkt_store_query q;
 	int ret;
 
 	mkt_store_query_init(&q);
-	mkt_buf_add(b, "<GROUP>");
-	mkt_buf_add_elem_int(b, "ID", g->id);
-	mkt_buf_add_elem(b, "NAME", g->name);
-	mkt_template_format_xml(g->tmpl, b, NULL);
-	mkt_buf_add(b, "<USERS>");
-	if ((ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, member_row, &pc)) < 0)
-		return ret;
-	mkt_buf_add(b, "</USERS><ADMINS></ADMINS></GROUP>");
-	return 0;
-}
-
-static int group_insert(mkt_core *core, const char *name, int fixed_id, int *out_gid)
-{
-	group g = { 0 };
-	int ret, other;
-
-	if (mkt_store_lookup_name(core->store, MKT_TABLE_GROUP, name, -1, &other) == 0)
-		return mkt_error_set(MKT_EEXISTS, MKT_ERR_CORE, "NAME is already taken by GROUP %d",
-				     other);
-	g.name = mkt_strdup(name);
-	g.tmpl = mkt_template_new();
-	if (fixed_id >= 0)
-		g.id = fixed_id;
-	else if ((ret = mkt_store_next_oid(core->store, MKT_TABLE_GROUP,
-					   MKT_FIRST_USER_GROUP, &g.id)) < 0)
-		goto cleanup;
-	if ((ret = group_save(core, &g, MKT_STORE_INSERT)) == 0)
-		*out_gid = g.id;
-
- cleanup:
-	group_clear(&g);
-	return ret;
-}
-
-int mkt_group_allocate(mkt_core *core, const mkt_principal *who, const char *name, int *out_gid)
-{
-	int ret;
-
-	if ((ret = require_admin(who, "CREATE", "GROUP", -1)) < 0 ||
-	    (ret = mkt_object_validate_name(name)) < 0)
-		return ret;
-	if ((ret = mkt_core_begin(core)) < 0)
-		return ret;
-	ret = group_insert(core, name, -1, out_gid);
-	return mkt_core_end(core, ret);
-}
-
-int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml)
-{
-	mkt_buf b = MKT_BUF_INIT;
-	group g = { 0 };
-	int ret;
-
-	if (id == -1)
-		id = who->gid;
-	if ((ret = group_load(core, id, &g)) < 0)
-		return ret;
-	if (!who->admin && !mkt_principal_in_group(who, id)) {
-		ret = require_admin(who, "USE", "GROUP", id);
-		goto cleanup;
-	}
-	if ((ret = group_format(core, &g, &b)) == 0)
-		*out_xml = mkt_buf_steal(&b);
-
- cleanup:
-	mkt_buf_free(&b);
-	group_clear(&g);
-	return ret;
-}
-
-static int has_member(const mkt_store_row *row, void *payload)
-{
-	pool_ctx *pc = payload;
-	user u = { 0 };
-	size_t i;
-	int ret = user_parse_row(row, &u), found = 0;
-
-	for (i = 0; ret == 0 && i < u.ngids; i++)
-		found |= u.gids[i] == pc->gid;
-	user_clear(&u);
-	return ret < 0 ? ret : found;
-}
-
-int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id)
-{
-	pool_ctx pc = { core, who, NULL, id };
-	mkt_store_query q;
-	group g = { 0 };
-	int ret;
-
-	mkt_store_query_init(&q);
-	if ((ret = mkt_core_begin(core)) < 0)
-		return ret;
-	if ((ret = group_load(core, id, &g)) < 0)
-		goto cleanup;
-	if ((ret = require_admin(who, "ADMIN", "GROUP", id)) < 0)
-		goto cleanup;
-	if (id < MKT_FIRST_USER_GROUP) {
-		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "System group %s cannot be deleted", g.name);
-		goto cleanup;
-	}
-	ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, has_member, &pc);
-	if (ret > 0) {
-		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "Group %d is not empty: move or delete its users first", id);
-		goto cleanup;
-	}
-	if (ret == 0)
-		ret = group_save(core, &g, MKT_STORE_DELETE);
-
- cleanup:
-	group_clear(&g);
-	return mkt_core_end(core, ret);
-}
-
-static int group_pool_row(const mkt_store_row *row, void *payload)
-{
-	pool_ctx *pc = payload;
-	group g = { 0 };
-	int ret;
-
-	if (!pc->who->admin && !mkt_principal_in_group(pc->who, row->oid))
-		return 0;
-	if ((ret = group_parse_row(row, &g)) == 0)
-		ret = group_format(pc->core, &g, pc->b);
-	group_clear(&g);
-	return ret;
-}
-
-int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
-{
-	mkt_buf b = MKT_BUF_INIT;
-	pool_ctx pc = { core, who, &b, -1 };
-	mkt_store_query q;
-	int ret;
-
-	mkt_store_query_init(&q);
-	mkt_buf_add(&b, "<GROUP_POOL>");
-	if ((ret = mkt_store_list(core->store, MKT_TABLE_GROUP, &q, group_pool_row, &pc)) < 0) {
-		mkt_buf_free(&b);
+	if ((ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, member_row, &mc)) < 0) {
+		free(mc.ids);
 		return ret;
 	}
-	mkt_buf_add(&b, "</GROUP_POOL>");
-	*out_xml = mkt_buf_steal(&b);
+	*out_ids = mc.ids;
+	*out_n = mc.n;
 	return 0;
 }
 
@@ -875,8 +662,8 @@ int mkt_user_bootstrap(mkt_core *core, const char *auth_file)
 		goto out;
 	if ((ret = mkt_core_begin(core)) < 0)
 		goto out;
-	if ((ret = group_insert(core, "oneadmin", MKT_ONEADMIN_GID, &id)) < 0 ||
-	    (ret = group_insert(core, "users", MKT_USERS_GID, &id)) < 0 ||
+	if ((ret = mkt_group_insert(core, "oneadmin", MKT_ONEADMIN_GID, &id)) < 0 ||
+	    (ret = mkt_group_insert(core, "users", MKT_USERS_GID, &id)) < 0 ||
 	    (ret = user_insert(core, name, pw, "core", &gid0, 1, MKT_ONEADMIN_UID, &id)) < 0)
 		goto end;
 	mkt_log(MKT_LOG_INFO, "core", "created user %s (uid 0) and groups oneadmin, users",

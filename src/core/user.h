@@ -37,6 +37,13 @@ int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_
 int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id);
 int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml);
 
+/* Ids of the users whose groups include @gid (caller frees). */
+int mkt_user_members(mkt_core *core, int gid, int **out_ids, size_t *out_n);
+
+/* Insert a group inside the caller's transaction; @fixed_id >= 0 for the
+ * built-in groups, else the next id from MKT_FIRST_USER_GROUP. */
+int mkt_group_insert(mkt_core *core, const char *name, int fixed_id, int *out_gid);
+
 /* Create the built-in groups and the oneadmin user (see core.h). */
 int mkt_user_bootstrap(mkt_core *core, const char *auth_file);
 
