@@ -83,3 +83,34 @@ int mkt_core_end(mkt_core *core, int ret)
 	mkt_error_restore(&saved);
 	return ret;
 }
+
+typedef struct {
+	mkt_core *core;
+	mkt_core_pool_cb cb;
+	void *payload;
+	mkt_buf *b;
+} pool_walk;
+
+static int pool_row(const mkt_store_row *row, void *payload)
+{
+	pool_walk *w = payload;
+
+	return w->cb(w->core, row, w->b, w->payload);
+}
+
+int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
+		  mkt_core_pool_cb cb, void *payload, char **out_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	pool_walk w = { core, cb, payload, &b };
+	int ret;
+
+	mkt_buf_printf(&b, "<%s>", root);
+	if ((ret = mkt_store_list(core->store, t, q, pool_row, &w)) < 0) {
+		mkt_buf_free(&b);
+		return ret;
+	}
+	mkt_buf_printf(&b, "</%s>", root);
+	*out_xml = mkt_buf_steal(&b);
+	return 0;
+}

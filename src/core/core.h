@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "config.h"
 #include "store/store.h"
 
@@ -54,6 +55,13 @@ int mkt_principal_in_group(const mkt_principal *p, int gid);
 /* 0 for the oneadmin group, else MKT_EPERM "Not authorized to perform
  * <op> <what> [<id>]." */
 int mkt_principal_require_admin(const mkt_principal *p, const char *op, const char *what, int id);
+
+/* A pool listing: <@root> + whatever @cb appends for each row matching @q
+ * + </@root>.  @cb sees the requester through @payload. */
+typedef int (*mkt_core_pool_cb)(mkt_core *core, const mkt_store_row *row, mkt_buf *b,
+				void *payload);
+int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
+		  mkt_core_pool_cb cb, void *payload, char **out_xml);
 
 /* Every object change is one transaction: mkt_core_begin() opens it and
  * mkt_core_end(core, ret) commits when ret is 0, otherwise rolls back

@@ -194,40 +194,25 @@ int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id)
 	return mkt_core_end(core, ret);
 }
 
-typedef struct {
-	mkt_core *core;
-	const mkt_principal *who;
-	mkt_buf *b;
-} pool_ctx;
-
-static int group_pool_row(const mkt_store_row *row, void *payload)
+static int group_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *payload)
 {
-	pool_ctx *pc = payload;
+	const mkt_principal *who = payload;
 	group g = { 0 };
 	int ret;
 
-	if (!pc->who->admin && !mkt_principal_in_group(pc->who, row->oid))
+	if (!who->admin && !mkt_principal_in_group(who, row->oid))
 		return 0;
 	if ((ret = group_parse_row(row, &g)) == 0)
-		ret = group_format(pc->core, &g, pc->b);
+		ret = group_format(core, &g, b);
 	group_clear(&g);
 	return ret;
 }
 
 int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
-	mkt_buf b = MKT_BUF_INIT;
-	pool_ctx pc = { core, who, &b };
 	mkt_store_query q;
-	int ret;
 
 	mkt_store_query_init(&q);
-	mkt_buf_add(&b, "<GROUP_POOL>");
-	if ((ret = mkt_store_list(core->store, MKT_TABLE_GROUP, &q, group_pool_row, &pc)) < 0) {
-		mkt_buf_free(&b);
-		return ret;
-	}
-	mkt_buf_add(&b, "</GROUP_POOL>");
-	*out_xml = mkt_buf_steal(&b);
-	return 0;
+	return mkt_core_pool(core, MKT_TABLE_GROUP, &q, "GROUP_POOL", group_pool_row,
+			     (void *)who, out_xml);
 }

@@ -486,43 +486,26 @@ void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q)
 	q->ngids = who->ngids;
 }
 
-typedef struct {
-	mkt_core *core;
-	const mkt_class *cls;
-	mkt_buf *b;
-} pool_ctx;
-
-static int pool_row(const mkt_store_row *row, void *payload)
+static int pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *payload)
 {
-	pool_ctx *pc = payload;
-	load_ctx lc = { pc->cls, NULL };
+	const mkt_class *cls = payload;
+	load_ctx lc = { cls, NULL };
 	int ret;
 
-	if (pc->cls->body_is_view) {
-		mkt_buf_add(pc->b, row->body);
+	if (cls->body_is_view) {
+		mkt_buf_add(b, row->body);
 		return 0;
 	}
 	if ((ret = parse_row(row, &lc)) < 0)
 		return ret;
-	pc->cls->format(pc->core, lc.obj, 0, pc->b);
-	mkt_object_free(pc->cls, lc.obj);
+	cls->format(core, lc.obj, 0, b);
+	mkt_object_free(cls, lc.obj);
 	return 0;
 }
 
 int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		    mkt_store_query *q, const char *root, char **out_xml)
 {
-	mkt_buf b = MKT_BUF_INIT;
-	pool_ctx pc = { core, cls, &b };
-	int ret;
-
 	mkt_object_query_for(who, q);
-	mkt_buf_printf(&b, "<%s>", root);
-	if ((ret = mkt_store_list(core->store, cls->table, q, pool_row, &pc)) < 0) {
-		mkt_buf_free(&b);
-		return ret;
-	}
-	mkt_buf_printf(&b, "</%s>", root);
-	*out_xml = mkt_buf_steal(&b);
-	return 0;
+	return mkt_core_pool(core, cls->table, q, root, pool_row, (void *)cls, out_xml);
 }

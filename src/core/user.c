@@ -508,24 +508,18 @@ int mkt_user_chgrp(mkt_core *core, const mkt_principal *who, int id, int gid)
 	return mkt_core_end(core, ret);
 }
 
-typedef struct {
-	mkt_core *core;
-	const mkt_principal *who;
-	mkt_buf *b;
-} pool_ctx;
-
-static int user_pool_row(const mkt_store_row *row, void *payload)
+static int user_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *payload)
 {
-	pool_ctx *pc = payload;
+	const mkt_principal *who = payload;
 	char *gname = NULL;
 	user u = { 0 };
 	int ret;
 
-	if (!may_see_user(pc->who, row->oid))
+	if (!may_see_user(who, row->oid))
 		return 0;
 	if ((ret = user_parse_row(row, &u)) == 0 &&
-	    (ret = mkt_group_name(pc->core, u.gid, &gname)) == 0)
-		user_format(&u, 0, gname, pc->b);
+	    (ret = mkt_group_name(core, u.gid, &gname)) == 0)
+		user_format(&u, 0, gname, b);
 	free(gname);
 	user_clear(&u);
 	return ret;
@@ -533,20 +527,11 @@ static int user_pool_row(const mkt_store_row *row, void *payload)
 
 int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
-	mkt_buf b = MKT_BUF_INIT;
-	pool_ctx pc = { core, who, &b };
 	mkt_store_query q;
-	int ret;
 
 	mkt_store_query_init(&q);
-	mkt_buf_add(&b, "<USER_POOL>");
-	if ((ret = mkt_store_list(core->store, MKT_TABLE_USER, &q, user_pool_row, &pc)) < 0) {
-		mkt_buf_free(&b);
-		return ret;
-	}
-	mkt_buf_add(&b, "</USER_POOL>");
-	*out_xml = mkt_buf_steal(&b);
-	return 0;
+	return mkt_core_pool(core, MKT_TABLE_USER, &q, "USER_POOL", user_pool_row,
+			     (void *)who, out_xml);
 }
 
 typedef struct {
