@@ -18,15 +18,12 @@ Environment knobs:
 
 import atexit
 import ctypes
-import errno
 import http.client
 import os
-import re
 import secrets
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile

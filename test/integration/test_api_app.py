@@ -9,7 +9,6 @@ import sys
 sys.dont_write_bytecode = True
 
 import time
-import unittest
 
 import harness
 from harness import (ACTION, ALLOCATE, AUTHORIZATION, NO_EXISTS, APP_CHILDREN,
@@ -132,6 +131,15 @@ class Allocate(harness.TestCase):
     def test_version_default(self):
         aid = D.app("nover", M)
         self.assertEqual(xtext(D.info("marketapp", aid), "VERSION"), "0.0")
+
+    def test_special_characters(self):
+        name = 'a (x) [y] ]] \u00e9\u20ac z'
+        desc = 'line1\nline2 & <b>bold</b> ]]> "quoted"'
+        aid = D.app(name, M, DESCRIPTION=desc)
+        a = D.info("marketapp", aid)
+        self.assertEqual(xtext(a, "NAME"), name)
+        self.assertEqual(xtext(a, "DESCRIPTION"), desc)
+        self.assertEqual(xtext(a, "TEMPLATE/DESCRIPTION"), desc)
 
     def test_apptemplate64_copied(self):
         aid = D.app("at64", M, APPTEMPLATE64="REVWX1BSRUZJWD0idmQiCg==")

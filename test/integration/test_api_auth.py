@@ -9,10 +9,9 @@ sys.dont_write_bytecode = True
 
 import os
 import stat
-import unittest
 
 import harness
-from harness import (ALLOCATE, AUTHENTICATION, AUTHORIZATION, NO_EXISTS,
+from harness import (AUTHENTICATION, AUTHORIZATION, NO_EXISTS,
                      octal_perms, perms, pool_ids, tmpl, xint, xml, xtext)
 
 D = None

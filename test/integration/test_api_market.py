@@ -8,11 +8,10 @@ setUpModule, before any test runs)."""
 import sys
 sys.dont_write_bytecode = True
 
-import unittest
 
 import harness
 from harness import (ALLOCATE, ACTION, NO_EXISTS, MARKET_CHILDREN, PERM_CHILDREN,
-                     octal_perms, perms, pool_ids, q, tmpl, xint, xml, xtext)
+                     octal_perms, perms, pool_ids, tmpl, xint, xml, xtext)
 
 D = None
 FIRST = None   # raw reply of the very first one.market.allocate
@@ -103,9 +102,19 @@ class Allocate(harness.TestCase):
         self.assertEqual(xtext(D.info("market", mid), "MARKET_MAD"), "one")
 
     def test_value_escaping_round_trip(self):
-        value = 'quote " backslash \\ amp & lt < gt > utf8 \u00e9\u20ac'
+        value = 'quote " backslash \\ amp & lt < gt > cdata-end ]]> utf8 \u00e9\u20ac'
         mid = D.ok("one.market.allocate", http_tmpl("escape", DESC=value))
         self.assertEqual(xtext(D.info("market", mid), "TEMPLATE/DESC"), value)
+
+    def test_special_characters_in_name(self):
+        # oned's invalid name characters (&|:\\";/'#{}$<>) are avoided.
+        name = 'm (x) [y] ]] ~!%^*=+ \u00e9\u20ac end'
+        mid = D.ok("one.market.allocate", http_tmpl(name))
+        self.assertEqual(xtext(D.info("market", mid), "NAME"), name)
+        pool = xml(D.ok("one.marketpool.info"))
+        self.assertIn(name, [xtext(m, "NAME") for m in pool.findall("MARKETPLACE")])
+        aid = D.app("app of " + name, mid)
+        self.assertEqual(xtext(D.info("marketapp", aid), "MARKETPLACE"), name)
 
 
 class AllocateErrors(harness.TestCase):

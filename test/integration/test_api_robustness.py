@@ -16,7 +16,6 @@ import signal
 import socket
 import threading
 import time
-import unittest
 import xmlrpc.client
 
 import harness
@@ -73,11 +72,13 @@ def http_post(d, body, content_type="text/xml", path="/RPC2", timeout=30):
         conn.putheader("User-Agent", "mkt-integration-test")
         conn.endheaders()
 
+        sock = conn.sock    # http.client drops conn.sock once it has the answer
+
         def sender():
             try:
                 view = memoryview(body)
                 for off in range(0, len(body), 65536):
-                    conn.sock.sendall(view[off:off + 65536])
+                    sock.sendall(view[off:off + 65536])
             except OSError:
                 pass        # the server may close early after answering
 
@@ -413,6 +414,121 @@ class Concurrency(harness.TestCase):
         self.assertEqual(sorted(listed), sorted(app_ids))
         mpool = pool_ids(D.ok("one.marketpool.info"), "MARKETPLACE_POOL", "MARKETPLACE")
         self.assertTrue(set(market_ids) <= set(mpool))
+        check_consistency(self, D)
+
+
+def check_consistency(testcase, d):
+    """Apps and markets agree: every app's market exists and lists it, and
+    every id a market lists is an app of that market."""
+    markets = {xint(m, "ID"): m for m in
+               xml(d.ok("one.marketpool.info")).findall("MARKETPLACE")}
+    apps = {xint(a, "ID"): a for a in
+            xml(d.ok("one.marketapppool.info", -2, -1, -1)).findall("MARKETPLACEAPP")}
+    for aid, a in apps.items():
+        mid = xint(a, "MARKETPLACE_ID")
+        testcase.assertIn(mid, markets, "app %d refers to missing market %d" % (aid, mid))
+        listed = [int(e.text) for e in markets[mid].find("MARKETPLACEAPPS")]
+        testcase.assertIn(aid, listed, "market %d does not list its app %d" % (mid, aid))
+        testcase.assertEqual(xtext(a, "MARKETPLACE"), xtext(markets[mid], "NAME"))
+    for mid, m in markets.items():
+        for e in m.find("MARKETPLACEAPPS"):
+            aid = int(e.text)
+            testcase.assertIn(aid, apps, "market %d lists missing app %d" % (mid, aid))
+            testcase.assertEqual(xint(apps[aid], "MARKETPLACE_ID"), mid)
+
+
+def run_threads(n, target, timeout=120):
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def wrap(i):
+        try:
+            barrier.wait(10)
+            out[i] = target(i)
+        except Exception as e:      # noqa: BLE001 - returned to the test
+            out[i] = e
+    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    if any(t.is_alive() for t in threads):
+        raise AssertionError("threads hung")
+    return out
+
+
+class Races(harness.TestCase):
+
+    def test_same_app_name_in_parallel(self):
+        body = tmpl(NAME="race-app", ORIGIN_ID="1", TYPE="VMTEMPLATE")
+        replies = run_threads(8, lambda i: D.rpc("one.marketapp.allocate", body, M))
+        wins = [r for r in replies if isinstance(r, list) and r[0] is True]
+        self.assertEqual(len(wins), 1, "exactly one allocation may win: %r" % (replies,))
+        for r in replies:
+            if r is not wins[0]:
+                harness.assert_failure(r, "one.marketapp.allocate", harness.ALLOCATE,
+                                       contains="NAME is already taken")
+        check_consistency(self, D)
+
+    def test_same_market_name_in_parallel(self):
+        body = tmpl(NAME="race-market", MARKET_MAD="http", BASE_URL="http://x/",
+                    PUBLIC_DIR=D.public_dir)
+        replies = run_threads(8, lambda i: D.rpc("one.market.allocate", body))
+        wins = [r for r in replies if isinstance(r, list) and r[0] is True]
+        self.assertEqual(len(wins), 1, "exactly one allocation may win: %r" % (replies,))
+        for r in replies:
+            if r is not wins[0]:
+                harness.assert_failure(
+                    r, "one.market.allocate", harness.ALLOCATE,
+                    exact="[one.market.allocate] Error allocating a new marketplace. "
+                          "NAME is already taken by MARKETPLACE %d" % wins[0][1])
+
+    def test_delete_market_while_allocating(self):
+        mid = D.market("race-del")
+        seed = D.app("race-del-seed", mid)
+
+        gone = threading.Event()
+
+        def worker(i):
+            if i == 0:
+                # Mid-way, make the market public (PUBLIC=yes drivers may be
+                # deleted with their apps) and delete it.
+                try:
+                    time.sleep(0.1)
+                    D.ok("one.market.update", mid,
+                         tmpl(MARKET_MAD="one",
+                              ENDPOINT="http://127.0.0.1:%d/" % harness.closed_port()), 1)
+                    return "deleted" if D.rpc("one.market.delete", mid)[0] is True else "refused"
+                finally:
+                    gone.set()
+            out = []
+            for j in range(200):
+                out.append(D.rpc("one.marketapp.allocate",
+                                 tmpl(NAME="race-del-%d-%d" % (i, j), ORIGIN_ID="1",
+                                      TYPE="VMTEMPLATE"), mid))
+                if gone.is_set() and out[-1][0] is False:
+                    break
+            return out
+
+        results = run_threads(5, worker)
+        for r in results:
+            self.assertNotIsInstance(r, Exception, repr(r))
+        self.assertEqual(results[0], "deleted")
+        for replies in results[1:]:
+            for r in replies:
+                if r[0] is False:
+                    # Create disabled (now a "one" market) or market gone.
+                    self.assertEqual(len(r), 5, r)
+                    self.assertTrue(r[1].startswith("[one.marketapp.allocate] "), r)
+        # Whatever the interleaving, apps and markets must agree, also
+        # after a restart-free settle time for asynchronous deletes.
+        time.sleep(0.5 * harness.SLOW)
+        check_consistency(self, D)
+        self.assertFailure(D.rpc("one.market.info", mid), "one.market.info",
+                           NO_EXISTS, resp_id=mid)
+        self.assertFalse(D.rpc("one.marketapp.info", seed)[0])
+        self.assertNotIn("race-del-", D.ok("one.marketapppool.info", -2, -1, -1),
+                         "apps of the deleted market survived")
 
 
 class Lifecycle(harness.TestCase):
@@ -477,8 +593,10 @@ class Lifecycle(harness.TestCase):
             return snap
 
         before = full()
+        check_consistency(self, d)
         d.restart()                 # SIGTERM, exit status 0, same dir and port
         self.assertEqual(full(), before)
+        check_consistency(self, d)
         d.ok("one.user.info", -1, session=us)
         self.assertGreater(d.market("rs-m4"), m3)
         self.assertGreater(d.app("rs-a4", m1), a3)

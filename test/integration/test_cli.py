@@ -11,7 +11,6 @@ sys.dont_write_bytecode = True
 import json
 import os
 import re
-import unittest
 import xml.etree.ElementTree as ET
 
 import harness
