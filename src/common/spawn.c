@@ -54,6 +54,8 @@ const char *mkt_spawn_describe(const mkt_spawn_result *r, int timeout, char *buf
 {
 	if (r->timed_out)
 		snprintf(buf, len, "timed out after %d s", timeout);
+	else if (r->cancelled)
+		snprintf(buf, len, "cancelled");
 	else if (r->term_signal)
 		snprintf(buf, len, "killed by signal %d (%s)", r->term_signal,
 			 strsignal(r->term_signal));
@@ -180,6 +182,12 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 		 * pipes: stop reading after a moment, the group is killed below. */
 		if (exited && linger_until && t > linger_until)
 			break;
+		if (!term_sent && o->cancel && *o->cancel) {
+			out->cancelled = 1;
+			kill(-pid, SIGTERM);
+			term_sent = 1;
+			kill_at = t + grace;
+		}
 		if (!term_sent && deadline && t > deadline) {
 			out->timed_out = 1;
 			kill(-pid, SIGTERM);

@@ -25,6 +25,9 @@ typedef struct {
 	size_t max_output;           /* stdout cap in bytes; 0 = 64 MiB */
 	mkt_spawn_line_cb on_stderr; /* each stderr line, without its newline */
 	void *ud;
+	/* Polled a few times a second: when it becomes non-zero the child's
+	 * group is stopped as on a timeout (r->cancelled is set instead). */
+	const volatile int *cancel;
 } mkt_spawn_opts;
 
 typedef struct {
@@ -34,6 +37,7 @@ typedef struct {
 	int exit_status;             /* when the child exited normally */
 	int term_signal;             /* when a signal ended it (0 otherwise) */
 	int timed_out;               /* killed because of the timeout */
+	int cancelled;               /* killed because *cancel was set */
 	double elapsed;              /* seconds */
 } mkt_spawn_result;
 

@@ -50,6 +50,9 @@ typedef struct {
 	 * total is 0 when the size is unknown. */
 	mkt_transfer_progress_cb progress;
 	void *progress_ud;
+	/* Polled between blocks: when it becomes non-zero the transfer stops,
+	 * removes its temporary file and fails with "cancelled". */
+	const volatile int *cancel;
 } mkt_transfer_opts;
 
 typedef struct {

@@ -86,3 +86,15 @@ int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out)
 	free(text);
 	return ret;
 }
+
+char *mkt_xml_text_of(const char *xml, const char *name)
+{
+	xmlDocPtr doc = NULL;
+	char *text;
+
+	if (mkt_xml_parse(&doc, xml, strlen(xml)) < 0)
+		return NULL;
+	text = mkt_xml_child_text(xmlDocGetRootElement(doc), name);
+	xmlFreeDoc(doc);
+	return text;
+}

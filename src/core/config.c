@@ -190,7 +190,11 @@ static const mkt_tattr *get_vector(const mkt_template *t, const char *name)
 int mkt_config_load(mkt_config **out, const char *path)
 {
 	mkt_config *c = mkt_calloc(1, sizeof(*c));
-	const mkt_tattr *db, *log, *rpc;
+	static const char *const timeout_names[4] = {
+		"IMPORT_TIMEOUT", "EXPORT_TIMEOUT", "DELETE_TIMEOUT", "MONITOR_TIMEOUT",
+	};
+	const mkt_tattr *db, *log, *rpc, *mad;
+	int timeout = 0, i;
 	char *text = NULL, *sys = NULL;
 	int ret;
 
@@ -206,6 +210,8 @@ int mkt_config_load(mkt_config **out, const char *path)
 	db = get_vector(c->tmpl, "DB");
 	log = get_vector(c->tmpl, "LOG");
 	rpc = get_vector(c->tmpl, "RPC");
+	mad = get_vector(c->tmpl, "MARKET_MAD");
+	c->driver_dir = get_str(c->tmpl, NULL, "DRIVER_DIR", MKT_LIBEXECDIR "/marketd/drivers");
 
 	c->listen_address = get_str(c->tmpl, NULL, "LISTEN_ADDRESS", "127.0.0.1");
 	c->data_dir = get_str(c->tmpl, NULL, "DATA_DIR", MKT_LOCALSTATEDIR "/lib/marketd");
@@ -233,6 +239,14 @@ int mkt_config_load(mkt_config **out, const char *path)
 	    (ret = get_int(c->tmpl, rpc, "MAX_CONN", 1, 10000, 30, &c->rpc_max_conn, path)) < 0 ||
 	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0)
 		goto cleanup;
+	if ((ret = get_int(c->tmpl, mad, "WORKERS", 1, 1024, 15, &c->driver_workers, path)) < 0 ||
+	    (ret = get_int(c->tmpl, mad, "TIMEOUT", 1, 7 * 24 * 3600, 600, &timeout, path)) < 0)
+		goto cleanup;
+	for (i = 0; i < 4; i++) {
+		if ((ret = get_int(c->tmpl, mad, timeout_names[i], 1, 7 * 24 * 3600, timeout,
+				   &c->driver_timeout[i], path)) < 0)
+			goto cleanup;
+	}
 	if ((ret = load_mads(c, path)) < 0)
 		goto cleanup;
 	*out = MKT_STEAL(c);
@@ -264,5 +278,6 @@ void mkt_config_free(mkt_config *c)
 	free(c->db_backend);
 	free(c->db_file);
 	free(c->log_file);
+	free(c->driver_dir);
 	free(c);
 }

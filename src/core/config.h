@@ -41,6 +41,11 @@ typedef struct {
 	int monitoring_interval;
 	int rpc_max_conn;
 	int rpc_timeout;
+	char *driver_dir;       /* DRIVER_DIR: <dir>/<MARKET_MAD>/<action> */
+	int driver_workers;     /* MARKET_MAD/WORKERS */
+	/* MARKET_MAD/<ACTION>_TIMEOUT, defaulting to MARKET_MAD/TIMEOUT;
+	 * indexed import, export, delete, monitor. */
+	int driver_timeout[4];
 	mkt_market_mad_conf *mads;
 	size_t nmads;
 } mkt_config;

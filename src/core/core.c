@@ -11,6 +11,84 @@
 #include "core.h"
 #include "user.h"
 
+#define PROGRESS_SLOTS 256
+
+typedef struct {
+	int used;
+	mkt_table table;
+	int oid;
+	unsigned long long done;
+	unsigned long long total;
+} progress_slot;
+
+struct mkt_progress {
+	pthread_mutex_t lock;
+	progress_slot slots[PROGRESS_SLOTS];
+};
+
+static progress_slot *progress_find(mkt_progress *p, mkt_table t, int oid, int create)
+{
+	progress_slot *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < PROGRESS_SLOTS; i++) {
+		progress_slot *s = &p->slots[i];
+
+		if (s->used && s->table == t && s->oid == oid)
+			return s;
+		if (!s->used && !free_slot)
+			free_slot = s;
+	}
+	if (create && free_slot) {
+		free_slot->used = 1;
+		free_slot->table = t;
+		free_slot->oid = oid;
+		return free_slot;
+	}
+	return NULL;
+}
+
+void mkt_core_progress_set(mkt_core *core, mkt_table t, int oid,
+			   unsigned long long done, unsigned long long total)
+{
+	progress_slot *s;
+
+	pthread_mutex_lock(&core->progress->lock);
+	if ((s = progress_find(core->progress, t, oid, 1))) {
+		s->done = done;
+		s->total = total;
+	}
+	pthread_mutex_unlock(&core->progress->lock);
+}
+
+void mkt_core_progress_clear(mkt_core *core, mkt_table t, int oid)
+{
+	progress_slot *s;
+
+	pthread_mutex_lock(&core->progress->lock);
+	if ((s = progress_find(core->progress, t, oid, 0)))
+		s->used = 0;
+	pthread_mutex_unlock(&core->progress->lock);
+}
+
+int mkt_core_progress_get(mkt_core *core, mkt_table t, int oid,
+			  unsigned long long *done, unsigned long long *total)
+{
+	progress_slot *s;
+	int found = 0;
+
+	if (!core || !core->progress)
+		return 0;
+	pthread_mutex_lock(&core->progress->lock);
+	if ((s = progress_find(core->progress, t, oid, 0))) {
+		*done = s->done;
+		*total = s->total;
+		found = 1;
+	}
+	pthread_mutex_unlock(&core->progress->lock);
+	return found;
+}
+
 int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store)
 {
 	mkt_core *core = mkt_calloc(1, sizeof(*core));
@@ -18,8 +96,10 @@ int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store)
 	core->conf = conf;
 	core->store = store;
 	pthread_mutex_init(&core->lock, NULL);
+	core->progress = mkt_calloc(1, sizeof(*core->progress));
+	pthread_mutex_init(&core->progress->lock, NULL);
 	if (!(core->auth_cache = mkt_auth_cache_new())) {
-		free(core);
+		mkt_core_free(core);
 		return mkt_error_set(MKT_ERROR, MKT_ERR_AUTH, "cannot create the session cache");
 	}
 	*out = core;
@@ -31,6 +111,10 @@ void mkt_core_free(mkt_core *core)
 	if (!core)
 		return;
 	mkt_auth_cache_free(core->auth_cache);
+	if (core->progress) {
+		pthread_mutex_destroy(&core->progress->lock);
+		free(core->progress);
+	}
 	pthread_mutex_destroy(&core->lock);
 	free(core);
 }

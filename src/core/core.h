@@ -22,12 +22,14 @@
 #define MKT_FIRST_USER_GROUP 100
 
 typedef struct mkt_auth_cache mkt_auth_cache;
+typedef struct mkt_progress mkt_progress;
 
 typedef struct {
 	mkt_store *store;
 	const mkt_config *conf;      /* borrowed from the daemon */
 	pthread_mutex_t lock;        /* serialises every core call */
 	mkt_auth_cache *auth_cache;
+	mkt_progress *progress;      /* transfers in flight (own lock) */
 	int req_id;                  /* last request id handed out */
 } mkt_core;
 
@@ -62,6 +64,14 @@ typedef int (*mkt_core_pool_cb)(mkt_core *core, const mkt_store_row *row, mkt_bu
 				void *payload);
 int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
 		  mkt_core_pool_cb cb, void *payload, char **out_xml);
+
+/* Progress of a transfer in flight, shown by one.*.info while it runs.
+ * These take their own lock, so drivers can report without the core lock. */
+void mkt_core_progress_set(mkt_core *core, mkt_table t, int oid,
+			   unsigned long long done, unsigned long long total);
+void mkt_core_progress_clear(mkt_core *core, mkt_table t, int oid);
+int mkt_core_progress_get(mkt_core *core, mkt_table t, int oid,
+			  unsigned long long *done, unsigned long long *total);
 
 /* Every object change is one transaction: mkt_core_begin() opens it and
  * mkt_core_end(core, ret) commits when ret is 0, otherwise rolls back

@@ -10,7 +10,10 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/xml.h"
+#include "common/util.h"
+#include "image.h"
 #include "market.h"
 #include "marketapp.h"
 
@@ -126,6 +129,8 @@ static void app_format(mkt_core *core, const mkt_object *obj, int for_store, mkt
 	mkt_buf_add_elem_int(b, "TYPE", a->type);
 	mkt_object_format_perms(obj, b);
 	mkt_template_format_xml(obj->tmpl, b, NULL);
+	if (!for_store)
+		mkt_object_format_progress(core, MKT_TABLE_APP, obj->id, b);
 	mkt_buf_add(b, "</MARKETPLACEAPP>");
 }
 
@@ -236,6 +241,30 @@ static int check_market(mkt_core *core, const mkt_principal *who, int market_id,
 	return ret;
 }
 
+/* An IMAGE app uploaded from an image: the image must exist, be usable by
+ * the caller and be READY, or the upload would read a partial file. */
+static int check_origin_image(mkt_core *core, const mkt_principal *who, const char *origin)
+{
+	mkt_object *obj = NULL;
+	long long id;
+	int ret;
+
+	if (mkt_util_parse_long(origin, &id) < 0 || id < 0 || id > 0x7fffffff)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "ORIGIN_ID must be the id of an image, not '%s' "
+				     "(or give IMPORT_SOURCE or PATH)", origin);
+	ret = mkt_object_get(core, who, &mkt_image_class, (int)id, MKT_AUTH_USE, 0, &obj);
+	if (ret == MKT_ENOTFOUND)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "ORIGIN_ID %lld: image %lld does not exist", id, id);
+	if (ret == 0 && ((mkt_image *)obj)->state != MKT_IMAGE_READY)
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "image %lld is not READY (state %d): it cannot be uploaded yet",
+				    id, ((mkt_image *)obj)->state);
+	mkt_object_free(&mkt_image_class, obj);
+	return ret;
+}
+
 int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		     int market_id, int *out_id)
 {
@@ -263,6 +292,9 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 				    "(or IMPORT_SOURCE/PATH naming the content to upload)");
 		goto cleanup;
 	}
+	if ((ret = mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE"))) < 0 ||
+	    (ret = mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "PATH"))) < 0)
+		goto cleanup;
 	a->origin_id = mkt_strdup(origin ? origin : "-1");
 	mkt_template_remove(a->obj.tmpl, "TYPE");
 	strip_reserved(a->obj.tmpl);
@@ -286,6 +318,9 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		a->market_id = market_id;
 		a->market_name = mkt_strdup(m->obj.name);
 	}
+	if (ret == 0 && a->type == MKT_APP_IMAGE &&
+	    !mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE") && !mkt_template_get(a->obj.tmpl, "PATH"))
+		ret = check_origin_image(core, who, a->origin_id);
 	if (ret == 0 &&
 	    (ret = mkt_object_check_name(core, &mkt_app_class, a->obj.name, who->uid, -1)) == 0 &&
 	    (ret = mkt_store_next_oid(core->store, MKT_TABLE_APP, 0, &a->obj.id)) == 0 &&
@@ -299,12 +334,28 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 	return ret;
 }
 
-int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id)
+typedef struct {
+	int *ids;
+	size_t n;
+} id_list;
+
+static int collect_id(const mkt_store_row *row, void *payload)
 {
-	mkt_object *obj = NULL;
+	id_list *l = payload;
+
+	l->ids = mkt_realloc(l->ids, (l->n + 1) * sizeof(int));
+	l->ids[l->n++] = row->oid;
+	return 0;
+}
+
+int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id, char **out_mad)
+{
+	const mkt_market_mad_conf *conf = NULL;
+	mkt_object *obj = NULL, *mobj = NULL;
 	mkt_app *a;
 	int ret;
 
+	*out_mad = NULL;
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
 	if ((ret = mkt_object_get(core, who, &mkt_app_class, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
@@ -315,11 +366,131 @@ int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id)
 				    "Marketapp can only be deleted from zone %d", a->zone_id);
 		goto cleanup;
 	}
+	/* Content stored by a driver is removed by that driver first; the app
+	 * is dropped when it answers (oned's asynchronous delete). */
+	if (a->source && *a->source &&
+	    mkt_object_load(core, &mkt_market_class, a->market_id, &mobj) == 0)
+		conf = mkt_config_market_mad(core->conf, ((mkt_market *)mobj)->mad);
+	if (conf && (conf->app_actions & MKT_APP_ACTION_DELETE) && a->type == MKT_APP_IMAGE) {
+		a->state = MKT_APP_LOCKED;
+		if ((ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE)) == 0)
+			*out_mad = mkt_strdup(((mkt_market *)mobj)->mad);
+		goto cleanup;
+	}
 	ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_DELETE);
 
  cleanup:
+	mkt_object_free(&mkt_market_class, mobj);
 	mkt_object_free(&mkt_app_class, obj);
 	return mkt_core_end(core, ret);
+}
+
+int mkt_app_drop(mkt_core *core, int id)
+{
+	mkt_store_row row = { .oid = id };
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	ret = mkt_store_write(core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row);
+	return mkt_core_end(core, ret);
+}
+
+/* oned's _import: SOURCE, MD5 and FORMAT non-empty and SIZE an integer. */
+static int take_import_result(mkt_app *a, const mkt_template *result)
+{
+	static const char *const required[] = { "SOURCE", "MD5", "FORMAT", "SIZE" };
+	long long size = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *v = mkt_template_get(result, required[i]);
+
+		if (!v || !*v)
+			return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER,
+					     "Missing app attributes: the driver gave no %s",
+					     required[i]);
+	}
+	if (mkt_template_get_long(result, "SIZE", &size) < 0 || size < 0)
+		return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER,
+				     "Missing app attributes: SIZE '%s' is not a size in MB",
+				     mkt_template_get(result, "SIZE"));
+	free(a->source);
+	free(a->md5);
+	free(a->format);
+	a->source = mkt_strdup(mkt_template_get(result, "SOURCE"));
+	a->md5 = mkt_strdup(mkt_template_get(result, "MD5"));
+	a->format = mkt_strdup(mkt_template_get(result, "FORMAT"));
+	a->size_mb = size;
+	if (mkt_template_get(result, "SHA256"))
+		mkt_template_set(a->obj.tmpl, "SHA256", mkt_template_get(result, "SHA256"));
+	return 0;
+}
+
+int mkt_app_import_done(mkt_core *core, int id, const mkt_template *result, const char *error)
+{
+	mkt_object *obj = NULL;
+	mkt_app *a;
+	char *msg = NULL;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	/* Gone meanwhile (deleted during its upload): nothing to record. */
+	if ((ret = mkt_object_load(core, &mkt_app_class, id, &obj)) == MKT_ENOTFOUND) {
+		mkt_error_clear();
+		ret = 0;
+		goto cleanup;
+	}
+	if (ret < 0)
+		goto cleanup;
+	a = (mkt_app *)obj;
+	if (!error && take_import_result(a, result) < 0)
+		error = msg = mkt_strdup(mkt_error_message());
+	if (error) {
+		char *text = mkt_asprintf("Error importing app into marketplace: %s", error);
+
+		a->state = MKT_APP_ERROR;
+		mkt_template_set(obj->tmpl, "ERROR", text);
+		free(text);
+	} else {
+		a->state = MKT_APP_READY;
+		mkt_template_remove(obj->tmpl, "ERROR");
+	}
+	ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE);
+
+ cleanup:
+	free(msg);
+	mkt_object_free(&mkt_app_class, obj);
+	return mkt_core_end(core, ret);
+}
+
+static int app_interrupted(mkt_core *core, int app_id, const void *arg)
+{
+	return mkt_app_import_done(core, app_id, NULL, "interrupted: marketd stopped during the upload");
+}
+
+int mkt_app_recover(mkt_core *core)
+{
+	id_list l = { NULL, 0 };
+	mkt_store_query q;
+	size_t i;
+	int ret;
+
+	/* Apps LOCKED at start-up were being uploaded when marketd stopped:
+	 * nothing will finish them, so say so instead of leaving them stuck. */
+	mkt_store_query_init(&q);
+	q.state = MKT_APP_LOCKED;
+	if ((ret = mkt_store_list(core->store, MKT_TABLE_APP, &q, collect_id, &l)) < 0)
+		goto cleanup;
+	for (i = 0; i < l.n && ret == 0; i++)
+		ret = app_interrupted(core, l.ids[i], NULL);
+	if (l.n)
+		mkt_log(MKT_LOG_WARN, "core", "%zu app(s) were LOCKED at start-up: set to ERROR", l.n);
+
+ cleanup:
+	free(l.ids);
+	return ret;
 }
 
 int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
@@ -403,20 +574,6 @@ int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b)
 	market_walk w = { 0, b };
 
 	return walk_market(core, market_id, &w);
-}
-
-typedef struct {
-	int *ids;
-	size_t n;
-} id_list;
-
-static int collect_id(const mkt_store_row *row, void *payload)
-{
-	id_list *l = payload;
-
-	l->ids = mkt_realloc(l->ids, (l->n + 1) * sizeof(int));
-	l->ids[l->n++] = row->oid;
-	return 0;
 }
 
 static int market_app_ids(mkt_core *core, int market_id, id_list *l)

@@ -47,7 +47,17 @@ const char *mkt_app_type_name(int type);
 
 int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		     int market_id, int *out_id);
-int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id);
+/* one.marketapp.delete, first half: checks, then either drops the app
+ * (*out_mad NULL) or, when its market's driver must remove the content,
+ * locks it and returns that driver's name in *out_mad (caller frees);
+ * mkt_app_drop() then finishes once the driver answered. */
+int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id, char **out_mad);
+int mkt_app_drop(mkt_core *core, int id);
+/* The driver's import ended: READY with its SOURCE/MD5/SIZE/FORMAT, or
+ * ERROR with @error (or with what the result lacks). */
+int mkt_app_import_done(mkt_core *core, int id, const mkt_template *result, const char *error);
+/* Start-up: apps left LOCKED by a stop mid-upload go to ERROR. */
+int mkt_app_recover(mkt_core *core);
 int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable);
 /* one.marketapppool.info(filter, start, end). */
 int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,

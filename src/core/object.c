@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -123,6 +124,28 @@ void mkt_object_set_default_perms(mkt_object *obj)
 	memset(obj->perms, 0, sizeof(obj->perms));
 	obj->perms[0] = 1;
 	obj->perms[1] = 1;
+}
+
+void mkt_object_format_progress(mkt_core *core, mkt_table t, int oid, mkt_buf *b)
+{
+	unsigned long long done, total;
+
+	if (!mkt_core_progress_get(core, t, oid, &done, &total))
+		return;
+	mkt_buf_printf(b, "<PROGRESS><DONE>%llu</DONE><TOTAL>%llu</TOTAL></PROGRESS>", done, total);
+}
+
+int mkt_object_check_source(const mkt_principal *who, const char *source)
+{
+	if (!source || !*source)
+		return 0;
+	if (!strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8))
+		return 0;
+	if (who->admin)
+		return 0;
+	return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH,
+			     "Not authorized to read '%s' on the marketd host: only the oneadmin "
+			     "group may use local paths; give an http(s) URL", source);
 }
 
 int mkt_object_validate_name(const char *name)

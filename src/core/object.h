@@ -79,6 +79,13 @@ void mkt_object_format_lock(const mkt_object *obj, mkt_buf *b);
 void mkt_object_format_perms(const mkt_object *obj, mkt_buf *b);
 void mkt_object_set_default_perms(mkt_object *obj);
 
+/* <PROGRESS><DONE/><TOTAL/></PROGRESS> while a transfer of the object runs. */
+void mkt_object_format_progress(mkt_core *core, mkt_table t, int oid, mkt_buf *b);
+
+/* Content may come from a URL, but a path on marketd's own host only for
+ * the oneadmin group (it would read any file marketd can).  NULL is fine. */
+int mkt_object_check_source(const mkt_principal *who, const char *source);
+
 /* Validate an object name as oned does; MKT_EINVAL with its message. */
 int mkt_object_validate_name(const char *name);
 

@@ -24,6 +24,10 @@
 #include "common/util.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "core/datastore.h"
+#include "core/image.h"
+#include "core/marketapp.h"
+#include "driver/driver.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 
@@ -34,6 +38,7 @@ typedef struct {
 	mkt_config *conf;
 	mkt_store *store;
 	mkt_core *core;
+	mkt_driver *drv;
 	mkt_rpc_server *rpc;
 	sigset_t signals;
 	pthread_t signal_thread;
@@ -156,7 +161,11 @@ static int start(mkt_daemon *d)
 	free(auth_file);
 	if (ret < 0)
 		return ret;
-	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, d->conf)) < 0)
+	if ((ret = mkt_datastore_bootstrap(d->core)) < 0 ||
+	    (ret = mkt_app_recover(d->core)) < 0 ||
+	    (ret = mkt_image_recover(d->core)) < 0)
+		return ret;
+	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, NULL, d->conf)) < 0)
 		return ret;
 	if (!d->foreground && (ret = daemonize(d->conf)) < 0)
 		return ret;
@@ -171,6 +180,11 @@ static int start(mkt_daemon *d)
 	sigaddset(&d->signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Worker threads start after the fork and inherit the signal mask. */
+	if ((ret = mkt_driver_new(&d->drv, d->conf)) < 0)
+		return ret;
+	mkt_driver_check(d->drv, d->conf);
+	mkt_rpc_server_set_driver(d->rpc, d->drv);
 	if ((ret = pthread_create(&d->signal_thread, NULL, signal_loop, d)) != 0)
 		return mkt_error_set_os(ret, "cannot start the signal thread");
 	d->signal_thread_started = 1;
@@ -192,6 +206,8 @@ static void stop(mkt_daemon *d)
 	mkt_rpc_server_free(d->rpc);
 	if (d->core)
 		pthread_mutex_unlock(&d->core->lock);
+	/* Running drivers are stopped; their callbacks record the outcome. */
+	mkt_driver_free(d->drv);
 	mkt_core_free(d->core);
 	mkt_store_close(d->store);
 	if (d->pid_file_written)

@@ -15,6 +15,11 @@
 #include "core/market.h"
 #include "core/marketapp.h"
 #include "core/user.h"
+#include "common/xml.h"
+#include "core/datastore.h"
+#include "core/image.h"
+#include "driver/appflow.h"
+#include "driver/imageflow.h"
 #include "rpc.h"
 
 static int ret_id(mkt_rpc_result *out, int id)
@@ -33,16 +38,16 @@ static int ret_text(mkt_rpc_result *out, int ret, char *text)
 
 /* ---- generic object operations (one function for every class) -------- */
 
-static int h_info(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_info(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		  const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_object_info(core, who, m->cls, a[0].i, &xml);
+	int ret = mkt_object_info(env->core, who, m->cls, a[0].i, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
-static int h_update(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_update(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		    const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int merge = a[2].present ? a[2].i : 0;
@@ -50,196 +55,281 @@ static int h_update(mkt_core *core, const mkt_principal *who, const mkt_rpc_meth
 	if (merge != 0 && merge != 1)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_RPC,
 				     "update type must be 0 (replace) or 1 (merge), not %d", merge);
-	return mkt_object_update(core, who, m->cls, a[0].i, a[1].s, merge) ?:
+	return mkt_object_update(env->core, who, m->cls, a[0].i, a[1].s, merge) ?:
 	       ret_id(out, a[0].i);
 }
 
-static int h_chmod(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_chmod(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int perms[MKT_PERM_BITS], i;
 
 	for (i = 0; i < MKT_PERM_BITS; i++)
 		perms[i] = a[1 + i].i;
-	return mkt_object_chmod(core, who, m->cls, a[0].i, perms) ?: ret_id(out, a[0].i);
+	return mkt_object_chmod(env->core, who, m->cls, a[0].i, perms) ?: ret_id(out, a[0].i);
 }
 
-static int h_chown(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_chown(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_object_chown(core, who, m->cls, a[0].i, a[1].i, a[2].i) ?:
+	return mkt_object_chown(env->core, who, m->cls, a[0].i, a[1].i, a[2].i) ?:
 	       ret_id(out, a[0].i);
 }
 
-static int h_rename(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_rename(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		    const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_object_rename(core, who, m->cls, a[0].i, a[1].s) ?: ret_id(out, a[0].i);
+	return mkt_object_rename(env->core, who, m->cls, a[0].i, a[1].s) ?: ret_id(out, a[0].i);
 }
 
-static int h_lock(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_lock(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		  const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_object_lock(core, who, m->cls, a[0].i, a[1].i, a[2].present && a[2].i) ?:
+	return mkt_object_lock(env->core, who, m->cls, a[0].i, a[1].i, a[2].present && a[2].i) ?:
 	       ret_id(out, a[0].i);
 }
 
-static int h_unlock(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_unlock(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		    const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_object_unlock(core, who, m->cls, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_object_unlock(env->core, who, m->cls, a[0].i) ?: ret_id(out, a[0].i);
 }
 
 /* ---- markets ---------------------------------------------------------- */
 
-static int h_market_allocate(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_market_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			     const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int id = -1;
 
-	return mkt_market_allocate(core, who, a[0].s, &id) ?: ret_id(out, id);
+	return mkt_market_allocate(env->core, who, a[0].s, &id) ?: ret_id(out, id);
 }
 
-static int h_market_delete(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_market_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_market_delete(core, who, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_market_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_market_enable(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_market_enable(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_market_enable(core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
+	return mkt_market_enable(env->core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_market_pool(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_market_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			 const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_market_pool(core, who, &xml);
+	int ret = mkt_market_pool(env->core, who, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
 /* ---- apps ------------------------------------------------------------- */
 
-static int h_app_allocate(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_app_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			  const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int id = -1;
 
-	return mkt_app_allocate(core, who, a[0].s, a[1].i, &id) ?: ret_id(out, id);
+	int ret = mkt_app_allocate(env->core, who, a[0].s, a[1].i, &id);
+
+	/* The upload starts now; a failure to start leaves the app in ERROR
+	 * and is the reply (oned answers INTERNAL then). */
+	if (ret == 0 && (ret = mkt_appflow_import(env->drv, env->core, id)) < 0)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
+	return ret ?: ret_id(out, id);
 }
 
-static int h_app_delete(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_app_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_app_delete(core, who, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_appflow_delete(env->drv, env->core, who, a[0].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_app_enable(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_app_enable(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_app_enable(core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
+	return mkt_app_enable(env->core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_app_pool(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_app_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		      const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_app_pool(core, who, a[0].i, a[1].i, a[2].i, &xml);
+	int ret = mkt_app_pool(env->core, who, a[0].i, a[1].i, a[2].i, &xml);
+
+	return ret_text(out, ret, xml);
+}
+
+static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	mkt_buf tmpl = MKT_BUF_INIT;
+	char *xml = NULL;
+	int ret, id = -1;
+
+	/* What `onemarketapp export` does: an image FROM_APP in the datastore. */
+	mkt_buf_add(&tmpl, "<IMAGE>");
+	mkt_buf_add_elem_int(&tmpl, "FROM_APP", a[0].i);
+	if (a[2].present && *a[2].s) {
+		mkt_buf_add_elem(&tmpl, "NAME", a[2].s);
+	} else if ((ret = mkt_object_info(env->core, who, &mkt_app_class, a[0].i, &xml)) == 0) {
+		char *name = mkt_xml_text_of(xml, "NAME");
+
+		mkt_buf_add_elem(&tmpl, "NAME", name);
+		free(name);
+	}
+	free(xml);
+	mkt_buf_add(&tmpl, "</IMAGE>");
+	ret = mkt_image_allocate(env->core, who, mkt_buf_cstr(&tmpl), a[1].i, &id);
+	mkt_buf_free(&tmpl);
+	if (ret == 0 && (ret = mkt_imageflow_start(env->drv, env->core, id)) < 0)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
+	return ret ?: ret_id(out, id);
+}
+
+/* ---- datastores and images --------------------------------------------- */
+
+static int h_ds_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			 const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1;
+
+	return mkt_datastore_allocate(env->core, who, a[0].s, &id) ?: ret_id(out, id);
+}
+
+static int h_ds_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		       const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	return mkt_datastore_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
+}
+
+static int h_ds_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		     const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_datastore_pool(env->core, who, &xml);
+
+	return ret_text(out, ret, xml);
+}
+
+static int h_image_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			    const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1;
+	int ret = mkt_image_allocate(env->core, who, a[0].s, a[1].i, &id);
+
+	if (ret == 0 && (ret = mkt_imageflow_start(env->drv, env->core, id)) < 0)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
+	return ret ?: ret_id(out, id);
+}
+
+static int h_image_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			  const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	return mkt_image_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
+}
+
+static int h_image_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_image_pool(env->core, who, a[0].present ? a[0].i : -2,
+				 a[1].present ? a[1].i : -1, a[2].present ? a[2].i : -1, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
 /* ---- users and groups ------------------------------------------------- */
 
-static int h_user_allocate(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int id = -1;
 
-	return mkt_user_allocate(core, who, a[0].s, a[1].s, a[2].present ? a[2].s : "core",
+	return mkt_user_allocate(env->core, who, a[0].s, a[1].s, a[2].present ? a[2].s : "core",
 				 a[3].ints, a[3].nints, &id) ?: ret_id(out, id);
 }
 
-static int h_user_info(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_info(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		       const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_user_info(core, who, a[0].present ? a[0].i : -1, &xml);
+	int ret = mkt_user_info(env->core, who, a[0].present ? a[0].i : -1, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
-static int h_user_passwd(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_passwd(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			 const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_user_passwd(core, who, a[0].i, a[1].s) ?: ret_id(out, a[0].i);
+	return mkt_user_passwd(env->core, who, a[0].i, a[1].s) ?: ret_id(out, a[0].i);
 }
 
-static int h_user_delete(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			 const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_user_delete(core, who, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_user_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_user_chgrp(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_chgrp(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_user_chgrp(core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
+	return mkt_user_chgrp(env->core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_user_pool(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_user_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		       const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_user_pool(core, who, &xml);
+	int ret = mkt_user_pool(env->core, who, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
-static int h_group_allocate(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_group_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			    const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	int id = -1;
 
-	return mkt_group_allocate(core, who, a[0].s, &id) ?: ret_id(out, id);
+	return mkt_group_allocate(env->core, who, a[0].s, &id) ?: ret_id(out, id);
 }
 
-static int h_group_info(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_group_info(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_group_info(core, who, a[0].present ? a[0].i : -1, &xml);
+	int ret = mkt_group_info(env->core, who, a[0].present ? a[0].i : -1, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
-static int h_group_delete(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_group_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			  const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_group_delete(core, who, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_group_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
 }
 
-static int h_group_pool(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_group_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	char *xml = NULL;
-	int ret = mkt_group_pool(core, who, &xml);
+	int ret = mkt_group_pool(env->core, who, &xml);
 
 	return ret_text(out, ret, xml);
 }
 
 /* ---- system ----------------------------------------------------------- */
 
-static int h_system_version(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_system_version(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			    const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	return ret_text(out, 0, mkt_strdup(PACKAGE_VERSION));
 }
 
-static int h_system_config(mkt_core *core, const mkt_principal *who, const mkt_rpc_method *m,
+static int h_system_config(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	mkt_buf b = MKT_BUF_INIT;
@@ -247,12 +337,14 @@ static int h_system_config(mkt_core *core, const mkt_principal *who, const mkt_r
 	if (!who->admin)
 		return mkt_error_set(MKT_EPERM, MKT_ERR_AUTH,
 				     "Not authorized to perform ADMIN SYSTEM [-1].");
-	mkt_template_format_xml(core->conf->tmpl, &b, "OPENNEBULA_CONFIGURATION");
+	mkt_template_format_xml(env->core->conf->tmpl, &b, "OPENNEBULA_CONFIGURATION");
 	return ret_text(out, 0, mkt_buf_steal(&b));
 }
 
 #define MARKET &mkt_market_class, "marketplace"
 #define APP &mkt_app_class, "marketplaceapp"
+#define DS &mkt_datastore_class, "datastore"
+#define IMG &mkt_image_class, "image"
 #define NOCLASS NULL
 
 const mkt_rpc_method mkt_rpc_methods[] = {
@@ -275,7 +367,25 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.marketapp.enable", "ib", h_app_enable, APP, 0, "Enables or disables an app" },
 	{ "one.marketapp.lock", "ii|b", h_lock, APP, 0, "Locks a marketplace app" },
 	{ "one.marketapp.unlock", "i", h_unlock, APP, 0, "Unlocks a marketplace app" },
+	{ "one.marketapp.export", "ii|s", h_app_export, APP, 0, "Exports an app into a datastore as a new image" },
 	{ "one.marketapppool.info", "iii", h_app_pool, APP, 0, "Returns the marketplace app pool" },
+	{ "one.datastore.allocate", "s|i", h_ds_allocate, DS, 1, "Allocates a new datastore" },
+	{ "one.datastore.delete", "i", h_ds_delete, DS, 0, "Deletes an empty datastore" },
+	{ "one.datastore.info", "i|b", h_info, DS, 0, "Returns datastore information" },
+	{ "one.datastore.chmod", "iiiiiiiiii", h_chmod, DS, 0, "Changes datastore permissions" },
+	{ "one.datastore.chown", "iii", h_chown, DS, 0, "Changes datastore ownership" },
+	{ "one.datastore.rename", "is", h_rename, DS, 0, "Renames a datastore" },
+	{ "one.datastorepool.info", "", h_ds_pool, DS, 0, "Returns the datastore pool" },
+	{ "one.image.allocate", "si|b", h_image_allocate, IMG, 1, "Allocates a new image" },
+	{ "one.image.delete", "i|b", h_image_delete, IMG, 0, "Deletes an image" },
+	{ "one.image.info", "i|b", h_info, IMG, 0, "Returns image information" },
+	{ "one.image.update", "is|i", h_update, IMG, 0, "Updates an image template" },
+	{ "one.image.chmod", "iiiiiiiiii", h_chmod, IMG, 0, "Changes image permissions" },
+	{ "one.image.chown", "iii", h_chown, IMG, 0, "Changes image ownership" },
+	{ "one.image.rename", "is", h_rename, IMG, 0, "Renames an image" },
+	{ "one.image.lock", "ii|b", h_lock, IMG, 0, "Locks an image" },
+	{ "one.image.unlock", "i", h_unlock, IMG, 0, "Unlocks an image" },
+	{ "one.imagepool.info", "|iii", h_image_pool, IMG, 0, "Returns the image pool" },
 	{ "one.user.allocate", "ss|sA", h_user_allocate, NOCLASS, "user", 1, "Allocates a new user" },
 	{ "one.user.info", "|i", h_user_info, NOCLASS, "user", 0, "Returns user information" },
 	{ "one.user.passwd", "is", h_user_passwd, NOCLASS, "user", 0, "Changes a user's password" },

@@ -19,6 +19,7 @@
 
 #include "core/core.h"
 #include "core/object.h"
+#include "driver/driver.h"
 
 #define MKT_RPC_MAX_ARGS 12
 
@@ -51,7 +52,13 @@ typedef struct {
 
 typedef struct mkt_rpc_method mkt_rpc_method;
 
-typedef int (*mkt_rpc_handler)(mkt_core *core, const mkt_principal *who,
+/* What handlers work with: the object layer and the driver pool. */
+typedef struct {
+	mkt_core *core;
+	mkt_driver *drv;
+} mkt_rpc_env;
+
+typedef int (*mkt_rpc_handler)(const mkt_rpc_env *env, const mkt_principal *who,
 			       const mkt_rpc_method *m, const mkt_rpc_arg *args,
 			       mkt_rpc_result *out);
 
@@ -77,7 +84,11 @@ xmlrpc_value *mkt_rpc_failure(xmlrpc_env *env, const char *method, const char *m
 
 typedef struct mkt_rpc_server mkt_rpc_server;
 
-int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *conf);
+int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
+		       const mkt_config *conf);
+/* The driver pool starts after the server is bound (and after the daemon
+ * forked); requests are served only once it is set. */
+void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv);
 /* Serve until mkt_rpc_server_stop(); returns 0 or an error. */
 int mkt_rpc_server_run(mkt_rpc_server *srv);
 /* Ask the server to stop accepting; safe from another thread. */

@@ -38,7 +38,7 @@ typedef struct {
 } method_slot;
 
 struct mkt_rpc_server {
-	mkt_core *core;
+	mkt_rpc_env env;
 	xmlrpc_registry *registry;
 	TChanSwitch *chan;
 	TServer abyss;
@@ -171,7 +171,8 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 {
 	method_slot *slot = server_info;
 	const mkt_rpc_method *m = slot->method;
-	mkt_core *core = slot->srv->core;
+	const mkt_rpc_env *renv = &slot->srv->env;
+	mkt_core *core = renv->core;
 	mkt_rpc_arg args[MKT_RPC_MAX_ARGS];
 	mkt_rpc_result result = { 0, -1, NULL };
 	mkt_principal who = { .uid = -1 };
@@ -202,7 +203,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	pthread_mutex_lock(&core->lock);
 	ret = mkt_user_authenticate(core, session, &who);
 	if (ret == 0)
-		ret = m->handler(core, &who, m, args, &result);
+		ret = m->handler(renv, &who, m, args, &result);
 	pthread_mutex_unlock(&core->lock);
 
 	if (ret < 0) {
@@ -379,7 +380,8 @@ static int abyss_setup(mkt_rpc_server *srv, const mkt_config *conf)
 	return ret;
 }
 
-int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *conf)
+int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
+		       const mkt_config *conf)
 {
 	mkt_rpc_server *srv = mkt_calloc(1, sizeof(*srv));
 	xmlrpc_env env;
@@ -387,7 +389,8 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *c
 	int ret = 0;
 
 	xmlrpc_env_init(&env);
-	srv->core = core;
+	srv->env.core = core;
+	srv->env.drv = drv;
 	srv->fd = -1;
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, REQUEST_SIZE_LIMIT);
 	srv->registry = xmlrpc_registry_new(&env);
@@ -418,6 +421,11 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, const mkt_config *c
 	xmlrpc_env_clean(&env);
 	mkt_rpc_server_free(srv);
 	return ret;
+}
+
+void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv)
+{
+	srv->env.drv = drv;
 }
 
 int mkt_rpc_server_run(mkt_rpc_server *srv)

@@ -24,7 +24,15 @@ static const char *const table_names[MKT_TABLE_LAST] = {
 	[MKT_TABLE_APP] = "marketplaceapp_pool",
 	[MKT_TABLE_USER] = "user_pool",
 	[MKT_TABLE_GROUP] = "group_pool",
+	[MKT_TABLE_DATASTORE] = "datastore_pool",
+	[MKT_TABLE_IMAGE] = "image_pool",
 };
+
+int mkt_store_table_replicated(mkt_table t)
+{
+	return t == MKT_TABLE_MARKET || t == MKT_TABLE_APP || t == MKT_TABLE_USER ||
+	       t == MKT_TABLE_GROUP;
+}
 
 const char *mkt_store_table_name(mkt_table t)
 {
@@ -39,6 +47,7 @@ void mkt_store_query_init(mkt_store_query *q)
 	q->start_id = -1;
 	q->end_id = -1;
 	q->parent = -1;
+	q->state = -1;
 }
 
 int mkt_store_open(mkt_store **out, const char *backend, const char *path)

@@ -21,6 +21,8 @@ typedef enum {
 	MKT_TABLE_APP,
 	MKT_TABLE_USER,
 	MKT_TABLE_GROUP,
+	MKT_TABLE_DATASTORE,    /* zone-local: not in the change log */
+	MKT_TABLE_IMAGE,        /* zone-local: not in the change log */
 	MKT_TABLE_LAST
 } mkt_table;
 
@@ -32,8 +34,8 @@ typedef struct {
 	int owner_u;
 	int group_u;
 	int other_u;
-	int parent;        /* apps: market id; -1 for other tables */
-	int state;         /* apps: state; 0 for other tables */
+	int parent;        /* apps: market id; images: datastore id; else -1 */
+	int state;         /* apps and images: state; 0 for other tables */
 	const char *body;  /* the object's XML */
 } mkt_store_row;
 
@@ -47,6 +49,7 @@ typedef struct {
 	int start_id;        /* -1: no lower bound */
 	int end_id;          /* -1: no upper bound */
 	int parent;          /* apps only: market id, or -1 for any */
+	int state;           /* apps only: state, or -1 for any */
 } mkt_store_query;
 
 typedef enum { MKT_STORE_INSERT = 0, MKT_STORE_UPDATE, MKT_STORE_DELETE } mkt_store_op;
@@ -109,6 +112,10 @@ int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out);
 int mkt_store_changelog_last(mkt_store *s, long long *out);
 
 const char *mkt_store_table_name(mkt_table t);
+
+/* Is @t shared between zones (and so written to the change log)?  Markets,
+ * apps, users and groups are; datastores and images belong to one zone. */
+int mkt_store_table_replicated(mkt_table t);
 
 /* A query that returns every row. */
 void mkt_store_query_init(mkt_store_query *q);

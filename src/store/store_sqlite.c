@@ -63,6 +63,17 @@ static const struct {
 	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
 	  "CREATE TABLE changelog (idx INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,"
 	  " oid INTEGER NOT NULL, op TEXT NOT NULL, time INTEGER NOT NULL, body TEXT);" },
+	{ 2, "datastores and images",
+	  "CREATE TABLE datastore_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
+	  "CREATE TABLE image_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL,"
+	  " state INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(name, uid));"
+	  "CREATE INDEX image_parent ON image_pool(parent);"
+	  "CREATE INDEX image_uid ON image_pool(uid);" },
 };
 
 static int db_error(sqlite_store *st, const char *what)
@@ -313,7 +324,7 @@ static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_ro
 	if (op != MKT_STORE_INSERT && sqlite3_changes(st->db) == 0)
 		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_STORE, "no row %d in %s",
 				     r->oid, mkt_store_table_name(t));
-	return append_changelog(st, t, op, r);
+	return mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
 }
 
 static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
@@ -418,6 +429,8 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 		mkt_buf_add(&sql, " AND oid <= ?");
 	if (q->parent >= 0)
 		mkt_buf_add(&sql, " AND parent = ?");
+	if (q->state >= 0)
+		mkt_buf_add(&sql, " AND state = ?");
 	mkt_buf_add(&sql, " ORDER BY oid");
 
 	if (sqlite3_prepare_v2(st->db, mkt_buf_cstr(&sql), -1, &stmt, NULL) != SQLITE_OK) {
@@ -445,6 +458,8 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 		sqlite3_bind_int(stmt, idx++, q->end_id);
 	if (q->parent >= 0)
 		sqlite3_bind_int(stmt, idx++, q->parent);
+	if (q->state >= 0)
+		sqlite3_bind_int(stmt, idx++, q->state);
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((ret = emit_row(stmt, cb, payload)) != 0)

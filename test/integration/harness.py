@@ -224,11 +224,18 @@ class Daemon:
     d = Daemon(); d.start(); d.ok("one.market.info", 100); d.stop(); d.cleanup()
     """
 
-    def __init__(self, write_auth=True, password=None, extra_conf="", name="marketd"):
+    # The API tests run against fake drivers (test/integration/drivers), so
+    # that an IMAGE app's state is chosen by the test (FAKE_IMPORT in its
+    # market); the real drivers have tests of their own.
+    FAKE_DRIVERS = os.path.join(SRCDIR, "test", "integration", "drivers")
+
+    def __init__(self, write_auth=True, password=None, extra_conf="", name="marketd",
+                 driver_dir=None):
         self.binary = marketd_path()
         self.write_auth = write_auth
         self.password = password or ("pw-" + secrets.token_hex(12))
         self.extra_conf = extra_conf
+        self.driver_dir = driver_dir or self.FAKE_DRIVERS
         self.dir = tempfile.mkdtemp(prefix="mkt-it-%s-" % name)
         self.proc = None
         self.session = None
@@ -296,6 +303,8 @@ class Daemon:
             'DB = [ BACKEND = "sqlite", FILE = "marketd.db" ]\n'
             'LOG = [ SYSTEM = "file", FILE = %s, DEBUG_LEVEL = 3 ]\n'
             "ZONE_ID = 0\n"
+            "DRIVER_DIR = %s\n"
+            'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60" ]\n'
             'MARKET_MAD_CONF = [ NAME = "http", REQUIRED_ATTRS = "BASE_URL,PUBLIC_DIR", '
             'APP_ACTIONS = "create, delete, monitor" ]\n'
             'MARKET_MAD_CONF = [ NAME = "s3", REQUIRED_ATTRS = '
@@ -303,7 +312,8 @@ class Daemon:
             'APP_ACTIONS = "create, delete, monitor" ]\n'
             'MARKET_MAD_CONF = [ NAME = "one", REQUIRED_ATTRS = "", '
             'APP_ACTIONS = "monitor", PUBLIC = "yes" ]\n'
-            % (self.port, q(self.data_dir), q(self.pid_path), q(self.log_path)))
+            % (self.port, q(self.data_dir), q(self.pid_path), q(self.log_path),
+               q(self.driver_dir)))
         conf += self.extra_conf
         with open(self.conf_path, "w") as f:
             f.write(conf)
@@ -561,6 +571,29 @@ class Daemon:
             pairs += [("ENDPOINT", "http://127.0.0.1:%d/" % closed_port())]
         pairs += list(attrs.items())
         return self.ok("one.market.allocate", tmpl(*pairs), session=session)
+
+    def wait_state(self, kind, oid, states, timeout=30):
+        """Poll one.<kind>.info until STATE is in @states; returns the XML."""
+        deadline = time.time() + timeout
+        while True:
+            x = self.info(kind, oid)
+            if int(x.findtext("STATE")) in states:
+                return x
+            if time.time() > deadline:
+                raise AssertionError("%s %d still in state %s after %d s"
+                                     % (kind, oid, x.findtext("STATE"), timeout))
+            time.sleep(0.05)
+
+    def image(self, name, size=4096, datastore=1, session=None):
+        """A READY image with @size random bytes, copied by marketd from a
+        local file (oneadmin only); returns its id."""
+        path = os.path.join(self.dir, "src-%s" % name)
+        with open(path, "wb") as f:
+            f.write(os.urandom(size))
+        iid = self.ok("one.image.allocate", tmpl(NAME=name, PATH=path), datastore,
+                      session=session)
+        self.wait_state("image", iid, (1,))
+        return iid
 
     def app(self, name, market_id, type_="VMTEMPLATE", session=None, **attrs):
         """Allocate an app; returns its id.  VMTEMPLATE by default: its state

@@ -22,16 +22,18 @@ ONE = None          # a "one" market (APP_ACTIONS = monitor only)
 FIRST = None        # raw reply of the first one.marketapp.allocate
 FIRST_TIME = None
 USER = None         # (uid, session) of a plain user in group "users"
+IMG = None          # a READY image, the ORIGIN_ID of the IMAGE apps
 
 
 def setUpModule():
-    global D, M, ONE, FIRST, FIRST_TIME, USER
+    global D, M, ONE, FIRST, FIRST_TIME, USER, IMG
     D = harness.module_daemon(name="app")
+    IMG = D.image("origin")
     M = D.market("apps")
     ONE = D.market("public", mad="one")
     FIRST_TIME = int(time.time())
     FIRST = D.rpc("one.marketapp.allocate",
-                  tmpl(NAME="first", ORIGIN_ID="7", DESCRIPTION="the first app",
+                  tmpl(NAME="first", ORIGIN_ID=str(IMG), DESCRIPTION="the first app",
                        SIZE="123", SOURCE="http://evil/", MD5="deadbeef", FORMAT="qcow2",
                        REGTIME="1", ZONE_ID="5"), M)
     USER = D.user("appuser")
@@ -70,6 +72,11 @@ class Allocate(harness.TestCase):
     def test_first_app_shape(self):
         a = D.info("marketapp", 0)
         self.assertEqual(a.tag, "MARKETPLACEAPP")
+        # Its upload is in progress (the fake driver holds it): info adds a
+        # trailing PROGRESS element then, and only then.
+        self.assertEqual(a[-1].tag, "PROGRESS")
+        self.assertEqual(int(a[-1].findtext("DONE")), 10)
+        a.remove(a[-1])
         self.assertChildren(a, APP_CHILDREN)
         self.assertEqual(xint(a, "ID"), 0)
         self.assertEqual(xint(a, "UID"), 0)
@@ -81,7 +88,7 @@ class Allocate(harness.TestCase):
         self.assertLessEqual(regtime, int(time.time()) + 5)
         self.assertEqual(xtext(a, "NAME"), "first")
         self.assertEqual(xint(a, "ZONE_ID"), 0, "ZONE_ID comes from the daemon, not the template")
-        self.assertEqual(xint(a, "ORIGIN_ID"), 7)
+        self.assertEqual(xint(a, "ORIGIN_ID"), IMG)
         self.assertNotEqual(xtext(a, "SOURCE"), "http://evil/")
         self.assertNotEqual(xtext(a, "MD5"), "deadbeef")
         self.assertNotEqual(xtext(a, "FORMAT"), "qcow2")
@@ -107,7 +114,7 @@ class Allocate(harness.TestCase):
         self.assertEqual(xint(a, "TYPE"), TYPE_IMAGE)
 
     def test_type_defaults_to_image(self):
-        aid = D.ok("one.marketapp.allocate", tmpl(NAME="notype", ORIGIN_ID="1"), M)
+        aid = D.ok("one.marketapp.allocate", tmpl(NAME="notype", ORIGIN_ID=str(IMG)), M)
         a = D.info("marketapp", aid)
         self.assertEqual(xint(a, "TYPE"), TYPE_IMAGE)
         self.assertEqual(xint(a, "STATE"), APP_LOCKED)
@@ -148,7 +155,7 @@ class Allocate(harness.TestCase):
 
     def test_allocate_from_xml(self):
         aid = D.ok("one.marketapp.allocate",
-                   "<TEMPLATE><NAME>xmlapp</NAME><ORIGIN_ID>3</ORIGIN_ID>"
+                   "<TEMPLATE><NAME>xmlapp</NAME><ORIGIN_ID>" + str(IMG) + "</ORIGIN_ID>"
                    "<TYPE>VMTEMPLATE</TYPE></TEMPLATE>", M)
         a = D.info("marketapp", aid)
         self.assertEqual(xtext(a, "NAME"), "xmlapp")
@@ -174,7 +181,7 @@ class Allocate(harness.TestCase):
 class AllocateErrors(harness.TestCase):
 
     def test_name_required(self):
-        r = D.rpc("one.marketapp.allocate", tmpl(ORIGIN_ID="1", TYPE="VMTEMPLATE"), M)
+        r = D.rpc("one.marketapp.allocate", tmpl(ORIGIN_ID=str(IMG), TYPE="VMTEMPLATE"), M)
         self.assertFailure(r, "one.marketapp.allocate", ALLOCATE, contains="NAME")
 
     def test_origin_id_required(self):
@@ -191,19 +198,19 @@ class AllocateErrors(harness.TestCase):
         self.assertEqual(xtext(D.info("marketapp", aid), "NAME"), "withsrc")
 
     def test_missing_market(self):
-        r = D.rpc("one.marketapp.allocate", tmpl(NAME="nomarket", ORIGIN_ID="1"), 99999)
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="nomarket", ORIGIN_ID=str(IMG)), 99999)
         self.assertFailure(r, "one.marketapp.allocate",
                            contains="Cannot find associated MARKETPLACE")
 
     def test_create_disabled_for_one_market(self):
-        r = D.rpc("one.marketapp.allocate", tmpl(NAME="inone", ORIGIN_ID="1"), ONE)
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="inone", ORIGIN_ID=str(IMG)), ONE)
         self.assertFailure(r, "one.marketapp.allocate", ACTION,
                            contains="Create disabled for market")
         self.assertEqual(market_app_ids(ONE), [])
 
     def test_duplicate_name_same_owner(self):
         D.app("dupname", M)
-        r = D.rpc("one.marketapp.allocate", tmpl(NAME="dupname", ORIGIN_ID="1",
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="dupname", ORIGIN_ID=str(IMG),
                                                  TYPE="VMTEMPLATE"), M)
         self.assertFailure(r, "one.marketapp.allocate", ALLOCATE,
                            contains="NAME is already taken")
@@ -211,7 +218,7 @@ class AllocateErrors(harness.TestCase):
     def test_duplicate_name_in_other_market_same_owner(self):
         other = D.market("dupname-other")
         D.app("dupname2", M)
-        r = D.rpc("one.marketapp.allocate", tmpl(NAME="dupname2", ORIGIN_ID="1"), other)
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="dupname2", ORIGIN_ID=str(IMG)), other)
         self.assertFailure(r, "one.marketapp.allocate", ALLOCATE,
                            contains="NAME is already taken")
 
@@ -223,10 +230,10 @@ class AllocateErrors(harness.TestCase):
 
     def test_failed_allocate_leaves_no_trace(self):
         before = app_ids(-2, -1, -1)
-        D.rpc("one.marketapp.allocate", tmpl(ORIGIN_ID="1"), M)
+        D.rpc("one.marketapp.allocate", tmpl(ORIGIN_ID=str(IMG)), M)
         D.rpc("one.marketapp.allocate", tmpl(NAME="ghost"), M)
-        D.rpc("one.marketapp.allocate", tmpl(NAME="ghost2", ORIGIN_ID="1"), ONE)
-        D.rpc("one.marketapp.allocate", tmpl(NAME="ghost3", ORIGIN_ID="1"), 99999)
+        D.rpc("one.marketapp.allocate", tmpl(NAME="ghost2", ORIGIN_ID=str(IMG)), ONE)
+        D.rpc("one.marketapp.allocate", tmpl(NAME="ghost3", ORIGIN_ID=str(IMG)), 99999)
         self.assertEqual(app_ids(-2, -1, -1), before)
         self.assertNotIn("ghost", D.ok("one.marketapppool.info", -2, -1, -1))
 
@@ -542,7 +549,7 @@ class UserAllocate(harness.TestCase):
         uid, s = D.user("needs-use")
         mid = D.market("private")
         r = D.rpc("one.marketapp.allocate",
-                  tmpl(NAME="x", ORIGIN_ID="1", TYPE="VMTEMPLATE"), mid, session=s)
+                  tmpl(NAME="x", ORIGIN_ID=str(IMG), TYPE="VMTEMPLATE"), mid, session=s)
         self.assertFailure(r, "one.marketapp.allocate", AUTHORIZATION,
                            contains="Not authorized")
         self.assertEqual(market_app_ids(mid), [])

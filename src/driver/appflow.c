@@ -1,0 +1,225 @@
+/*
+ * appflow.c: app import and delete through the market drivers.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "core/datastore.h"
+#include "core/image.h"
+#include "core/market.h"
+#include "core/marketapp.h"
+#include "appflow.h"
+
+typedef struct {
+	mkt_core *core;
+	int app_id;
+} flow;
+
+static int append_object(mkt_core *core, const mkt_class *cls, int id, mkt_buf *b,
+			 mkt_object **keep)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_object_load(core, cls, id, &obj)) < 0)
+		return ret;
+	cls->format(core, obj, 1, b);
+	if (keep)
+		*keep = obj;
+	else
+		mkt_object_free(cls, obj);
+	return 0;
+}
+
+int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, int market_id,
+			 const char *extra, char **out)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	mkt_object *app = NULL;
+	int ret;
+
+	mkt_buf_add(&b, "<MARKET_DRIVER_ACTION_DATA>");
+	mkt_buf_add_elem(&b, "ACTION", mkt_driver_action_name(action));
+	if (app_id >= 0) {
+		if ((ret = append_object(core, &mkt_app_class, app_id, &b, &app)) < 0)
+			goto cleanup;
+		market_id = ((mkt_app *)app)->market_id;
+	}
+	if ((ret = append_object(core, &mkt_market_class, market_id, &b, NULL)) < 0)
+		goto cleanup;
+	mkt_buf_add(&b, extra);
+	mkt_buf_add(&b, "</MARKET_DRIVER_ACTION_DATA>");
+	*out = mkt_buf_steal(&b);
+
+ cleanup:
+	mkt_object_free(&mkt_app_class, app);
+	mkt_buf_free(&b);
+	return ret;
+}
+
+static void on_progress(void *ud, unsigned long long done, unsigned long long total)
+{
+	flow *f = ud;
+
+	mkt_core_progress_set(f->core, MKT_TABLE_APP, f->app_id, done, total);
+}
+
+static void import_done(const mkt_driver_reply *reply, void *ud)
+{
+	flow *f = ud;
+
+	pthread_mutex_lock(&f->core->lock);
+	if (mkt_app_import_done(f->core, f->app_id, reply->result,
+				reply->ok ? NULL : reply->message) < 0)
+		mkt_log(MKT_LOG_WARN, "driver", "app %d import ended but cannot be recorded: %s",
+			f->app_id, mkt_error_message());
+	mkt_core_progress_clear(f->core, MKT_TABLE_APP, f->app_id);
+	pthread_mutex_unlock(&f->core->lock);
+	free(f);
+}
+
+/* Where an app's content comes from, as an XML fragment for the driver:
+ * IMPORT_SOURCE (or PATH) when given, else the image ORIGIN_ID, whose
+ * IMAGE and DATASTORE go along as oned sends them. */
+static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
+{
+	const char *src = mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE");
+	mkt_object *img = NULL, *ds = NULL;
+	long long id;
+	int ret;
+
+	if (!src)
+		src = mkt_template_get(a->obj.tmpl, "PATH");
+	if (src && *src) {
+		mkt_buf_add_elem(extra, "IMPORT_SOURCE", src);
+		return 0;
+	}
+	if (mkt_util_parse_long(a->origin_id, &id) < 0 || id < 0 || id > 0x7fffffff)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "MARKETPLACEAPP %d has no content to upload: give ORIGIN_ID "
+				     "(an image), IMPORT_SOURCE or PATH", a->obj.id);
+	if ((ret = mkt_object_load(core, &mkt_image_class, (int)id, &img)) < 0 ||
+	    (ret = mkt_object_load(core, &mkt_datastore_class,
+				   ((mkt_image *)img)->datastore_id, &ds)) < 0)
+		goto cleanup;
+	mkt_image_class.format(core, img, 1, extra);
+	mkt_datastore_class.format(core, ds, 1, extra);
+	mkt_buf_add_elem(extra, "IMPORT_SOURCE", ((mkt_image *)img)->source);
+	if (mkt_template_get(img->tmpl, "MD5"))
+		mkt_buf_add_elem(extra, "MD5", mkt_template_get(img->tmpl, "MD5"));
+	mkt_buf_add_elem_int(extra, "SIZE", ((mkt_image *)img)->size_mb);
+	mkt_buf_add_elem(extra, "FORMAT", ((mkt_image *)img)->format);
+
+ cleanup:
+	mkt_object_free(&mkt_image_class, img);
+	mkt_object_free(&mkt_datastore_class, ds);
+	return ret;
+}
+
+int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
+{
+	mkt_driver_request req = { .action = MKT_ACTION_IMPORT, .oid = app_id,
+				   .done = import_done, .progress = on_progress };
+	mkt_buf extra = MKT_BUF_INIT;
+	mkt_object *obj = NULL, *mobj = NULL;
+	flow *f = NULL;
+	mkt_app *a;
+	int ret;
+
+	if ((ret = mkt_object_load(core, &mkt_app_class, app_id, &obj)) < 0)
+		return ret;
+	a = (mkt_app *)obj;
+	if (a->type != MKT_APP_IMAGE || a->state != MKT_APP_LOCKED)
+		goto cleanup;
+	if ((ret = mkt_object_load(core, &mkt_market_class, a->market_id, &mobj)) < 0 ||
+	    (ret = import_source(core, a, &extra)) < 0 ||
+	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
+					mkt_buf_cstr(&extra), &req.document)) < 0)
+		goto fail;
+	f = mkt_calloc(1, sizeof(*f));
+	f->core = core;
+	f->app_id = app_id;
+	req.mad = ((mkt_market *)mobj)->mad;
+	req.ud = f;
+	/* Visible at once, and marks the app as being uploaded. */
+	mkt_core_progress_set(core, MKT_TABLE_APP, app_id, 0, 0);
+	if ((ret = mkt_driver_submit(drv, &req)) == 0) {
+		f = NULL;
+		goto cleanup;
+	}
+	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);
+
+ fail:
+	{
+		mkt_error saved;
+
+		mkt_error_preserve(&saved);
+		mkt_app_import_done(core, app_id, NULL, saved.message);
+		mkt_error_restore(&saved);
+	}
+
+ cleanup:
+	free(f);
+	mkt_buf_free(&extra);
+	mkt_object_free(&mkt_market_class, mobj);
+	mkt_object_free(&mkt_app_class, obj);
+	return ret;
+}
+
+static void delete_done(const mkt_driver_reply *reply, void *ud)
+{
+	flow *f = ud;
+
+	/* Like oned, the app goes whatever the driver said: a failure leaves
+	 * at worst stored content behind, which the log names. */
+	if (!reply->ok)
+		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped, but its driver could not "
+			"delete its content: %s", f->app_id, reply->message);
+	pthread_mutex_lock(&f->core->lock);
+	if (mkt_app_drop(f->core, f->app_id) < 0)
+		mkt_log(MKT_LOG_WARN, "driver", "app %d: %s", f->app_id, mkt_error_message());
+	pthread_mutex_unlock(&f->core->lock);
+	free(f);
+}
+
+int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id)
+{
+	mkt_driver_request req = { .action = MKT_ACTION_DELETE, .oid = app_id,
+				   .done = delete_done };
+	char *mad = NULL;
+	flow *f;
+	int ret;
+
+	/* An upload still running for it is abandoned first. */
+	if ((ret = mkt_app_delete(core, who, app_id, &mad)) < 0)
+		return ret;
+	if (mkt_driver_cancel(drv, MKT_ACTION_IMPORT, app_id))
+		mkt_log(MKT_LOG_INFO, "driver", "app %d deleted during its upload: upload cancelled",
+			app_id);
+	if (!mad)
+		return 0;
+	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "",
+					&req.document)) == 0) {
+		f = mkt_calloc(1, sizeof(*f));
+		f->core = core;
+		f->app_id = app_id;
+		req.mad = mad;
+		req.ud = f;
+		if ((ret = mkt_driver_submit(drv, &req)) < 0)
+			free(f);
+	}
+	if (ret < 0) {
+		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped without its driver: %s",
+			app_id, mkt_error_message());
+		ret = mkt_app_drop(core, app_id);
+	}
+	free(mad);
+	return ret;
+}

@@ -1,0 +1,28 @@
+/*
+ * appflow.h: the asynchronous halves of the app operations, where the
+ * core's objects meet the market drivers.  Called from the RPC handlers
+ * with the core lock held; the drivers' answers come back on worker
+ * threads, which take the lock themselves.
+ */
+#ifndef MKT_APPFLOW_H
+#define MKT_APPFLOW_H
+
+#include "core/core.h"
+#include "driver.h"
+
+/* After one.marketapp.allocate: upload an IMAGE app's content through its
+ * market's driver (templates have none).  On a failure to start, the app
+ * goes to ERROR and the error is returned. */
+int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id);
+
+/* one.marketapp.delete: the driver removes the content, then the app is
+ * dropped; apps without stored content are dropped at once. */
+int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id);
+
+/* The action document: <MARKET_DRIVER_ACTION_DATA> with the action, the
+ * app (when @app_id >= 0), its market (without the app list, which would
+ * make the document grow with the market) and @extra, an XML fragment. */
+int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, int market_id,
+			 const char *extra, char **out);
+
+#endif

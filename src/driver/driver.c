@@ -1,0 +1,435 @@
+/*
+ * driver.c: the worker pool and one driver run (see driver.h).
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "common/util.h"
+#include "driver.h"
+
+/* Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN). */
+#define ARG_LIMIT (128 * 1024 - 1)
+#define STDERR_KEEP 4096
+
+/* One row per action: what it is called, and which of the configured
+ * timeouts applies.  Dispatch never looks at a driver's name. */
+static const struct {
+	const char *name;
+	unsigned app_action;    /* MKT_APP_ACTION_* bit that allows it */
+} actions[MKT_ACTION_LAST] = {
+	[MKT_ACTION_IMPORT] = { "import", MKT_APP_ACTION_CREATE },
+	[MKT_ACTION_EXPORT] = { "export", 0 },
+	[MKT_ACTION_DELETE] = { "delete", MKT_APP_ACTION_DELETE },
+	[MKT_ACTION_MONITOR] = { "monitor", MKT_APP_ACTION_MONITOR },
+};
+
+/* Environment variables a driver gets from marketd, besides its own. */
+static const char *const passed_env[] = {
+	"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+	"NO_PROXY", "ALL_PROXY", "all_proxy", "TZ",
+};
+
+typedef struct job {
+	struct job *next;
+	struct job *run_next;          /* in drv->running */
+	volatile int cancel;           /* stop this one (spawn polls it) */
+	mkt_driver_request req;        /* req.document is owned */
+	mkt_driver_job_fn fn;          /* internal job instead of a driver */
+	void *fn_ud;
+} job;
+
+struct mkt_driver {
+	const mkt_config *conf;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	job *head, *tail;
+	job *running;
+	pthread_t *workers;
+	int nworkers;
+	volatile int stopping;
+	char *scratch;                 /* drivers' working directory */
+};
+
+const char *mkt_driver_action_name(mkt_driver_action action)
+{
+	return action >= 0 && action < MKT_ACTION_LAST ? actions[action].name : "?";
+}
+
+static char *action_path(const mkt_driver *drv, const char *mad, mkt_driver_action action)
+{
+	return mkt_asprintf("%s/%s/%s", drv->conf->driver_dir, mad, actions[action].name);
+}
+
+int mkt_driver_has_action(const mkt_driver *drv, const char *mad, mkt_driver_action action)
+{
+	char *path;
+	int ok;
+
+	/* A driver name is a directory name, never a path. */
+	if (!mad || !*mad || strchr(mad, '/') || !strcmp(mad, "..") || !strcmp(mad, "."))
+		return 0;
+	path = action_path(drv, mad, action);
+	ok = access(path, X_OK) == 0;
+	free(path);
+	return ok;
+}
+
+void mkt_driver_check(const mkt_driver *drv, const mkt_config *conf)
+{
+	size_t i;
+	int a;
+
+	for (i = 0; i < conf->nmads; i++) {
+		for (a = 0; a < MKT_ACTION_LAST; a++) {
+			unsigned bit = actions[a].app_action;
+
+			if (bit && !(conf->mads[i].app_actions & bit))
+				continue;
+			if (!bit && !(conf->mads[i].app_actions & MKT_APP_ACTION_CREATE) &&
+			    !(conf->mads[i].app_actions & MKT_APP_ACTION_EXPORT))
+				continue;
+			if (!mkt_driver_has_action(drv, conf->mads[i].name, a))
+				mkt_log(MKT_LOG_WARN, "driver",
+					"driver %s: %s/%s/%s is missing or not executable; "
+					"that action will fail", conf->mads[i].name,
+					conf->driver_dir, conf->mads[i].name, actions[a].name);
+		}
+	}
+}
+
+int mkt_driver_parse_result(const char *text, mkt_template **out)
+{
+	const char *p = text ? text : "";
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (mkt_template_parse_any(out, p) < 0)
+		return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER,
+				     "driver printed something that is neither template text "
+				     "nor XML on stdout: %s", mkt_error_message());
+	return 0;
+}
+
+/* ---- one driver run ---------------------------------------------------- */
+
+typedef struct {
+	const mkt_driver_request *req;
+	mkt_buf errors;          /* ERROR: lines */
+	mkt_buf other;           /* unrecognised stderr lines */
+} run_ctx;
+
+static void keep_line(mkt_buf *b, const char *line)
+{
+	if (b->len > STDERR_KEEP)
+		return;
+	if (b->len)
+		mkt_buf_add(b, " ");
+	mkt_buf_add(b, line);
+}
+
+/* stderr: log lines, progress lines, and anything else kept as the
+ * failure message (oned's get_info_from_execution). */
+static void on_stderr(void *ud, const char *line)
+{
+	static const struct { const char *prefix; mkt_log_level level; } levels[] = {
+		{ "ERROR:", MKT_LOG_ERROR }, { "WARN:", MKT_LOG_WARN },
+		{ "INFO:", MKT_LOG_INFO }, { "DEBUG:", MKT_LOG_DEBUG },
+	};
+	run_ctx *rc = ud;
+	const mkt_driver_request *req = rc->req;
+	unsigned long long done, total;
+	size_t i;
+
+	if (sscanf(line, "PROGRESS %llu %llu", &done, &total) == 2) {
+		if (req->progress)
+			req->progress(req->ud, done, total);
+		return;
+	}
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		size_t n = strlen(levels[i].prefix);
+
+		if (strncmp(line, levels[i].prefix, n))
+			continue;
+		line += n;
+		while (*line == ' ')
+			line++;
+		mkt_log(levels[i].level, "driver", "%s %s %d: %s", req->mad,
+			actions[req->action].name, req->oid, line);
+		if (levels[i].level == MKT_LOG_ERROR)
+			keep_line(&rc->errors, line);
+		return;
+	}
+	if (*line) {
+		mkt_log(MKT_LOG_DEBUG, "driver", "%s %s %d: %s", req->mad,
+			actions[req->action].name, req->oid, line);
+		keep_line(&rc->other, line);
+	}
+}
+
+static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
+{
+	size_t n = 0, i, max = sizeof(passed_env) / sizeof(passed_env[0]) + 8;
+	char **env = mkt_calloc(max, sizeof(char *));
+	const char *home = getenv("HOME");
+
+	env[n++] = mkt_strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	env[n++] = mkt_strdup("LANG=C.UTF-8");
+	env[n++] = mkt_asprintf("HOME=%s", home ? home : "/");
+	env[n++] = mkt_asprintf("TMPDIR=%s", drv->scratch);
+	env[n++] = mkt_asprintf("MARKETD_ACTION=%s", actions[req->action].name);
+	env[n++] = mkt_strdup("MARKETD_VERSION=" PACKAGE_VERSION);
+	for (i = 0; i < sizeof(passed_env) / sizeof(passed_env[0]); i++) {
+		const char *v = getenv(passed_env[i]);
+
+		if (v)
+			env[n++] = mkt_asprintf("%s=%s", passed_env[i], v);
+	}
+	return env;
+}
+
+static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile int *cancel)
+{
+	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT };
+	mkt_driver_reply reply = { 0, NULL, NULL };
+	size_t doclen = strlen(req->document);
+	char *path = action_path(drv, req->mad, req->action);
+	char *arg = doclen * 4 / 3 + 4 < ARG_LIMIT ?
+		    mkt_util_base64_encode(req->document, doclen) : mkt_strdup("-");
+	char id[16], why[128];
+	char **env = build_env(drv, req);
+	const char *argv[] = { path, arg, id, NULL };
+	mkt_spawn_opts o = {
+		.argv = argv, .envp = (const char *const *)env, .cwd = drv->scratch,
+		.input = req->document, .input_len = doclen,
+		.timeout = drv->conf->driver_timeout[req->action],
+		.on_stderr = on_stderr, .ud = &rc, .cancel = cancel,
+	};
+	mkt_spawn_result r = { 0 };
+	char *message = NULL;
+	size_t i;
+
+	snprintf(id, sizeof(id), "%d", req->oid);
+	mkt_log(MKT_LOG_DEBUG, "driver", "running %s %s for %d", req->mad,
+		actions[req->action].name, req->oid);
+	if (mkt_spawn_run(&o, &r) < 0) {
+		message = mkt_strdup(mkt_error_message());
+	} else if (r.timed_out || r.cancelled || r.term_signal || r.exit_status != 0) {
+		const char *text = rc.errors.len ? mkt_buf_cstr(&rc.errors) :
+				   rc.other.len ? mkt_buf_cstr(&rc.other) : "no error message";
+
+		mkt_spawn_describe(&r, o.timeout, why, sizeof(why));
+		message = r.timed_out || r.cancelled || r.term_signal ?
+			  mkt_asprintf("driver %s %s %s: %s", req->mad, actions[req->action].name,
+				       r.cancelled ? (drv->stopping ? "was stopped: marketd is shutting down"
+						  : "was cancelled") : why,
+				       text) :
+			  mkt_strdup(text);
+	} else if (r.output_truncated) {
+		message = mkt_asprintf("driver %s %s printed more than the 64 MiB stdout limit",
+				       req->mad, actions[req->action].name);
+	} else if (mkt_driver_parse_result(r.output, &reply.result) < 0) {
+		message = mkt_strdup(mkt_error_message());
+	} else {
+		reply.ok = 1;
+	}
+	if (!reply.ok)
+		mkt_log(MKT_LOG_ERROR, "driver", "%s %s for %d failed: %s", req->mad,
+			actions[req->action].name, req->oid, message);
+	reply.message = message;
+	req->done(&reply, req->ud);
+
+	mkt_template_free(reply.result);
+	free(message);
+	mkt_spawn_result_clear(&r);
+	for (i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+	free(arg);
+	free(path);
+	mkt_buf_free(&rc.errors);
+	mkt_buf_free(&rc.other);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static void job_fail(job *j, const char *why)
+{
+	mkt_driver_reply reply = { 0, NULL, why };
+
+	if (j->fn)
+		j->fn(j->fn_ud, &(int){ 1 });
+	else
+		j->req.done(&reply, j->req.ud);
+}
+
+static void job_free(job *j)
+{
+	free(j->req.document);
+	free((char *)j->req.mad);
+	free(j);
+}
+
+static void *worker(void *arg)
+{
+	mkt_driver *drv = arg;
+
+	for (;;) {
+		job *j;
+
+		pthread_mutex_lock(&drv->lock);
+		while (!drv->head && !drv->stopping)
+			pthread_cond_wait(&drv->cond, &drv->lock);
+		if (!drv->head) {
+			pthread_mutex_unlock(&drv->lock);
+			return NULL;
+		}
+		j = drv->head;
+		drv->head = j->next;
+		if (!drv->head)
+			drv->tail = NULL;
+
+		j->run_next = drv->running;
+		drv->running = j;
+		pthread_mutex_unlock(&drv->lock);
+
+		if (drv->stopping)
+			job_fail(j, "marketd is shutting down");
+		else if (j->cancel)
+			job_fail(j, "cancelled");
+		else if (j->fn)
+			j->fn(j->fn_ud, &j->cancel);
+		else
+			run_action(drv, &j->req, &j->cancel);
+
+		pthread_mutex_lock(&drv->lock);
+		for (job **pp = &drv->running; *pp; pp = &(*pp)->run_next) {
+			if (*pp == j) {
+				*pp = j->run_next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&drv->lock);
+		job_free(j);
+	}
+}
+
+static int enqueue(mkt_driver *drv, job *j)
+{
+	pthread_mutex_lock(&drv->lock);
+	if (drv->stopping) {
+		pthread_mutex_unlock(&drv->lock);
+		job_free(j);
+		return mkt_error_set(MKT_EACTION, MKT_ERR_DRIVER, "marketd is shutting down");
+	}
+	if (drv->tail)
+		drv->tail->next = j;
+	else
+		drv->head = j;
+	drv->tail = j;
+	pthread_cond_signal(&drv->cond);
+	pthread_mutex_unlock(&drv->lock);
+	return 0;
+}
+
+int mkt_driver_submit(mkt_driver *drv, mkt_driver_request *req)
+{
+	job *j;
+
+	if (!mkt_driver_has_action(drv, req->mad, req->action)) {
+		free(req->document);
+		req->document = NULL;
+		return mkt_error_set(MKT_EACTION, MKT_ERR_DRIVER,
+				     "driver %s has no %s action (%s/%s/%s is missing or not executable)",
+				     req->mad, actions[req->action].name, drv->conf->driver_dir,
+				     req->mad, actions[req->action].name);
+	}
+	j = mkt_calloc(1, sizeof(*j));
+	j->req = *req;
+	j->req.mad = mkt_strdup(req->mad);
+	req->document = NULL;
+	return enqueue(drv, j);
+}
+
+int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud)
+{
+	job *j = mkt_calloc(1, sizeof(*j));
+
+	j->fn = fn;
+	j->fn_ud = ud;
+	return enqueue(drv, j);
+}
+
+int mkt_driver_new(mkt_driver **out, const mkt_config *conf)
+{
+	mkt_driver *drv = mkt_calloc(1, sizeof(*drv));
+	int i, rc;
+
+	drv->conf = conf;
+	pthread_mutex_init(&drv->lock, NULL);
+	pthread_cond_init(&drv->cond, NULL);
+	drv->scratch = mkt_asprintf("%s/tmp", conf->data_dir);
+	if ((rc = mkt_util_mkdir_p(drv->scratch, 0700)) < 0)
+		goto fail;
+	drv->workers = mkt_calloc((size_t)conf->driver_workers, sizeof(pthread_t));
+	for (i = 0; i < conf->driver_workers; i++) {
+		if ((rc = pthread_create(&drv->workers[i], NULL, worker, drv)) != 0) {
+			mkt_error_set_os(rc, "cannot start driver worker %d", i);
+			goto fail;
+		}
+		drv->nworkers++;
+	}
+	*out = drv;
+	return 0;
+
+ fail:
+	rc = mkt_error_last()->code;
+	mkt_driver_free(drv);
+	return rc < 0 ? rc : MKT_ERROR;
+}
+
+int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid)
+{
+	job *j;
+	int n = 0;
+
+	pthread_mutex_lock(&drv->lock);
+	for (j = drv->head; j; j = j->next)
+		n += !j->fn && j->req.action == action && j->req.oid == oid && !j->cancel++;
+	for (j = drv->running; j; j = j->run_next)
+		n += !j->fn && j->req.action == action && j->req.oid == oid && !j->cancel++;
+	pthread_mutex_unlock(&drv->lock);
+	return n;
+}
+
+void mkt_driver_free(mkt_driver *drv)
+{
+	job *j;
+	int i;
+
+	if (!drv)
+		return;
+	pthread_mutex_lock(&drv->lock);
+	drv->stopping = 1;
+	for (j = drv->running; j; j = j->run_next)
+		j->cancel = 1;
+	pthread_cond_broadcast(&drv->cond);
+	pthread_mutex_unlock(&drv->lock);
+	for (i = 0; i < drv->nworkers; i++)
+		pthread_join(drv->workers[i], NULL);
+	pthread_mutex_destroy(&drv->lock);
+	pthread_cond_destroy(&drv->cond);
+	free(drv->workers);
+	free(drv->scratch);
+	free(drv);
+}

@@ -1,0 +1,80 @@
+/*
+ * driver.h: the contract between marketd and its market drivers.
+ *
+ * marketd does no storage work itself: for every action it runs the
+ * executable <DRIVER_DIR>/<MARKET_MAD>/<action> with the action document
+ * (share/doc/drivers.md) on stdin, reads the result from stdout and log
+ * and progress lines from stderr.  Actions run on a bounded pool of worker
+ * threads so the RPC server never waits for a driver; the same pool runs
+ * marketd's own long jobs (copying images into datastores).
+ */
+#ifndef MKT_DRIVER_H
+#define MKT_DRIVER_H
+
+#include "common/template.h"
+#include "core/config.h"
+
+typedef enum {
+	MKT_ACTION_IMPORT = 0,
+	MKT_ACTION_EXPORT,
+	MKT_ACTION_DELETE,
+	MKT_ACTION_MONITOR,
+	MKT_ACTION_LAST
+} mkt_driver_action;
+
+typedef struct mkt_driver mkt_driver;
+
+typedef struct {
+	int ok;                 /* the driver exited 0 and its result parsed */
+	mkt_template *result;   /* its result (when ok) */
+	const char *message;    /* why it failed (when !ok) */
+} mkt_driver_reply;
+
+/* Called on the worker thread once the action ended, whatever happened. */
+typedef void (*mkt_driver_done_cb)(const mkt_driver_reply *reply, void *ud);
+/* PROGRESS lines; total is 0 when the driver does not know it. */
+typedef void (*mkt_driver_progress_cb)(void *ud, unsigned long long done,
+				       unsigned long long total);
+
+typedef struct {
+	mkt_driver_action action;
+	const char *mad;               /* the market's MARKET_MAD */
+	int oid;                       /* app id; market id for monitor */
+	char *document;                /* the action document, stolen */
+	mkt_driver_done_cb done;
+	mkt_driver_progress_cb progress;
+	void *ud;
+} mkt_driver_request;
+
+int mkt_driver_new(mkt_driver **out, const mkt_config *conf);
+
+/* Stop: cancel queued work, stop running actions (their callbacks run
+ * with a failure), join the workers.  Accepts NULL. */
+void mkt_driver_free(mkt_driver *drv);
+
+/* Queue an action.  It fails at once, without calling @done, when the
+ * market's driver does not offer the action (MKT_EACTION naming the
+ * missing executable) or marketd is stopping. */
+int mkt_driver_submit(mkt_driver *drv, mkt_driver_request *req);
+
+/* Queue one of marketd's own jobs on the same pool.  @fn runs on a worker;
+ * @cancel becomes non-zero when marketd is stopping. */
+typedef void (*mkt_driver_job_fn)(void *ud, const volatile int *cancel);
+int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud);
+
+/* Stop the queued or running @action for object @oid (its callback then
+ * runs with a failure); returns how many were found. */
+int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid);
+
+/* Does <DRIVER_DIR>/<mad>/<action> exist and is it executable? */
+int mkt_driver_has_action(const mkt_driver *drv, const char *mad, mkt_driver_action action);
+
+/* Log, once at start-up, every configured driver action that is missing. */
+void mkt_driver_check(const mkt_driver *drv, const mkt_config *conf);
+
+const char *mkt_driver_action_name(mkt_driver_action action);
+
+/* A driver's stdout: OpenNebula template text or an XML document. */
+int mkt_driver_parse_result(const char *text, mkt_template **out);
+
+#endif

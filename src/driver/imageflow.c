@@ -1,0 +1,200 @@
+/*
+ * imageflow.c: fill new images (see imageflow.h).
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/transfer.h"
+#include "common/util.h"
+#include "core/datastore.h"
+#include "core/image.h"
+#include "core/market.h"
+#include "core/marketapp.h"
+#include "appflow.h"
+#include "imageflow.h"
+
+typedef struct {
+	mkt_core *core;
+	int image_id;
+	char *source;
+	char *target;
+	char *expect_md5;
+	char *format;            /* the app's, for driver exports */
+} fill;
+
+static void fill_free(fill *f)
+{
+	free(f->source);
+	free(f->target);
+	free(f->expect_md5);
+	free(f->format);
+	free(f);
+}
+
+static void on_progress(void *ud, unsigned long long done, unsigned long long total)
+{
+	fill *f = ud;
+
+	mkt_core_progress_set(f->core, MKT_TABLE_IMAGE, f->image_id, done, total);
+}
+
+static void on_copy_progress(void *ud, uint64_t done, uint64_t total)
+{
+	on_progress(ud, done, total);
+}
+
+static void finish(fill *f, unsigned long long bytes, const char *format, const char *md5,
+		   const char *sha256, const char *error)
+{
+	pthread_mutex_lock(&f->core->lock);
+	if (mkt_image_fill_done(f->core, f->image_id, bytes, format, md5, sha256, error) < 0)
+		mkt_log(MKT_LOG_WARN, "core", "image %d: %s", f->image_id, mkt_error_message());
+	mkt_core_progress_clear(f->core, MKT_TABLE_IMAGE, f->image_id);
+	pthread_mutex_unlock(&f->core->lock);
+}
+
+/* marketd's own copy, on a worker thread. */
+static void copy_job(void *ud, const volatile int *cancel)
+{
+	fill *f = ud;
+	mkt_transfer_opts o = {
+		.source = f->source, .target = f->target, .unpack = 1,
+		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
+		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
+	};
+	mkt_transfer_result r;
+
+	if (mkt_transfer_run(&o, &r) < 0) {
+		char *msg = mkt_asprintf("cannot copy %s: %s", f->source, mkt_error_message());
+
+		finish(f, 0, NULL, NULL, NULL, msg);
+		free(msg);
+	} else {
+		finish(f, r.bytes_out, r.format, r.md5, r.sha256, NULL);
+	}
+	fill_free(f);
+}
+
+static void export_done(const mkt_driver_reply *reply, void *ud)
+{
+	fill *f = ud;
+	struct stat st;
+
+	if (!reply->ok) {
+		finish(f, 0, NULL, NULL, NULL, reply->message);
+	} else if (stat(f->target, &st) < 0 || !S_ISREG(st.st_mode)) {
+		finish(f, 0, NULL, NULL, NULL, "the driver's export reported success but wrote no file");
+	} else {
+		const char *format = mkt_template_get(reply->result, "FORMAT");
+
+		finish(f, (unsigned long long)st.st_size, format ? format : f->format,
+		       mkt_template_get(reply->result, "MD5"),
+		       mkt_template_get(reply->result, "SHA256"), NULL);
+	}
+	fill_free(f);
+}
+
+static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
+			  mkt_driver_request *req, char **out_mad)
+{
+	mkt_object *app = NULL, *market = NULL, *ds = NULL;
+	mkt_buf extra = MKT_BUF_INIT;
+	int ret;
+
+	if ((ret = mkt_object_load(core, &mkt_app_class, app_id, &app)) < 0 ||
+	    (ret = mkt_object_load(core, &mkt_market_class, ((mkt_app *)app)->market_id,
+				   &market)) < 0 ||
+	    (ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
+		goto cleanup;
+	f->expect_md5 = mkt_strdup(((mkt_app *)app)->md5);
+	f->format = mkt_strdup(((mkt_app *)app)->format);
+	f->source = mkt_strdup(((mkt_app *)app)->source);
+	*out_mad = mkt_strdup(((mkt_market *)market)->mad);
+	mkt_image_class.format(core, &im->obj, 1, &extra);
+	mkt_datastore_class.format(core, ds, 1, &extra);
+	mkt_buf_add_elem(&extra, "EXPORT_TARGET", f->target);
+	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra),
+				   &req->document);
+
+ cleanup:
+	mkt_buf_free(&extra);
+	mkt_object_free(&mkt_app_class, app);
+	mkt_object_free(&mkt_market_class, market);
+	mkt_object_free(&mkt_datastore_class, ds);
+	return ret;
+}
+
+int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
+{
+	mkt_driver_request req = { .action = MKT_ACTION_EXPORT, .oid = image_id,
+				   .done = export_done, .progress = on_progress };
+	const char *from_app;
+	mkt_object *obj = NULL;
+	char *mad = NULL;
+	fill *f = mkt_calloc(1, sizeof(*f));
+	mkt_image *im;
+	long long app_id;
+	int ret;
+
+	f->core = core;
+	f->image_id = image_id;
+	if ((ret = mkt_object_load(core, &mkt_image_class, image_id, &obj)) < 0)
+		goto cleanup;
+	im = (mkt_image *)obj;
+	f->target = mkt_strdup(im->source);
+	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
+	from_app = mkt_template_get(obj->tmpl, "FROM_APP");
+	if (from_app && mkt_util_parse_long(from_app, &app_id) == 0) {
+		if ((ret = export_request(core, im, (int)app_id, f, &req, &mad)) < 0)
+			goto fail;
+		req.oid = (int)app_id;
+		req.mad = mad;
+		req.ud = f;
+		if (mkt_driver_has_action(drv, mad, MKT_ACTION_EXPORT)) {
+			if ((ret = mkt_driver_submit(drv, &req)) == 0)
+				f = NULL;
+			goto done;
+		}
+		free(req.document);
+		req.document = NULL;
+		/* No export action: an http(s) SOURCE is downloaded by marketd. */
+		if (strncasecmp(f->source, "http://", 7) && strncasecmp(f->source, "https://", 8)) {
+			ret = mkt_error_set(MKT_EACTION, MKT_ERR_DRIVER,
+					    "driver %s has no export action and SOURCE %s is not an http(s) URL",
+					    mad, f->source);
+			goto fail;
+		}
+	} else {
+		f->source = mkt_strdup(im->path);
+	}
+	if ((ret = mkt_driver_submit_job(drv, copy_job, f)) == 0)
+		f = NULL;
+
+ done:
+	if (ret == 0)
+		goto cleanup;
+ fail:
+	{
+		mkt_error saved;
+
+		mkt_error_preserve(&saved);
+		mkt_core_progress_clear(core, MKT_TABLE_IMAGE, image_id);
+		mkt_image_fill_done(core, image_id, 0, NULL, NULL, NULL, saved.message);
+		mkt_error_restore(&saved);
+	}
+
+ cleanup:
+	free(mad);
+	if (f)
+		fill_free(f);
+	mkt_object_free(&mkt_image_class, obj);
+	return ret;
+}

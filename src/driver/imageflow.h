@@ -1,0 +1,18 @@
+/*
+ * imageflow.h: filling a new image with content, in the background.
+ *
+ * From PATH, marketd copies (and unpacks) the file or URL itself; from
+ * FROM_APP, the app's market driver exports it (marketd downloads an
+ * http(s) SOURCE itself when the driver has no export action).
+ */
+#ifndef MKT_IMAGEFLOW_H
+#define MKT_IMAGEFLOW_H
+
+#include "core/core.h"
+#include "driver.h"
+
+/* Called with the core lock held, right after mkt_image_allocate().  A
+ * failure to start sets the image to ERROR and is returned. */
+int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id);
+
+#endif
