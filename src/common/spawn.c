@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,7 +139,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	size_t written = 0;
 	double start = now_s(), deadline, kill_at = 0, linger_until = 0;
 	int grace = o->kill_grace > 0 ? o->kill_grace : 5;
-	int ret = 0, rc, status = 0, exited = 0, term_sent = 0;
+	int ret = 0, rc, status = 0, exited = 0, term_sent = 0, pidfd = -1;
 	pid_t pid = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -162,34 +163,32 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	close_fd(&in[0]);
 	close_fd(&po[1]);
 	close_fd(&pe[1]);
+	/* Waiting for the child's exit on its pidfd wakes us the moment it
+	 * ends; without one (old kernels) we look every millisecond. */
+	pidfd = pidfd_open(pid, 0);
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	if (o->input_len == 0)
 		close_fd(&in[1]);
 	deadline = o->timeout > 0 ? start + o->timeout : 0;
 
-	while (po[0] >= 0 || pe[0] >= 0 || !exited) {
+	/* Read until the child closes its output.  Its exit is looked for
+	 * only when nothing happens for a while (a descendant may hold the
+	 * pipes open after it is gone): reaping it while its output is still
+	 * flowing turned out to cost milliseconds per run. */
+	while (po[0] >= 0 || pe[0] >= 0) {
 		struct pollfd pfd[3];
 		char block[65536];
 		nfds_t n = 0;
 		double t = now_s();
-		int wait_ms = 200;
+		int ready;
 
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
-			exited = 1;
-			linger_until = t + LINGER_MS / 1000.0;
-		}
-		/* The child is gone but something it started still holds the
-		 * pipes: stop reading after a moment, the group is killed below. */
-		if (exited && linger_until && t > linger_until)
+		if (exited && t > linger_until)
 			break;
-		if (!term_sent && o->cancel && *o->cancel) {
-			out->cancelled = 1;
-			kill(-pid, SIGTERM);
-			term_sent = 1;
-			kill_at = t + grace;
-		}
-		if (!term_sent && deadline && t > deadline) {
-			out->timed_out = 1;
+		if (!term_sent && ((o->cancel && *o->cancel) || (deadline && t > deadline))) {
+			if (o->cancel && *o->cancel)
+				out->cancelled = 1;
+			else
+				out->timed_out = 1;
 			kill(-pid, SIGTERM);
 			term_sent = 1;
 			kill_at = t + grace;
@@ -204,13 +203,14 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 			pfd[n++] = (struct pollfd){ .fd = po[0], .events = POLLIN };
 		if (pe[0] >= 0)
 			pfd[n++] = (struct pollfd){ .fd = pe[0], .events = POLLIN };
-		if (n == 0) {
-			usleep(10000);
-			continue;
-		}
-		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR)
+		ready = poll(pfd, n, 100);
+		if (ready < 0 && errno != EINTR)
 			break;
-		for (nfds_t i = 0; i < n; i++) {
+		if (ready == 0 && !exited && waitpid(pid, &status, WNOHANG) == pid) {
+			exited = 1;
+			linger_until = now_s() + LINGER_MS / 1000.0;
+		}
+		for (nfds_t i = 0; ready > 0 && i < n; i++) {
 			ssize_t got;
 
 			if (!pfd[i].revents)
@@ -246,14 +246,39 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 		}
 	}
 	split_lines(&ls, "", 0, 1);
-	/* Leave nothing of the group behind, then reap the child. */
-	kill(-pid, exited ? SIGKILL : SIGTERM);
-	if (!exited) {
-		for (int i = 0; i < grace * 10 && waitpid(pid, &status, WNOHANG) != pid; i++)
-			usleep(100000);
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
+	close_fd(&in[1]);
+	/* The output is closed: the child is exiting (or already reaped).
+	 * Wait for it, still honouring the timeout, and leave nothing of its
+	 * process group behind. */
+	while (!exited) {
+		double t = now_s();
+
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			exited = 1;
+			break;
+		}
+		if (!term_sent && ((o->cancel && *o->cancel) || (deadline && t > deadline))) {
+			if (o->cancel && *o->cancel)
+				out->cancelled = 1;
+			else
+				out->timed_out = 1;
+			kill(-pid, SIGTERM);
+			term_sent = 1;
+			kill_at = t + grace;
+		}
+		if (term_sent && kill_at && t > kill_at) {
+			kill(-pid, SIGKILL);
+			kill_at = 0;
+		}
+		if (pidfd >= 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+			poll(&p, 1, 100);
+		} else {
+			usleep(1000);
+		}
 	}
+	kill(-pid, SIGKILL);
 	out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	out->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	out->output_len = output.len;
@@ -267,6 +292,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	close_fd(&po[1]);
 	close_fd(&pe[0]);
 	close_fd(&pe[1]);
+	close_fd(&pidfd);
 	mkt_buf_free(&ls.partial);
 	mkt_buf_free(&output);
 	return ret;
