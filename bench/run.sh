@@ -1,0 +1,18 @@
+#!/bin/sh
+# Benchmarks (not tests): every figure is a ratio against a peer measured
+# in the same run.  Run from the build tree: `make bench`, or
+#   MKT_BUILDDIR=. MKT_SRCDIR=. sh bench/run.sh
+# BENCH_SIZE_MB (default 1024) sets the transfer size.
+set -eu
+: "${MKT_BUILDDIR:=$(pwd)}"
+: "${MKT_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+export MKT_BUILDDIR MKT_SRCDIR
+
+echo "== driver dispatch: 1000 no-op actions, one at a time"
+set -- $("$MKT_BUILDDIR/bench/dispatch_bench" "$MKT_BUILDDIR/bench/drivers" 1000)
+awk -v n="$1" -v pool="$2" -v spawn="$3" 'BEGIN {
+	printf "%-46s %8.3f s  %-8s %8.3f s  %5.2fx slower (target <= 1.5x)\n",
+	       "marketd driver pool", pool, "spawn", spawn, pool / spawn }'
+
+echo "== ${BENCH_SIZE_MB:-1024} MiB through an http market (nginx on loopback)"
+python3 "$MKT_SRCDIR/bench/transfer_bench.py"

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Import and export of one large file through an http market, against
+`cp` and `curl` of the same file in the same run.
+
+  import: an app made from a READY image; the http driver copies the
+          image's file into PUBLIC_DIR (md5 and sha256 on the way) —
+          the peer is `cp` of the same file followed by `sync`.
+  export: one.marketapp.export; the http driver downloads the app from
+          nginx, verifies its md5 and writes the image — the peer is
+          `curl -o` of the same URL from the same nginx.
+Peak RSS of marketd and of the driver is sampled from /proc every 20 ms.
+Prints one line per measure: name, ours (s), peer (s), ratio, RSS."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
+BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+import harness  # noqa: E402  (starts the real marketd)
+
+SIZE_MB = int(os.environ.get("BENCH_SIZE_MB", "1024"))
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_nginx(workdir, root):
+    port = free_port()
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""%s
+daemon off; worker_processes 1; pid %s/nginx.pid; error_log %s/error.log;
+events { worker_connections 64; }
+http { access_log off; sendfile on; client_body_temp_path %s/body;
+       proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;
+       server { listen 127.0.0.1:%d; root %s; } }
+""" % ("user root;" if os.geteuid() == 0 else "", workdir, workdir, workdir, workdir,
+       workdir, port, root))
+    proc = subprocess.Popen(["nginx", "-p", workdir, "-c", conf, "-e",
+                             os.path.join(workdir, "error.log")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    time.sleep(0.5)
+    return proc, "http://127.0.0.1:%d/" % port
+
+
+class RssSampler(threading.Thread):
+    """Peak VmRSS of marketd and of any process running a driver action."""
+
+    def __init__(self, daemon_pid, driver_dir):
+        super().__init__(daemon=True)
+        self.pid = daemon_pid
+        self.driver_dir = driver_dir
+        self.peak = {"marketd": 0, "driver": 0}
+        self.stop = False
+
+    @staticmethod
+    def rss_kb(pid):
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def run(self):
+        while not self.stop:
+            self.peak["marketd"] = max(self.peak["marketd"], self.rss_kb(self.pid))
+            for p in os.listdir("/proc"):
+                if not p.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/cmdline" % p, "rb") as f:
+                        cmd = f.read().split(b"\0")[0].decode(errors="replace")
+                except OSError:
+                    continue
+                if cmd.startswith(self.driver_dir):
+                    self.peak["driver"] = max(self.peak["driver"], self.rss_kb(p))
+            time.sleep(0.02)
+
+
+def timed(fn):
+    t = time.monotonic()
+    fn()
+    return time.monotonic() - t
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="mkt-bench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+    public = os.path.join(tmp, "public")
+    os.makedirs(public)
+    src = os.path.join(tmp, "source.img")
+    subprocess.run(["head", "-c", "%dM" % SIZE_MB, "/dev/urandom"], stdout=open(src, "wb"),
+                   check=True)
+    nginx, base = start_nginx(tmp, public)
+    driver_dir = os.path.join(BUILD, "drivers")
+    d = harness.Daemon(name="bench", driver_dir=driver_dir)
+    d.start()
+    sampler = RssSampler(d.proc.pid, driver_dir)
+    sampler.start()
+    rows = []
+    try:
+        iid = d.ok("one.image.allocate", harness.tmpl(NAME="bench-src", PATH=src), 1)
+        t_image = timed(lambda: d.wait_state("image", iid, (1,), timeout=600))
+        t_cp = timed(lambda: (subprocess.run(["cp", src, os.path.join(tmp, "cp.img")],
+                                             check=True), os.sync()))
+        mid = d.ok("one.market.allocate", harness.tmpl(NAME="bench", MARKET_MAD="http",
+                                                       BASE_URL=base, PUBLIC_DIR=public))
+        aid = d.ok("one.marketapp.allocate",
+                   harness.tmpl(NAME="bench-app", ORIGIN_ID=str(iid)), mid)
+        t_import = timed(lambda: d.wait_state("marketapp", aid, (1,), timeout=600))
+        app = d.info("marketapp", aid)
+        url = app.findtext("SOURCE")
+        t_curl = timed(lambda: subprocess.run(["curl", "-sf", "-o", os.path.join(tmp, "curl.img"),
+                                               url], check=True))
+        eid = d.ok("one.marketapp.export", aid, 1, "bench-export")
+        t_export = timed(lambda: d.wait_state("image", eid, (1,), timeout=600))
+        rows = [("image from PATH (marketd copy + md5/sha256)", t_image, "cp+sync", t_cp),
+                ("app import (http driver, md5/sha256)", t_import, "cp+sync", t_cp),
+                ("app export (http driver, md5 verified)", t_export, "curl", t_curl)]
+    finally:
+        sampler.stop = True
+        sampler.join()
+        d.stop()
+        nginx.terminate()
+        nginx.wait()
+        subprocess.run(["rm", "-rf", tmp])
+    for name, ours, peer_name, peer in rows:
+        print("%-46s %8.2f s  %-8s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"
+              % (name, ours, peer_name, peer, peer / ours, SIZE_MB / ours, SIZE_MB / peer))
+    print("peak RSS: marketd %.1f MiB, driver %.1f MiB"
+          % (sampler.peak["marketd"] / 1024, sampler.peak["driver"] / 1024))
+
+
+if __name__ == "__main__":
+    main()
