@@ -24,15 +24,20 @@ static const char *const area_names[MKT_ERR_LAST] = {
 	[MKT_ERR_DRIVER] = "driver",
 };
 
+/* Callers may pass the current message as an argument ("%s",
+ * mkt_error_message()) to re-classify an error: format into a scratch
+ * buffer first so the source is never overwritten while being read. */
 int mkt_error_set(int code, mkt_error_area area, const char *fmt, ...)
 {
+	char message[sizeof(last_error.message)];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
 	last_error.code = code;
 	last_error.area = area;
-	va_start(ap, fmt);
-	vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
-	va_end(ap);
+	memcpy(last_error.message, message, sizeof(message));
 	return code;
 }
 
@@ -43,14 +48,16 @@ int mkt_error_set_os(int errno_value, const char *fmt, ...)
 	int code = errno_value == ENOENT ? MKT_ENOTFOUND :
 		   errno_value == EACCES || errno_value == EPERM ? MKT_EPERM : MKT_ERROR;
 
+	char message[sizeof(last_error.message)];
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	len = strlen(message);
+	snprintf(message + len, sizeof(message) - len, ": %s", strerror(errno_value));
 	last_error.code = code;
 	last_error.area = MKT_ERR_OS;
-	va_start(ap, fmt);
-	vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
-	va_end(ap);
-	len = strlen(last_error.message);
-	snprintf(last_error.message + len, sizeof(last_error.message) - len,
-		 ": %s", strerror(errno_value));
+	memcpy(last_error.message, message, sizeof(message));
 	return code;
 }
 

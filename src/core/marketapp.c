@@ -467,7 +467,7 @@ int mkt_app_import_done(mkt_core *core, int id, const mkt_template *result, cons
 
 static int app_interrupted(mkt_core *core, int app_id, const void *arg)
 {
-	return mkt_app_import_done(core, app_id, NULL, "interrupted: marketd stopped during the upload");
+	return mkt_app_import_done(core, app_id, NULL, "interrupted: marketd stopped while its driver was working on it");
 }
 
 int mkt_app_recover(mkt_core *core)

@@ -76,7 +76,8 @@ static void import_done(const mkt_driver_reply *reply, void *ud)
 	flow *f = ud;
 
 	pthread_mutex_lock(&f->core->lock);
-	if (mkt_app_import_done(f->core, f->app_id, reply->result,
+	if (!reply->shutdown &&
+	    mkt_app_import_done(f->core, f->app_id, reply->result,
 				reply->ok ? NULL : reply->message) < 0)
 		mkt_log(MKT_LOG_WARN, "driver", "app %d import ended but cannot be recorded: %s",
 			f->app_id, mkt_error_message());
@@ -183,7 +184,7 @@ static void delete_done(const mkt_driver_reply *reply, void *ud)
 		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped, but its driver could not "
 			"delete its content: %s", f->app_id, reply->message);
 	pthread_mutex_lock(&f->core->lock);
-	if (mkt_app_drop(f->core, f->app_id) < 0)
+	if (!reply->shutdown && mkt_app_drop(f->core, f->app_id) < 0)
 		mkt_log(MKT_LOG_WARN, "driver", "app %d: %s", f->app_id, mkt_error_message());
 	pthread_mutex_unlock(&f->core->lock);
 	free(f);

@@ -201,7 +201,7 @@ static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
 static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile int *cancel)
 {
 	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT };
-	mkt_driver_reply reply = { 0, NULL, NULL };
+	mkt_driver_reply reply = { 0, NULL, NULL, 0 };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
 	char *arg = doclen * 4 / 3 + 4 < ARG_LIMIT ?
@@ -247,6 +247,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 		mkt_log(MKT_LOG_ERROR, "driver", "%s %s for %d failed: %s", req->mad,
 			actions[req->action].name, req->oid, message);
 	reply.message = message;
+	reply.shutdown = !reply.ok && drv->stopping;
 	req->done(&reply, req->ud);
 
 	mkt_template_free(reply.result);
@@ -263,9 +264,9 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 
 /* ---- the pool ------------------------------------------------------------ */
 
-static void job_fail(job *j, const char *why)
+static void job_fail(job *j, const mkt_driver *drv, const char *why)
 {
-	mkt_driver_reply reply = { 0, NULL, why };
+	mkt_driver_reply reply = { 0, NULL, why, drv->stopping };
 
 	if (j->fn)
 		j->fn(j->fn_ud, &(int){ 1 });
@@ -304,9 +305,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&drv->lock);
 
 		if (drv->stopping)
-			job_fail(j, "marketd is shutting down");
+			job_fail(j, drv, "marketd is shutting down");
 		else if (j->cancel)
-			job_fail(j, "cancelled");
+			job_fail(j, drv, "cancelled");
 		else if (j->fn)
 			j->fn(j->fn_ud, &j->cancel);
 		else

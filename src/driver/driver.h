@@ -28,6 +28,9 @@ typedef struct {
 	int ok;                 /* the driver exited 0 and its result parsed */
 	mkt_template *result;   /* its result (when ok) */
 	const char *message;    /* why it failed (when !ok) */
+	/* marketd is stopping: the action was cut short, and the object is
+	 * best left as it is for the start-up recovery to report. */
+	int shutdown;
 } mkt_driver_reply;
 
 /* Called on the worker thread once the action ended, whatever happened. */

@@ -28,6 +28,7 @@ typedef struct {
 	char *target;
 	char *expect_md5;
 	char *format;            /* the app's, for driver exports */
+	int shutdown;            /* cut short by a stop: leave it to recovery */
 } fill;
 
 static void fill_free(fill *f)
@@ -55,7 +56,7 @@ static void finish(fill *f, unsigned long long bytes, const char *format, const 
 		   const char *sha256, const char *error)
 {
 	pthread_mutex_lock(&f->core->lock);
-	if (mkt_image_fill_done(f->core, f->image_id, bytes, format, md5, sha256, error) < 0)
+	if (!f->shutdown && mkt_image_fill_done(f->core, f->image_id, bytes, format, md5, sha256, error) < 0)
 		mkt_log(MKT_LOG_WARN, "core", "image %d: %s", f->image_id, mkt_error_message());
 	mkt_core_progress_clear(f->core, MKT_TABLE_IMAGE, f->image_id);
 	pthread_mutex_unlock(&f->core->lock);
@@ -73,7 +74,11 @@ static void copy_job(void *ud, const volatile int *cancel)
 	mkt_transfer_result r;
 
 	if (mkt_transfer_run(&o, &r) < 0) {
-		char *msg = mkt_asprintf("cannot copy %s: %s", f->source, mkt_error_message());
+		char *msg;
+
+		/* Only a stop of marketd cancels marketd's own copies. */
+		f->shutdown = *cancel != 0;
+		msg = mkt_asprintf("cannot copy %s: %s", f->source, mkt_error_message());
 
 		finish(f, 0, NULL, NULL, NULL, msg);
 		free(msg);
@@ -88,6 +93,7 @@ static void export_done(const mkt_driver_reply *reply, void *ud)
 	fill *f = ud;
 	struct stat st;
 
+	f->shutdown = reply->shutdown;
 	if (!reply->ok) {
 		finish(f, 0, NULL, NULL, NULL, reply->message);
 	} else if (stat(f->target, &st) < 0 || !S_ISREG(st.st_mode)) {
