@@ -1,0 +1,476 @@
+/*
+ * driver.c: the helper library of marketd's market drivers (driver.h).
+ */
+#include <config.h>
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/xmlversion.h>
+#include <libxml/xpath.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "common/xml.h"
+#include "driver.h"
+
+#define ROOT_NAME "MARKET_DRIVER_ACTION_DATA"
+/* Upper bound of a document read from stdin; marketd keeps them small
+ * (the market's app list is left out), this only stops a runaway writer. */
+#define MAX_DOCUMENT (64u << 20)
+/* At most 4 progress lines a second. */
+#define PROGRESS_INTERVAL_NS 250000000LL
+
+struct mkt_drv {
+	char *action;
+	char *id;             /* from the command line, or NULL */
+	xmlDocPtr doc;
+	xmlXPathContextPtr xpath;
+	char **strings;       /* values handed out by mkt_drv_get() */
+	size_t nstrings;
+};
+
+/* Process-wide, like the stdout and stderr they stand for (driver.h). */
+static mkt_buf results = MKT_BUF_INIT;
+static struct {
+	long long last_ns;     /* when the last line was printed; 0 = never */
+	uint64_t done, total;  /* the last value printed */
+	uint64_t held_done, held_total;
+	int held;              /* a value was held back by the rate limit */
+} progress;
+
+static const struct {
+	mkt_log_level level;
+	const char *prefix;
+} log_prefixes[] = {
+	{ MKT_LOG_ERROR, "ERROR" },
+	{ MKT_LOG_WARN, "WARN" },
+	{ MKT_LOG_INFO, "INFO" },
+	{ MKT_LOG_DEBUG, "DEBUG" },
+};
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void vlog(mkt_log_level level, const char *fmt, va_list ap)
+{
+	const char *prefix = "DEBUG";
+	char *msg, *line, *save = NULL;
+	size_t i;
+	va_list aq;
+	int n;
+
+	for (i = 0; i < sizeof(log_prefixes) / sizeof(log_prefixes[0]); i++) {
+		if (log_prefixes[i].level == level)
+			prefix = log_prefixes[i].prefix;
+	}
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	msg = mkt_malloc((size_t)n + 1);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	/* The protocol is line based: one prefix per line. */
+	for (line = strtok_r(msg, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
+		fprintf(stderr, "%s: %s\n", prefix, line);
+	if (!*msg)
+		fprintf(stderr, "%s: \n", prefix);
+	fflush(stderr);
+	free(msg);
+}
+
+void mkt_drv_log(mkt_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+int mkt_drv_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(MKT_LOG_ERROR, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void progress_print(uint64_t done, uint64_t total, long long now)
+{
+	fprintf(stderr, "PROGRESS %llu %llu\n",
+		(unsigned long long)done, (unsigned long long)total);
+	fflush(stderr);
+	progress.last_ns = now;
+	progress.done = done;
+	progress.total = total;
+	progress.held = 0;
+}
+
+void mkt_drv_progress(uint64_t done, uint64_t total)
+{
+	long long now = now_ns();
+	int final = total > 0 && done >= total;
+
+	if (progress.last_ns && done == progress.done && total == progress.total)
+		return;
+	if (final || !progress.last_ns || now - progress.last_ns >= PROGRESS_INTERVAL_NS) {
+		progress_print(done, total, now);
+		return;
+	}
+	progress.held = 1;
+	progress.held_done = done;
+	progress.held_total = total;
+}
+
+void mkt_drv_progress_flush(void)
+{
+	if (progress.held)
+		progress_print(progress.held_done, progress.held_total, now_ns());
+}
+
+void mkt_drv_transfer_progress(void *ud, uint64_t done, uint64_t total)
+{
+	mkt_drv_progress(done, total);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static int valid_key(const char *key)
+{
+	const char *p;
+
+	if (!key || !*key)
+		return 0;
+	for (p = key; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return 0;
+	}
+	return 1;
+}
+
+void mkt_drv_result(const char *key, const char *value)
+{
+	const char *p;
+
+	assert(valid_key(key));
+	mkt_buf_add(&results, key);
+	mkt_buf_add(&results, "=\"");
+	for (p = value ? value : ""; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			mkt_buf_addc(&results, '\\');
+		mkt_buf_addc(&results, *p);
+	}
+	mkt_buf_add(&results, "\"\n");
+}
+
+void mkt_drv_result_long(const char *key, long long value)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%lld", value);
+	mkt_drv_result(key, text);
+}
+
+const char *mkt_drv_results(void)
+{
+	return mkt_buf_cstr(&results);
+}
+
+void mkt_drv_results_reset(void)
+{
+	mkt_buf_free(&results);
+}
+
+long long mkt_drv_size_mb(uint64_t bytes)
+{
+	return (long long)((bytes + (1u << 20) - 1) >> 20);
+}
+
+/* ---- the document ------------------------------------------------------- */
+
+/* libxml2 2.12 made the structured error handler take a const xmlError *. */
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *xml_error_arg;
+#else
+typedef xmlErrorPtr xml_error_arg;
+#endif
+
+static void quiet_xpath_error(void *ud, xml_error_arg error)
+{
+}
+
+void mkt_drv_free(mkt_drv *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nstrings; i++)
+		free(d->strings[i]);
+	free(d->strings);
+	xmlXPathFreeContext(d->xpath);
+	xmlFreeDoc(d->doc);
+	free(d->action);
+	free(d->id);
+	free(d);
+}
+
+int mkt_drv_new(mkt_drv **out, const char *action, const char *id,
+		const char *text, size_t len)
+{
+	mkt_drv *d = mkt_calloc(1, sizeof(*d));
+	xmlNodePtr root;
+	const char *doc_action;
+	size_t i;
+	int ret = MKT_DRV_EINPUT;
+
+	d->action = mkt_strdup(action);
+	d->id = id && *id ? mkt_strdup(id) : NULL;
+	for (i = 0; i < len && isspace((unsigned char)text[i]); i++)
+		;
+	if (i == len) {
+		mkt_drv_fail(ret, "empty action document");
+		goto cleanup;
+	}
+	if (mkt_xml_parse(&d->doc, text, len) < 0) {
+		mkt_drv_fail(ret, "cannot read the action document: %s", mkt_error_message());
+		goto cleanup;
+	}
+	root = xmlDocGetRootElement(d->doc);
+	if (strcmp((const char *)root->name, ROOT_NAME)) {
+		mkt_drv_fail(ret, "the action document's root is <%s>, not <" ROOT_NAME ">",
+			     (const char *)root->name);
+		goto cleanup;
+	}
+	if (!(d->xpath = xmlXPathNewContext(d->doc))) {
+		mkt_drv_fail(MKT_DRV_EFAIL, "cannot create an XPath context");
+		ret = MKT_DRV_EFAIL;
+		goto cleanup;
+	}
+	d->xpath->node = root;
+	/* A bad path is the caller's bug and gives NULL; keep libxml2's
+	 * message off stderr, which belongs to the protocol. */
+	d->xpath->error = quiet_xpath_error;
+	/* ACTION is optional (OpenNebula's payload has none) but must agree. */
+	doc_action = mkt_drv_get(d, "ACTION");
+	if (doc_action && *doc_action && strcasecmp(doc_action, action)) {
+		mkt_drv_fail(ret, "the action document is for action \"%s\", not \"%s\"",
+			     doc_action, action);
+		goto cleanup;
+	}
+	*out = MKT_STEAL(d);
+	ret = MKT_DRV_OK;
+
+ cleanup:
+	mkt_drv_free(d);
+	return ret;
+}
+
+const char *mkt_drv_action_name(const mkt_drv *d)
+{
+	return d->action;
+}
+
+const char *mkt_drv_get(mkt_drv *d, const char *path)
+{
+	xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST path, d->xpath);
+	xmlChar *content;
+	char *s = NULL;
+
+	if (obj && obj->type == XPATH_NODESET && obj->nodesetval &&
+	    obj->nodesetval->nodeNr > 0) {
+		content = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
+		s = mkt_util_trim(mkt_strdup(content ? (const char *)content : ""));
+		xmlFree(content);
+		d->strings = mkt_realloc(d->strings, (d->nstrings + 1) * sizeof(*d->strings));
+		d->strings[d->nstrings++] = s;
+	}
+	xmlXPathFreeObject(obj);
+	return s;
+}
+
+int mkt_drv_require(mkt_drv *d, const char *path, const char **out)
+{
+	const char *v = mkt_drv_get(d, path);
+
+	if (!v || !*v)
+		return mkt_drv_fail(MKT_DRV_EINPUT, "missing %s in the action document", path);
+	*out = v;
+	return 0;
+}
+
+int mkt_drv_get_long(mkt_drv *d, const char *path, long long *out)
+{
+	const char *v = mkt_drv_get(d, path);
+
+	if (!v || !*v)
+		return MKT_ENOTFOUND;
+	return mkt_util_parse_long(v, out);
+}
+
+int mkt_drv_get_bool(mkt_drv *d, const char *path, int *out)
+{
+	const char *v = mkt_drv_get(d, path);
+
+	if (!v || !*v)
+		return MKT_ENOTFOUND;
+	return mkt_util_parse_bool(v, out);
+}
+
+const char *mkt_drv_id(mkt_drv *d)
+{
+	const char *id;
+
+	if (d->id)
+		return d->id;
+	id = mkt_drv_get(d, "MARKETPLACEAPP/ID");
+	if (!id || !*id)
+		id = mkt_drv_get(d, "MARKETPLACE/ID");
+	return id && *id ? id : NULL;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const char *const protocol_actions[] = { "import", "export", "delete", "monitor", NULL };
+
+static const mkt_drv_action *find_action(const mkt_drv_action *actions, const char *name)
+{
+	for (; actions->action; actions++) {
+		if (!strcmp(actions->action, name))
+			return actions;
+	}
+	return NULL;
+}
+
+static int is_protocol_action(const char *name)
+{
+	const char *const *a;
+
+	for (a = protocol_actions; *a; a++) {
+		if (!strcmp(*a, name))
+			return 1;
+	}
+	return 0;
+}
+
+static int read_stdin(char **out, size_t *out_len)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+
+			mkt_buf_free(&b);
+			return mkt_drv_fail(MKT_DRV_EINPUT, "cannot read the action document from stdin: %s",
+					    strerror(err));
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > MAX_DOCUMENT) {
+			mkt_buf_free(&b);
+			return mkt_drv_fail(MKT_DRV_EINPUT, "the action document is larger than %u MiB",
+					    MAX_DOCUMENT >> 20);
+		}
+		mkt_buf_addn(&b, chunk, (size_t)n);
+	}
+	*out_len = b.len;
+	*out = mkt_buf_steal(&b);
+	return 0;
+}
+
+static int read_document(char **out, size_t *out_len, const char *arg)
+{
+	unsigned char *data = NULL;
+
+	if (!arg || !strcmp(arg, "-"))
+		return read_stdin(out, out_len);
+	if (mkt_util_base64_decode(&data, out_len, arg) < 0)
+		return mkt_drv_fail(MKT_DRV_EINPUT, "the action document argument is not base64");
+	*out = (char *)data;
+	return 0;
+}
+
+static int finish(int status)
+{
+	if (status == MKT_DRV_OK)
+		mkt_drv_progress_flush();
+	if (status == MKT_DRV_OK && results.len > 0) {
+		if (fwrite(results.ptr, 1, results.len, stdout) != results.len || fflush(stdout) != 0)
+			status = mkt_drv_fail(MKT_DRV_EFAIL, "cannot write the result: %s",
+					      strerror(errno));
+	}
+	mkt_drv_results_reset();
+	return status;
+}
+
+int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
+{
+	const char *self = argc > 0 && argv[0] ? argv[0] : "driver";
+	const char *name = strrchr(self, '/') ? strrchr(self, '/') + 1 : self;
+	const mkt_drv_action *row;
+	char **args = argv + 1;
+	int nargs = argc > 0 ? argc - 1 : 0;
+	mkt_drv *d = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	/* Run under its own name: the action is the first argument. */
+	if (!find_action(actions, name) && !is_protocol_action(name)) {
+		if (nargs < 1) {
+			ret = mkt_drv_fail(MKT_DRV_EINPUT,
+					   "usage: %s ACTION [BASE64_DOCUMENT|-] [ID] (or run it as ACTION)",
+					   name);
+			goto cleanup;
+		}
+		name = args[0];
+		args++;
+		nargs--;
+	}
+	if (!(row = find_action(actions, name))) {
+		ret = mkt_drv_fail(MKT_DRV_ENOTSUP, "action \"%s\" is not supported by this driver",
+				   name);
+		goto cleanup;
+	}
+	if ((ret = read_document(&text, &len, nargs > 0 ? args[0] : NULL)) != 0)
+		goto cleanup;
+	if ((ret = mkt_drv_new(&d, name, nargs > 1 ? args[1] : NULL, text, len)) != 0)
+		goto cleanup;
+	ret = row->handler(d);
+
+ cleanup:
+	ret = finish(ret);
+	mkt_drv_free(d);
+	free(text);
+	xmlCleanupParser();
+	return ret;
+}

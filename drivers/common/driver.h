@@ -1,0 +1,153 @@
+/*
+ * driver.h: the helper library of marketd's market drivers.
+ *
+ * A market driver is one executable per action (import, export, delete,
+ * monitor) in DRIVER_DIR/<MARKET_MAD>/; share/doc/drivers.md is the whole
+ * protocol.  This library is its C side: a driver written with it is one
+ * binary whose main() is
+ *
+ *     static const mkt_drv_action actions[] = {
+ *         { "import",  http_import },
+ *         { "delete",  http_delete },
+ *         { NULL, NULL }
+ *     };
+ *     int main(int argc, char **argv)
+ *     {
+ *         return mkt_drv_main(argc, argv, actions);
+ *     }
+ *
+ * installed once and linked (symlink or hardlink) under every action name:
+ * mkt_drv_main() picks the row named by basename(argv[0]), reads the action
+ * document, runs the handler and turns its return value into the exit
+ * status.
+ *
+ * Output discipline: results (mkt_drv_result*) are collected in memory and
+ * written to stdout only when the handler returns MKT_DRV_OK, so a failed
+ * action never prints a partial result.  Everything else goes to stderr in
+ * the protocol's line format ("ERROR: …", "PROGRESS <done> <total>").
+ *
+ * A driver is a short-lived single-threaded process: the results and the
+ * progress rate limiter are process-wide, like stdout and stderr themselves.
+ */
+#ifndef MKT_DRIVER_H
+#define MKT_DRIVER_H
+
+#include <stdint.h>
+
+#include "common/log.h"
+
+/* Exit statuses of a driver action (the protocol's). */
+typedef enum {
+	MKT_DRV_OK = 0,       /* success */
+	MKT_DRV_EFAIL = 1,    /* the action failed */
+	MKT_DRV_EINPUT = 2,   /* bad input: unreadable/malformed document, missing attribute */
+	MKT_DRV_ENOTSUP = 3   /* this driver does not implement the action */
+} mkt_drv_status;
+
+/* The parsed action document (opaque). */
+typedef struct mkt_drv mkt_drv;
+
+/* An action handler returns an mkt_drv_status; on failure it has printed
+ * an ERROR: line (mkt_drv_fail() does both). */
+typedef int (*mkt_drv_handler)(mkt_drv *d);
+
+/* One row of a driver's action table; the table ends with { NULL, NULL }. */
+typedef struct {
+	const char *action;
+	mkt_drv_handler handler;
+} mkt_drv_action;
+
+/*
+ * The whole main() of a driver.  The action is basename(argv[0]); when that
+ * is not an action name (the binary run under its own name, for debugging)
+ * argv[1] names the action and the arguments shift by one:
+ *     http import - 42 < doc.xml
+ * argv[1] is the base64 of the action document, or "-" (or absent) to read
+ * it from stdin; argv[2] is the object id.
+ *
+ * Returns the exit status: the handler's, MKT_DRV_EINPUT for a document
+ * that cannot be read or parsed, or whose ACTION names another action, and
+ * MKT_DRV_ENOTSUP for an action name missing from @actions.
+ */
+int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions);
+
+/*
+ * Read a document from memory (what mkt_drv_main() does with stdin or the
+ * decoded argv[1]); for tests and for drivers with their own main().
+ * @action is the action being run; @id the id from the command line (may
+ * be NULL).  MKT_DRV_OK, or MKT_DRV_EINPUT after printing an ERROR: line.
+ */
+int mkt_drv_new(mkt_drv **out, const char *action, const char *id,
+		const char *text, size_t len);
+void mkt_drv_free(mkt_drv *d);   /* accepts NULL */
+
+/* The action being run ("import", …); borrowed from @d. */
+const char *mkt_drv_action_name(const mkt_drv *d);
+
+/* The object id from the command line (the app id; the market id for
+ * monitor), or when absent MARKETPLACEAPP/ID (MARKETPLACE/ID for monitor);
+ * NULL when neither is there.  Borrowed from @d. */
+const char *mkt_drv_id(mkt_drv *d);
+
+/*
+ * Text of the element at @path, an XPath relative to the document root
+ * (MARKET_DRIVER_ACTION_DATA), e.g. "MARKETPLACE/TEMPLATE/BASE_URL", with
+ * leading and trailing blanks removed.  NULL when there is no such element;
+ * "" for an empty one.  Borrowed from @d (valid until mkt_drv_free()).
+ */
+const char *mkt_drv_get(mkt_drv *d, const char *path);
+
+/* Like mkt_drv_get(), but a missing or empty element prints
+ * "ERROR: missing <path> in the action document" and returns
+ * MKT_DRV_EINPUT; 0 with *out set otherwise. */
+int mkt_drv_require(mkt_drv *d, const char *path, const char **out);
+
+/* Typed getters: 0 with *out set; MKT_ENOTFOUND when the element is
+ * missing or empty (*out untouched); MKT_EINVAL when the value is not a
+ * whole number / a boolean (YES/NO, TRUE/FALSE, ON/OFF, 1/0). */
+int mkt_drv_get_long(mkt_drv *d, const char *path, long long *out);
+int mkt_drv_get_bool(mkt_drv *d, const char *path, int *out);
+
+/*
+ * Log a line to stderr in the protocol's format: "ERROR: …", "WARN: …",
+ * "INFO: …" or "DEBUG: …" (MKT_LOG_DDEBUG and above print as DEBUG).  A
+ * message with newlines becomes one prefixed line per line.
+ */
+void mkt_drv_log(mkt_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "ERROR: …" and return @code, so handlers can
+ * `return mkt_drv_fail(MKT_DRV_EINPUT, "…")`. */
+int mkt_drv_fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Report progress: "PROGRESS <done> <total>" (total 0 when unknown) on
+ * stderr, at most 4 lines a second.  A call with done == total (total > 0)
+ * is always printed, once; mkt_drv_progress_flush() prints the last value
+ * that the rate limit held back (mkt_drv_main() calls it after a handler
+ * that succeeded).
+ */
+void mkt_drv_progress(uint64_t done, uint64_t total);
+void mkt_drv_progress_flush(void);
+/* mkt_drv_progress() with the signature of a mkt_transfer_progress_cb. */
+void mkt_drv_transfer_progress(void *ud, uint64_t done, uint64_t total);
+
+/*
+ * Add a result attribute: KEY="value" in template syntax, '"' and '\'
+ * escaped with a backslash.  Collected, and printed on stdout when the
+ * handler returns MKT_DRV_OK.  @key must be a template name
+ * ([A-Za-z0-9_.-]+; asserted).
+ */
+void mkt_drv_result(const char *key, const char *value);
+void mkt_drv_result_long(const char *key, long long value);
+
+/* The results collected so far, as they will be printed (borrowed), and
+ * dropping them (tests; a driver with its own main()). */
+const char *mkt_drv_results(void);
+void mkt_drv_results_reset(void);
+
+/* Bytes -> MB as the protocol counts them: rounded up (1 byte is 1 MB). */
+long long mkt_drv_size_mb(uint64_t bytes);
+
+#endif

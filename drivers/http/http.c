@@ -1,0 +1,348 @@
+/*
+ * http.c: the http market driver.
+ *
+ * A marketplace is a directory (PUBLIC_DIR) that a web server publishes at
+ * BASE_URL; both are required attributes of the marketplace template.
+ * Apps are plain files named "<app id>-<16 random hex digits>", and an
+ * app's SOURCE is BASE_URL/<name>.
+ *
+ *   import   copy IMPORT_SOURCE (a path or a URL) into PUBLIC_DIR
+ *   export   download SOURCE over HTTP into EXPORT_TARGET, unpacked,
+ *            checked against the app's MD5
+ *   delete   remove PUBLIC_DIR/<name>
+ *   monitor  capacity of the file system holding PUBLIC_DIR
+ *
+ * All copies go through the transfer module (src/common/transfer.h), which
+ * streams, digests and writes atomically.  One binary serves every action;
+ * drivers/http/{import,export,delete,monitor} are links to it.  The
+ * protocol is in share/doc/drivers.md.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/transfer.h"
+#include "common/util.h"
+#include "driver.h"
+
+#define USER_AGENT "marketd-http-driver/" PACKAGE_VERSION
+#define NAME_RANDOM_BYTES 8     /* 16 hex digits */
+
+typedef struct {
+	char *base_url;           /* BASE_URL without trailing slashes */
+	const char *public_dir;   /* borrowed from the document */
+} http_market;
+
+/* Set by SIGTERM/SIGINT while a transfer runs; the transfer polls it
+ * (mkt_transfer_opts.cancel, a const volatile int *). */
+static volatile sig_atomic_t stop_signal;
+_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
+
+static void http_market_clear(http_market *m)
+{
+	MKT_FREE(m->base_url);
+}
+
+/* The two required market attributes; MKT_DRV_EINPUT naming the missing
+ * one. */
+static int http_market_read(mkt_drv *d, http_market *out)
+{
+	static const char *const required[] = { "BASE_URL", "PUBLIC_DIR" };
+	const char *values[2];
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		char *path = mkt_asprintf("MARKETPLACE/TEMPLATE/%s", required[i]);
+
+		values[i] = mkt_drv_get(d, path);
+		free(path);
+		if (!values[i] || !*values[i])
+			return mkt_drv_fail(MKT_DRV_EINPUT,
+					    "the marketplace template has no %s attribute (required by the http driver)",
+					    required[i]);
+	}
+	len = strlen(values[0]);
+	while (len > 0 && values[0][len - 1] == '/')
+		len--;
+	if (len == 0)
+		return mkt_drv_fail(MKT_DRV_EINPUT, "BASE_URL \"%s\" is not a URL", values[0]);
+	if (values[1][0] != '/')
+		return mkt_drv_fail(MKT_DRV_EINPUT, "PUBLIC_DIR \"%s\" is not an absolute path",
+				    values[1]);
+	out->base_url = mkt_strndup(values[0], len);
+	out->public_dir = values[1];
+	return 0;
+}
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * One mkt_transfer_run() with progress reports.  A SIGTERM (marketd's
+ * timeout) or SIGINT during the transfer cancels it, and the transfer
+ * module removes its temporary file: a killed action leaves nothing
+ * half-written behind, under any name.
+ */
+static int run_transfer(mkt_transfer_opts *opts, mkt_transfer_result *out)
+{
+	struct sigaction sa, old_term, old_int;
+	int ret;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	opts->progress = mkt_drv_transfer_progress;
+	opts->cancel = &stop_signal;
+	opts->user_agent = USER_AGENT;
+
+	ret = mkt_transfer_run(opts, out);
+
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	if (stop_signal) {
+		if (ret == 0)
+			unlink(opts->target);
+		return mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while writing %s",
+				    (int)stop_signal, opts->target);
+	}
+	if (ret < 0)
+		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
+	mkt_drv_progress_flush();
+	return 0;
+}
+
+/* Digests of a file already written, read through the transfer module with
+ * its output (target "-") sent to /dev/null. */
+static int file_digests(const char *path, mkt_transfer_result *out)
+{
+	mkt_transfer_opts opts = { 0 };
+	int null_fd, saved_fd, ret;
+
+	fflush(stdout);
+	if ((null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0 ||
+	    (saved_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+		int err = errno;
+
+		if (null_fd >= 0)
+			close(null_fd);
+		return mkt_drv_fail(MKT_DRV_EFAIL, "cannot open /dev/null: %s", strerror(err));
+	}
+	dup2(null_fd, STDOUT_FILENO);
+	close(null_fd);
+	opts.source = path;
+	opts.target = "-";
+	ret = mkt_transfer_run(&opts, out);
+	dup2(saved_fd, STDOUT_FILENO);
+	close(saved_fd);
+	if (ret < 0)
+		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
+	return 0;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static int valid_id(const char *id)
+{
+	const char *p;
+
+	if (!id || !*id)
+		return 0;
+	for (p = id; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	}
+	return 1;
+}
+
+static int http_import(mkt_drv *d)
+{
+	http_market m = { 0 };
+	mkt_transfer_opts opts = { 0 };
+	mkt_transfer_result r;
+	unsigned char rnd[NAME_RANDOM_BYTES];
+	char hex[2 * NAME_RANDOM_BYTES + 1];
+	const char *id = mkt_drv_id(d);
+	const char *source = NULL, *format, *md5;
+	char *name = NULL, *target = NULL, *url = NULL;
+	size_t i;
+	int ret;
+
+	if ((ret = http_market_read(d, &m)) != 0)
+		goto cleanup;
+	if ((ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0)
+		goto cleanup;
+	if (!valid_id(id)) {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT, "the app id \"%s\" is not a number", id ? id : "");
+		goto cleanup;
+	}
+	if (mkt_util_random(rnd, sizeof(rnd)) < 0) {
+		ret = mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
+		goto cleanup;
+	}
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	name = mkt_asprintf("%s-%s", id, hex);
+	target = mkt_asprintf("%s/%s", m.public_dir, name);
+	if (mkt_util_mkdir_p(m.public_dir, 0755) < 0) {
+		ret = mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
+		goto cleanup;
+	}
+
+	md5 = mkt_drv_get(d, "MD5");
+	opts.source = source;
+	opts.target = target;
+	opts.unpack = 0;
+	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
+	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, target);
+	if ((ret = run_transfer(&opts, &r)) != 0)
+		goto cleanup;
+
+	format = mkt_drv_get(d, "FORMAT");
+	url = mkt_asprintf("%s/%s", m.base_url, name);
+	mkt_drv_result("SOURCE", url);
+	mkt_drv_result("MD5", r.md5);
+	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
+	mkt_drv_result("FORMAT", format && *format ? format : r.format);
+	mkt_drv_result("SHA256", r.sha256);
+
+ cleanup:
+	free(url);
+	free(target);
+	free(name);
+	http_market_clear(&m);
+	return ret;
+}
+
+static int http_export(mkt_drv *d)
+{
+	http_market m = { 0 };
+	mkt_transfer_opts opts = { 0 };
+	mkt_transfer_result r, written;
+	const char *source = NULL, *target = NULL, *md5;
+	int ret;
+
+	if ((ret = http_market_read(d, &m)) != 0 ||
+	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0 ||
+	    (ret = mkt_drv_require(d, "EXPORT_TARGET", &target)) != 0)
+		goto cleanup;
+	if (target[0] != '/') {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
+		goto cleanup;
+	}
+
+	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
+	opts.source = source;
+	opts.target = target;
+	opts.unpack = 1;
+	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
+	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", source, target);
+	if ((ret = run_transfer(&opts, &r)) != 0)
+		goto cleanup;
+
+	/* The digests are of the bytes read; when unpacking changed them, the
+	 * written file needs its own. */
+	written = r;
+	if (r.bytes_in != r.bytes_out && (ret = file_digests(target, &written)) != 0) {
+		unlink(target);
+		goto cleanup;
+	}
+	mkt_drv_result("MD5", written.md5);
+	mkt_drv_result("SHA256", written.sha256);
+	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
+	mkt_drv_result("FORMAT", r.format);
+
+ cleanup:
+	http_market_clear(&m);
+	return ret;
+}
+
+static int http_delete(mkt_drv *d)
+{
+	http_market m = { 0 };
+	const char *source = NULL, *name;
+	char *path = NULL;
+	size_t blen;
+	int ret;
+
+	if ((ret = http_market_read(d, &m)) != 0 ||
+	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0)
+		goto cleanup;
+	blen = strlen(m.base_url);
+	name = !strncmp(source, m.base_url, blen) && source[blen] == '/' ? source + blen + 1 : "";
+	if (!*name || strchr(name, '/') || strstr(name, "..")) {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT,
+				   "SOURCE \"%s\" is not a file directly under BASE_URL %s/",
+				   source, m.base_url);
+		goto cleanup;
+	}
+	path = mkt_asprintf("%s/%s", m.public_dir, name);
+	if (unlink(path) < 0) {
+		if (errno != ENOENT) {
+			ret = mkt_drv_fail(MKT_DRV_EFAIL, "cannot remove %s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		mkt_drv_log(MKT_LOG_WARN, "%s does not exist; nothing to delete", path);
+	} else {
+		mkt_drv_log(MKT_LOG_INFO, "removed %s", path);
+	}
+
+ cleanup:
+	free(path);
+	http_market_clear(&m);
+	return ret;
+}
+
+static int http_monitor(mkt_drv *d)
+{
+	http_market m = { 0 };
+	struct statvfs st;
+	unsigned long long unit, mb = 1ULL << 20;
+	int ret;
+
+	if ((ret = http_market_read(d, &m)) != 0)
+		goto cleanup;
+	if (statvfs(m.public_dir, &st) < 0) {
+		ret = mkt_drv_fail(MKT_DRV_EFAIL, "cannot read the capacity of %s: %s",
+				   m.public_dir, strerror(errno));
+		goto cleanup;
+	}
+	/* df's figures: used = blocks - bfree, free = what non-root may use. */
+	unit = st.f_frsize ? st.f_frsize : st.f_bsize;
+	mkt_drv_result_long("TOTAL_MB", (long long)((unsigned long long)st.f_blocks * unit / mb));
+	mkt_drv_result_long("FREE_MB", (long long)((unsigned long long)st.f_bavail * unit / mb));
+	mkt_drv_result_long("USED_MB",
+			    (long long)((unsigned long long)(st.f_blocks - st.f_bfree) * unit / mb));
+
+ cleanup:
+	http_market_clear(&m);
+	return ret;
+}
+
+static const mkt_drv_action http_actions[] = {
+	{ "import", http_import },
+	{ "export", http_export },
+	{ "delete", http_delete },
+	{ "monitor", http_monitor },
+	{ NULL, NULL }
+};
+
+int main(int argc, char **argv)
+{
+	return mkt_drv_main(argc, argv, http_actions);
+}
