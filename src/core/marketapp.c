@@ -371,7 +371,14 @@ int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id, char **out_
 	if (a->source && *a->source &&
 	    mkt_object_load(core, &mkt_market_class, a->market_id, &mobj) == 0)
 		conf = mkt_config_market_mad(core->conf, ((mkt_market *)mobj)->mad);
-	if (conf && (conf->app_actions & MKT_APP_ACTION_DELETE) && a->type == MKT_APP_IMAGE) {
+	/* Content a driver stored is only removed by that driver: a market
+	 * whose driver cannot delete cannot lose apps (oned's rule). */
+	if (conf && !(conf->app_actions & MKT_APP_ACTION_DELETE) && a->type == MKT_APP_IMAGE) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "Delete disabled for market: %s",
+				    mobj->name);
+		goto cleanup;
+	}
+	if (conf && a->type == MKT_APP_IMAGE) {
 		a->state = MKT_APP_LOCKED;
 		if ((ret = mkt_object_save(core, &mkt_app_class, obj, MKT_STORE_UPDATE)) == 0)
 			*out_mad = mkt_strdup(((mkt_market *)mobj)->mad);

@@ -26,7 +26,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import harness
-from harness import (APP_ERROR, APP_LOCKED, APP_READY, INTERNAL, NO_EXISTS, tmpl, xint,
+from harness import (ACTION, APP_ERROR, APP_LOCKED, APP_READY, INTERNAL, NO_EXISTS, tmpl, xint,
                      xml, xtext)
 
 FAKES = harness.Daemon.FAKE_DRIVERS
@@ -306,6 +306,23 @@ class Delete(harness.TestCase):
         self.assertEqual(doc.findtext("ACTION"), "delete")
         self.assertEqual(doc.findtext("MARKETPLACEAPP/SOURCE"), "probe://app-%d" % aid)
         self.assertIn("MARKETD_ACTION=delete", rec["environ"])
+
+
+    def test_delete_refused_when_the_driver_cannot_delete(self):
+        # A READY app with stored content, then its market moves to a driver
+        # without a delete action: the content could not be removed, so the
+        # app stays (oned's "Delete disabled for market").
+        market = D.ok("one.market.allocate",
+                      tmpl(NAME="nodelete", MARKET_MAD="http", BASE_URL="http://127.0.0.1/x",
+                           PUBLIC_DIR=D.public_dir, FAKE_IMPORT="ok"))
+        aid = image_app(market)
+        self.assertEqual(xint(D.wait_state("marketapp", aid, (APP_READY, APP_ERROR)), "STATE"),
+                         APP_READY)
+        D.ok("one.market.update", market, tmpl(MARKET_MAD="one"), 1)
+        r = D.rpc("one.marketapp.delete", aid)
+        self.assertFailure(r, "one.marketapp.delete", ACTION,
+                           contains="Delete disabled for market: nodelete")
+        self.assertEqual(xint(D.info("marketapp", aid), "STATE"), APP_READY)
 
 
 def read_record(action, aid, timeout=10):
