@@ -15,8 +15,10 @@
 #include "client.h"
 
 /* A handler status that main() turns into exit status 2 (usage error);
- * everything else negative is exit status 1. */
+ * everything else negative is exit status 1, except MKT_CLI_EINTERRUPTED
+ * (Ctrl-C stopped a --wait or a download): 130, the shell's 128 + SIGINT. */
 #define MKT_CLI_EUSAGE (-64)
+#define MKT_CLI_EINTERRUPTED (-66)
 
 /* How list/show print the object. */
 typedef enum {
@@ -32,7 +34,14 @@ enum {
 	MKT_CLI_OPT_MARKET = 1u << 1,        /* app list/create --market ID */
 	MKT_CLI_OPT_FILTER = 1u << 2,        /* app list --mine/--group/--all/--user */
 	MKT_CLI_OPT_GROUP_NAME = 1u << 3,    /* user create --group GROUP */
-	MKT_CLI_OPT_LOCK_LEVEL = 1u << 4     /* app lock --use/--manage/--admin/--all */
+	MKT_CLI_OPT_LOCK_LEVEL = 1u << 4,    /* app lock --use/--manage/--admin/--all */
+	MKT_CLI_OPT_DATASTORE = 1u << 5,     /* image create, app export --datastore DS */
+	MKT_CLI_OPT_PATH = 1u << 6,          /* image/app create --path FILE_OR_URL */
+	MKT_CLI_OPT_NAME = 1u << 7,          /* image/app create, app export --name NAME */
+	MKT_CLI_OPT_IMAGE_TYPE = 1u << 8,    /* image create --type TYPE */
+	MKT_CLI_OPT_WAIT = 1u << 9,          /* image/app create, app export --wait */
+	MKT_CLI_OPT_ORIGIN = 1u << 10,       /* app create --image ID */
+	MKT_CLI_OPT_APP_META = 1u << 11      /* app create --description/--version */
 };
 
 typedef struct mkt_cli_class mkt_cli_class;
@@ -50,7 +59,15 @@ typedef struct {
 	const char *filter_user;     /* app list --user: USER overrides filter */
 	const char **groups;         /* user create --group (repeatable) */
 	size_t ngroups;
-	int lock_level;              /* app lock: 1 use .. 4 all */
+	int lock_level;              /* app/image lock: 1 use .. 4 all */
+	const char *datastore;       /* --datastore: datastore ID or NAME */
+	const char *path;            /* --path: a local file or an http(s) URL */
+	const char *name;            /* --name: the new object's name */
+	const char *image_type;      /* image create --type: OS, DATABLOCK, ... */
+	const char *image;           /* app create --image: image ID or NAME */
+	const char *description;     /* app create --description */
+	const char *version;         /* app create --version */
+	int wait;                    /* --wait: until READY or ERROR */
 } mkt_cli;
 
 /* A command handler: @argv holds the @argc positional arguments after the

@@ -1,7 +1,8 @@
 /*
  * cmd_app.c: the marketplace app class (`app list` table, `app show`
  * block, in the layout of OpenNebula's onemarketapp) and the commands
- * only apps have: list filters, create --market, lock and unlock.
+ * only apps have: list --market and create (from a template, an image or
+ * a file/URL).  `app export` and `app download` are in cmd_app_transfer.c.
  */
 #include <config.h>
 
@@ -16,6 +17,8 @@
 #include "doc.h"
 #include "object.h"
 #include "output.h"
+#include "progress.h"
+#include "wait.h"
 
 /* MarketPlaceApp::State and ::Type, long and short (index = value). */
 static const char *const state_long[] = { "INIT", "READY", "LOCKED", "ERROR", "DISABLED" };
@@ -27,24 +30,9 @@ static const char *const lock_names[] = { "None", "Use", "Manage", "Admin", "All
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The name of the enum value at @path, "-" when missing or unknown. */
-static const char *enum_name(xmlNodePtr node, const char *path,
-			     const char *const *names, size_t n)
-{
-	long long v;
-
-	if (mkt_doc_get_long(node, path, &v) < 0 || v < 0 || (size_t)v >= n)
-		return "-";
-	return names[v];
-}
-
 static char *size_of(xmlNodePtr node)
 {
-	long long mb;
-
-	if (mkt_doc_get_long(node, "SIZE", &mb) < 0)
-		return mkt_strdup("-");
-	return mkt_output_size_mb(mb);
+	return mkt_output_size_at(node, "SIZE");
 }
 
 static char *time_of(xmlNodePtr node, int with_time)
@@ -72,8 +60,8 @@ static int print_list(FILE *fp, xmlNodePtr pool)
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "NAME"));
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "VERSION"));
 		mkt_output_table_cell_take(t, size_of(a));
-		mkt_output_table_cell(t, enum_name(a, "STATE", state_short, N_ELEMS(state_short)));
-		mkt_output_table_cell(t, enum_name(a, "TYPE", type_short, N_ELEMS(type_short)));
+		mkt_output_table_cell(t, mkt_output_enum(a, "STATE", state_short, N_ELEMS(state_short)));
+		mkt_output_table_cell(t, mkt_output_enum(a, "TYPE", type_short, N_ELEMS(type_short)));
 		mkt_output_table_cell_take(t, time_of(a, 0));
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "MARKETPLACE"));
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "ZONE_ID"));
@@ -120,16 +108,17 @@ static int print_show(FILE *fp, xmlNodePtr a)
 	fprintf(fp, "MARKETPLACE APP %s INFORMATION\n", id);
 	mkt_output_kv_take(fp, "ID", id);
 	mkt_output_kv_take(fp, "NAME", mkt_doc_get(a, "NAME"));
-	mkt_output_kv(fp, "TYPE", enum_name(a, "TYPE", type_long, N_ELEMS(type_long)));
+	mkt_output_kv(fp, "TYPE", mkt_output_enum(a, "TYPE", type_long, N_ELEMS(type_long)));
 	mkt_output_kv_take(fp, "USER", mkt_doc_get(a, "UNAME"));
 	mkt_output_kv_take(fp, "GROUP", mkt_doc_get(a, "GNAME"));
 	mkt_output_kv_take(fp, "MARKETPLACE", mkt_doc_get(a, "MARKETPLACE"));
 	mkt_output_kv_take(fp, "MARKETPLACE_ID", mkt_doc_get(a, "MARKETPLACE_ID"));
-	mkt_output_kv(fp, "STATE", enum_name(a, "STATE", state_long, N_ELEMS(state_long)));
+	mkt_output_kv(fp, "STATE", mkt_output_enum(a, "STATE", state_long, N_ELEMS(state_long)));
 	if (lock)
-		mkt_output_kv(fp, "LOCK", enum_name(lock, "LOCKED", lock_names,
-						    N_ELEMS(lock_names)));
+		mkt_output_kv(fp, "LOCK", mkt_output_enum(lock, "LOCKED", lock_names,
+							  N_ELEMS(lock_names)));
 	mkt_output_kv_take(fp, "ZONE_ID", mkt_doc_get(a, "ZONE_ID"));
+	mkt_progress_print(fp, a);
 
 	mkt_output_permissions(fp, a);
 
@@ -153,6 +142,15 @@ static int print_show(FILE *fp, xmlNodePtr a)
 				   mkt_doc_find(a, "TEMPLATE"));
 }
 
+/* MarketPlaceApp::State: the upload of an IMAGE app runs while LOCKED. */
+static const mkt_cli_states states = {
+	.ready = 1,
+	.error = 3,
+	.pending = (1u << 0) | (1u << 2),
+	.names = state_long,
+	.nnames = N_ELEMS(state_long),
+};
+
 const mkt_cli_class mkt_cmd_app_class = {
 	.name = "app",
 	.label = "marketplace app",
@@ -163,6 +161,7 @@ const mkt_cli_class mkt_cmd_app_class = {
 	.root = "MARKETPLACEAPP",
 	.print_list = print_list,
 	.print_show = print_show,
+	.states = &states,
 };
 
 /* Drop the apps of other markets from the pool document. */
@@ -187,11 +186,10 @@ int mkt_cmd_app_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv
 	const mkt_cli_class *cls = cmd->cls;
 	char *xml = NULL;
 	xmlDocPtr doc = NULL;
-	long long filter = cli->filter, market_id = -1;
+	long long filter, market_id = -1;
 	int ret;
 
-	if ((cli->filter_user &&
-	     (ret = mkt_object_resolve(cli, &mkt_cmd_user_class, cli->filter_user, &filter)) < 0) ||
+	if ((ret = mkt_object_filter(cli, &filter)) < 0 ||
 	    (cli->market &&
 	     (ret = mkt_object_resolve(cli, &mkt_cmd_market_class, cli->market, &market_id)) < 0))
 		goto cleanup;
@@ -213,6 +211,71 @@ int mkt_cmd_app_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv
 	return ret;
 }
 
+
+/*
+ * The template of `app create`: FILE with --name/--description/--version
+ * set in it, or one built from --image (NAME defaults to the image's) or
+ * --path (NAME defaults to the file's base name), the way onemarketapp
+ * create builds it from its options.
+ */
+static int create_template(mkt_cli *cli, const char *file, char **out)
+{
+	static const char *const names[] = {
+		"NAME", "ORIGIN_ID", "IMPORT_SOURCE", "TYPE", "DESCRIPTION", "VERSION",
+	};
+	const char *values[N_ELEMS(names)] = {
+		cli->name, NULL, NULL, NULL, cli->description, cli->version,
+	};
+	char *base = NULL, *origin = NULL, *source = NULL, *name = NULL;
+	xmlDocPtr doc = NULL;
+	long long image_id;
+	int ret;
+
+	*out = NULL;
+	if (file) {
+		if ((ret = mkt_object_read_template(&base, file)) < 0)
+			goto cleanup;
+		if (!cli->name && !cli->description && !cli->version) {
+			*out = MKT_STEAL(base);     /* sent as it is */
+			goto cleanup;
+		}
+	} else if (cli->image) {
+		if ((ret = mkt_object_resolve(cli, &mkt_cmd_image_class, cli->image, &image_id)) < 0)
+			goto cleanup;
+		if (!cli->name) {
+			if ((ret = mkt_object_info(cli, &mkt_cmd_image_class, image_id, &doc, NULL)) < 0)
+				goto cleanup;
+			name = mkt_doc_get(xmlDocGetRootElement(doc), "NAME");
+			values[0] = name;
+		}
+		origin = mkt_asprintf("%lld", image_id);
+		values[1] = origin;
+		values[3] = "IMAGE";
+	} else {
+		if (!cli->name && !(name = mkt_object_basename(cli->path))) {
+			ret = mkt_object_usage("cannot take an app name from '%s': give --name",
+					       cli->path);
+			goto cleanup;
+		}
+		if (!cli->name)
+			values[0] = name;
+		source = mkt_object_abs_source(cli->path);
+		values[1] = "-1";
+		values[2] = source;
+		values[3] = "IMAGE";
+	}
+	ret = mkt_object_build_template(out, base, names, values, N_ELEMS(names));
+
+ cleanup:
+	if (doc)
+		xmlFreeDoc(doc);
+	free(base);
+	free(origin);
+	free(source);
+	free(name);
+	return ret;
+}
+
 int mkt_cmd_app_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
 	char *tmpl = NULL;
@@ -223,36 +286,20 @@ int mkt_cmd_app_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **ar
 		ret = mkt_object_usage("app create needs --market ID");
 		goto cleanup;
 	}
-	if ((ret = mkt_object_read_template(&tmpl, argv[0])) < 0 ||
+	if ((argc > 0) + !!cli->image + !!cli->path != 1) {
+		ret = mkt_object_usage("app create needs one of FILE, --image ID and --path FILE_OR_URL");
+		goto cleanup;
+	}
+	if ((ret = create_template(cli, argc > 0 ? argv[0] : NULL, &tmpl)) < 0 ||
 	    (ret = mkt_object_resolve(cli, &mkt_cmd_market_class, cli->market, &market_id)) < 0 ||
 	    (ret = mkt_client_call_id(cli->client, &id, "one.marketapp.allocate", "si",
 				      tmpl, (int)market_id)) < 0)
 		goto cleanup;
 	mkt_object_print_id(id);
+	if (cli->wait)
+		ret = mkt_wait_object(cli, cmd->cls, id);
 
  cleanup:
 	free(tmpl);
 	return ret;
-}
-
-int mkt_cmd_app_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
-{
-	long long id, rid;
-	int ret;
-
-	if ((ret = mkt_object_resolve(cli, cmd->cls, argv[0], &id)) < 0)
-		return ret;
-	return mkt_client_call_id(cli->client, &rid, "one.marketapp.lock", "iib",
-				  (int)id, cli->lock_level ? cli->lock_level : 1,
-				  (xmlrpc_bool)0);
-}
-
-int mkt_cmd_app_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
-{
-	long long id, rid;
-	int ret;
-
-	if ((ret = mkt_object_resolve(cli, cmd->cls, argv[0], &id)) < 0)
-		return ret;
-	return mkt_client_call_id(cli->client, &rid, "one.marketapp.unlock", "i", (int)id);
 }

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/alloc.h"
-
 #include "doc.h"
 #include "object.h"
 #include "output.h"
@@ -21,27 +19,6 @@ static const char *state_name(long long state, int shrt)
 	case 1: return shrt ? "off" : "DISABLED";
 	default: return "-";
 	}
-}
-
-/* AVAIL: FREE_MB as a percentage of TOTAL_MB, "-" without a capacity. */
-static char *avail(xmlNodePtr m)
-{
-	long long total = 0, free_mb = 0;
-
-	if (mkt_doc_get_long(m, "TOTAL_MB", &total) < 0 || total <= 0)
-		return mkt_strdup("-");
-	if (mkt_doc_get_long(m, "FREE_MB", &free_mb) < 0)
-		free_mb = 0;
-	return mkt_asprintf("%.0f%%", (double)free_mb * 100.0 / (double)total);
-}
-
-static char *size_of(xmlNodePtr node, const char *path)
-{
-	long long mb = 0;
-
-	if (mkt_doc_get_long(node, path, &mb) < 0)
-		return mkt_strdup("-");
-	return mkt_output_size_mb(mb);
 }
 
 static int print_list(FILE *fp, xmlNodePtr pool)
@@ -62,8 +39,8 @@ static int print_list(FILE *fp, xmlNodePtr pool)
 		mkt_output_table_cell_take(t, mkt_doc_get(m, "UNAME"));
 		mkt_output_table_cell_take(t, mkt_doc_get(m, "GNAME"));
 		mkt_output_table_cell_take(t, mkt_doc_get(m, "NAME"));
-		mkt_output_table_cell_take(t, size_of(m, "TOTAL_MB"));
-		mkt_output_table_cell_take(t, avail(m));
+		mkt_output_table_cell_take(t, mkt_output_size_at(m, "TOTAL_MB"));
+		mkt_output_table_cell_take(t, mkt_output_avail(m));
 		mkt_output_table_cellf(t, "%zu",
 				       mkt_doc_count(mkt_doc_find(m, "MARKETPLACEAPPS"), "ID"));
 		mkt_output_table_cell_take(t, mkt_doc_get(m, "MARKET_MAD"));
@@ -94,9 +71,9 @@ static int print_show(FILE *fp, xmlNodePtr m)
 	mkt_output_kv_take(fp, "ZONE_ID", mkt_doc_get(m, "ZONE_ID"));
 
 	mkt_output_section(fp, "MARKETPLACE CAPACITY");
-	mkt_output_kv_take(fp, "TOTAL", size_of(m, "TOTAL_MB"));
-	mkt_output_kv_take(fp, "FREE", size_of(m, "FREE_MB"));
-	mkt_output_kv_take(fp, "USED", size_of(m, "USED_MB"));
+	mkt_output_kv_take(fp, "TOTAL", mkt_output_size_at(m, "TOTAL_MB"));
+	mkt_output_kv_take(fp, "FREE", mkt_output_size_at(m, "FREE_MB"));
+	mkt_output_kv_take(fp, "USED", mkt_output_size_at(m, "USED_MB"));
 
 	mkt_output_permissions(fp, m);
 

@@ -10,7 +10,7 @@
  * create`).  Global options may come before or after the command.
  *
  * Exit status: 0 success, 1 error reported by marketd or the connection,
- * 2 usage error.
+ * 2 usage error, 130 when Ctrl-C stopped a --wait or a download.
  */
 #include <config.h>
 
@@ -29,7 +29,7 @@
 
 #define PROG "marketctl"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 /* ---- the command table ------------------------------------------------ */
 
@@ -37,11 +37,20 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define APP (&mkt_cmd_app_class)
 #define USER (&mkt_cmd_user_class)
 #define GROUP (&mkt_cmd_group_class)
+#define DATASTORE (&mkt_cmd_datastore_class)
+#define IMAGE (&mkt_cmd_image_class)
 #define O_APPEND MKT_CLI_OPT_APPEND
 #define O_MARKET MKT_CLI_OPT_MARKET
 #define O_FILTER MKT_CLI_OPT_FILTER
 #define O_GNAME MKT_CLI_OPT_GROUP_NAME
 #define O_LOCK MKT_CLI_OPT_LOCK_LEVEL
+#define O_DS MKT_CLI_OPT_DATASTORE
+#define O_PATH MKT_CLI_OPT_PATH
+#define O_NAME MKT_CLI_OPT_NAME
+#define O_TYPE MKT_CLI_OPT_IMAGE_TYPE
+#define O_WAIT MKT_CLI_OPT_WAIT
+#define O_ORIGIN MKT_CLI_OPT_ORIGIN
+#define O_META MKT_CLI_OPT_APP_META
 
 static const mkt_cli_cmd commands[] = {
 	{ "market", "list", mkt_object_list, MARKET, 0, 0, 0, "",
@@ -72,8 +81,10 @@ static const mkt_cli_cmd commands[] = {
 	  "List the marketplace apps (all by default)." },
 	{ "app", "show", mkt_object_show, APP, 1, 1, 0, "ID",
 	  "Show a marketplace app." },
-	{ "app", "create", mkt_cmd_app_create, APP, 1, 1, O_MARKET, "FILE|- --market ID",
-	  "Create an app in a marketplace from a template; prints ID: <n>." },
+	{ "app", "create", mkt_cmd_app_create, APP, 0, 1,
+	  O_MARKET | O_ORIGIN | O_PATH | O_NAME | O_META | O_WAIT,
+	  "--market ID (FILE|- | --image ID | --path FILE_OR_URL) [--name NAME] [--description TEXT] [--version V] [--wait]",
+	  "Create an app in a marketplace from a template, an image or a file/URL; prints ID: <n>." },
 	{ "app", "delete", mkt_object_delete, APP, 1, 1, 0, "ID",
 	  "Delete a marketplace app." },
 	{ "app", "update", mkt_object_update, APP, 2, 2, O_APPEND, "ID FILE|- [--append]",
@@ -90,10 +101,57 @@ static const mkt_cli_cmd commands[] = {
 	  "Enable a marketplace app." },
 	{ "app", "disable", mkt_object_disable, APP, 1, 1, 0, "ID",
 	  "Disable a marketplace app." },
-	{ "app", "lock", mkt_cmd_app_lock, APP, 1, 1, O_LOCK, "ID [--use|--manage|--admin|--all]",
+	{ "app", "lock", mkt_object_lock, APP, 1, 1, O_LOCK, "ID [--use|--manage|--admin|--all]",
 	  "Lock an app against actions of a level (default --use)." },
-	{ "app", "unlock", mkt_cmd_app_unlock, APP, 1, 1, 0, "ID",
+	{ "app", "unlock", mkt_object_unlock, APP, 1, 1, 0, "ID",
 	  "Unlock a marketplace app." },
+	{ "app", "export", mkt_cmd_app_export, APP, 1, 1, O_DS | O_NAME | O_WAIT,
+	  "ID --datastore DS [--name NAME] [--wait]",
+	  "Copy an app into a datastore as a new image; prints IMAGE ID: <n>." },
+	{ "app", "download", mkt_cmd_app_download, APP, 2, 2, 0, "ID FILE|-",
+	  "Download a READY app's content (http(s) SOURCE) into FILE, checked against its MD5." },
+
+	{ "datastore", "list", mkt_object_list, DATASTORE, 0, 0, 0, "",
+	  "List the datastores." },
+	{ "datastore", "show", mkt_object_show, DATASTORE, 1, 1, 0, "ID",
+	  "Show a datastore." },
+	{ "datastore", "create", mkt_object_create, DATASTORE, 1, 1, 0, "FILE|-",
+	  "Create a datastore from a template (NAME, optional BASE_PATH); prints ID: <n>." },
+	{ "datastore", "delete", mkt_object_delete, DATASTORE, 1, 1, 0, "ID",
+	  "Delete an empty datastore." },
+	{ "datastore", "chmod", mkt_object_chmod, DATASTORE, 2, 2, 0, "ID OCTET",
+	  "Set a datastore's permissions, e.g. 640." },
+	{ "datastore", "chown", mkt_object_chown, DATASTORE, 2, 3, 0, "ID USER [GROUP]",
+	  "Change a datastore's owner (and group)." },
+	{ "datastore", "chgrp", mkt_object_chgrp, DATASTORE, 2, 2, 0, "ID GROUP",
+	  "Change a datastore's group." },
+	{ "datastore", "rename", mkt_object_rename, DATASTORE, 2, 2, 0, "ID NAME",
+	  "Rename a datastore." },
+
+	{ "image", "list", mkt_object_list, IMAGE, 0, 0, O_FILTER,
+	  "[--mine|--group|--all|--user USER]",
+	  "List the images (all by default)." },
+	{ "image", "show", mkt_object_show, IMAGE, 1, 1, 0, "ID",
+	  "Show an image." },
+	{ "image", "create", mkt_cmd_image_create, IMAGE, 0, 1, O_DS | O_PATH | O_NAME | O_TYPE | O_WAIT,
+	  "--datastore DS (--path FILE_OR_URL | FILE|-) [--name NAME] [--type TYPE] [--wait]",
+	  "Create an image in a datastore from a file/URL or a template; prints ID: <n>." },
+	{ "image", "delete", mkt_object_delete, IMAGE, 1, 1, 0, "ID",
+	  "Delete an image and its file." },
+	{ "image", "update", mkt_object_update, IMAGE, 2, 2, O_APPEND, "ID FILE|- [--append]",
+	  "Replace an image's template (merge into it with --append)." },
+	{ "image", "chmod", mkt_object_chmod, IMAGE, 2, 2, 0, "ID OCTET",
+	  "Set an image's permissions, e.g. 640." },
+	{ "image", "chown", mkt_object_chown, IMAGE, 2, 3, 0, "ID USER [GROUP]",
+	  "Change an image's owner (and group)." },
+	{ "image", "chgrp", mkt_object_chgrp, IMAGE, 2, 2, 0, "ID GROUP",
+	  "Change an image's group." },
+	{ "image", "rename", mkt_object_rename, IMAGE, 2, 2, 0, "ID NAME",
+	  "Rename an image." },
+	{ "image", "lock", mkt_object_lock, IMAGE, 1, 1, O_LOCK, "ID [--use|--manage|--admin|--all]",
+	  "Lock an image against actions of a level (default --use)." },
+	{ "image", "unlock", mkt_object_unlock, IMAGE, 1, 1, 0, "ID",
+	  "Unlock an image." },
 
 	{ "user", "list", mkt_object_list, USER, 0, 0, 0, "",
 	  "List the users." },
@@ -129,7 +187,8 @@ typedef enum {
 	OPT_ENDPOINT, OPT_USER, OPT_PASSWORD, OPT_XML, OPT_JSON, OPT_HELP,
 	OPT_VERSION, OPT_APPEND, OPT_MARKET, OPT_MINE, OPT_GROUP_FILTER,
 	OPT_ALL_FILTER, OPT_GROUP_NAME, OPT_USE, OPT_MANAGE, OPT_ADMIN,
-	OPT_ALL_LOCK
+	OPT_ALL_LOCK, OPT_DATASTORE, OPT_PATH, OPT_NAME, OPT_TYPE, OPT_WAIT,
+	OPT_IMAGE, OPT_DESCRIPTION, OPT_APP_VERSION
 } opt_id;
 
 typedef struct {
@@ -156,17 +215,33 @@ static const option_row options[] = {
 	{ "append", 0, 0, MKT_CLI_OPT_APPEND, OPT_APPEND, NULL,
 	  "merge the attributes into the template instead of replacing it" },
 	{ "market", 0, 1, MKT_CLI_OPT_MARKET, OPT_MARKET, "ID", "the marketplace (ID or NAME)" },
-	{ "mine", 0, 0, MKT_CLI_OPT_FILTER, OPT_MINE, NULL, "only your apps" },
-	{ "group", 0, 0, MKT_CLI_OPT_FILTER, OPT_GROUP_FILTER, NULL, "only your group's apps" },
-	{ "all", 0, 0, MKT_CLI_OPT_FILTER, OPT_ALL_FILTER, NULL, "all the apps you may see (default)" },
+	{ "mine", 0, 0, MKT_CLI_OPT_FILTER, OPT_MINE, NULL, "only yours" },
+	{ "group", 0, 0, MKT_CLI_OPT_FILTER, OPT_GROUP_FILTER, NULL, "only your group's" },
+	{ "all", 0, 0, MKT_CLI_OPT_FILTER, OPT_ALL_FILTER, NULL, "all you may see (default)" },
 	{ "user", 0, 1, MKT_CLI_OPT_FILTER, OPT_USER, "USER",
-	  "only USER's apps (with --password: the --user not next to it)" },
+	  "only USER's (with --password: the --user not next to it)" },
 	{ "group", 0, 1, MKT_CLI_OPT_GROUP_NAME, OPT_GROUP_NAME, "GROUP",
 	  "the user's group (ID or NAME; repeat for secondary groups)" },
 	{ "use", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_USE, NULL, "lock use and above (level 1, default)" },
 	{ "manage", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_MANAGE, NULL, "lock manage and above (level 2)" },
 	{ "admin", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_ADMIN, NULL, "lock admin actions (level 3)" },
 	{ "all", 0, 0, MKT_CLI_OPT_LOCK_LEVEL, OPT_ALL_LOCK, NULL, "lock every action (level 4)" },
+	{ "datastore", 0, 1, MKT_CLI_OPT_DATASTORE, OPT_DATASTORE, "DS",
+	  "the datastore (ID or NAME) the image goes into" },
+	{ "image", 0, 1, MKT_CLI_OPT_ORIGIN, OPT_IMAGE, "ID",
+	  "upload this image (ID or NAME) into the marketplace" },
+	{ "path", 0, 1, MKT_CLI_OPT_PATH, OPT_PATH, "FILE_OR_URL",
+	  "the content: a file on the marketd host or an http(s) URL" },
+	{ "name", 0, 1, MKT_CLI_OPT_NAME, OPT_NAME, "NAME",
+	  "the new object's name (default: from the image, app or path)" },
+	{ "type", 0, 1, MKT_CLI_OPT_IMAGE_TYPE, OPT_TYPE, "TYPE",
+	  "OS (default), CDROM, DATABLOCK, KERNEL, RAMDISK or CONTEXT" },
+	{ "description", 0, 1, MKT_CLI_OPT_APP_META, OPT_DESCRIPTION, "TEXT",
+	  "the app's DESCRIPTION" },
+	{ "version", 0, 1, MKT_CLI_OPT_APP_META, OPT_APP_VERSION, "V",
+	  "the app's VERSION (default 0.0)" },
+	{ "wait", 0, 0, MKT_CLI_OPT_WAIT, OPT_WAIT, NULL,
+	  "wait until it is READY (exit 0) or ERROR (exit 1), showing progress" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -212,6 +287,21 @@ static void print_cmd_line(FILE *fp, const mkt_cli_cmd *c)
 	free(words);
 }
 
+/* Whether a different command option of @scope_mask has the name of
+ * global row @g (`app create --version`), which it then hides. */
+static int shadowed(const option_row *g, unsigned scope_mask)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if ((options[i].scope & scope_mask) && options[i].id != g->id &&
+		    strcmp(options[i].name, g->name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The command options of @scope_mask, or (@global) the global options
+ * those do not hide. */
 static void print_options(FILE *fp, unsigned scope_mask, int global)
 {
 	size_t i;
@@ -220,7 +310,7 @@ static void print_options(FILE *fp, unsigned scope_mask, int global)
 		const option_row *o = &options[i];
 		char *spec;
 
-		if (global ? o->scope != 0 : !(o->scope & scope_mask))
+		if (global ? o->scope != 0 || shadowed(o, scope_mask) : !(o->scope & scope_mask))
 			continue;
 		if (o->letter)
 			spec = mkt_asprintf("-%c, --%s%s%s", o->letter, o->name,
@@ -240,8 +330,8 @@ static void help_general(FILE *fp)
 	fprintf(fp,
 		"Usage: " PROG " [OPTIONS] OBJECT VERB [ARGUMENTS] [OPTIONS]\n"
 		"\n"
-		"Manage marketd's marketplaces, apps, users and groups over its\n"
-		"XML-RPC API (OpenNebula's one.* methods).\n"
+		"Manage marketd's marketplaces, apps, datastores, images, users and\n"
+		"groups over its XML-RPC API (OpenNebula's one.* methods).\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
@@ -252,7 +342,8 @@ static void help_general(FILE *fp)
 		"\n"
 		"ID, USER and GROUP arguments take a numeric id or a name.\n"
 		"Run '" PROG " OBJECT VERB --help' for one command's options.\n"
-		"Exit status: 0 success, 1 error from marketd or the connection, 2 usage error.\n");
+		"Exit status: 0 success, 1 error from marketd or the connection, 2 usage error,\n"
+		"130 when Ctrl-C stopped a --wait or a download.\n");
 }
 
 static void help_object(FILE *fp, const char *object)
@@ -283,19 +374,22 @@ static void help_command(FILE *fp, const mkt_cli_cmd *c)
 		print_options(fp, c->opts, 0);
 	}
 	fprintf(fp, "\nGlobal options:\n");
-	print_options(fp, 0, 1);
+	print_options(fp, c->opts, 1);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
 
 /*
- * The option row for --@name (length @len) or -@letter: global rows, or
- * rows of the options @cmd accepts.  Without a command (the lenient pass)
- * any row matches; when rows disagree on taking a value, the first wins.
+ * The option row for --@name (length @len) or -@letter: rows of the
+ * options @cmd accepts, else global rows (so `app create --version V` is
+ * the app's version, not marketctl's).  Without a command (the lenient
+ * pass) any row matches; when rows disagree on taking a value, the first
+ * wins.
  */
 static const option_row *find_option(const char *name, size_t len, char letter,
 				     const mkt_cli_cmd *cmd, int lenient)
 {
+	const option_row *global = NULL;
 	size_t i;
 
 	for (i = 0; i < N_OPTIONS; i++) {
@@ -305,10 +399,14 @@ static const option_row *find_option(const char *name, size_t len, char letter,
 
 		if (!named)
 			continue;
-		if (o->scope == 0 || lenient || (cmd && (cmd->opts & o->scope)))
+		if (lenient)
+			return o;
+		if (o->scope == 0 && !global)
+			global = o;
+		else if (cmd && (cmd->opts & o->scope))
 			return o;
 	}
-	return NULL;
+	return global;
 }
 
 static void apply_option(mkt_cli *cli, parsed *p, const option_row *o,
@@ -340,6 +438,14 @@ static void apply_option(mkt_cli *cli, parsed *p, const option_row *o,
 	case OPT_MANAGE: cli->lock_level = 2; p->levels |= 2u; break;
 	case OPT_ADMIN: cli->lock_level = 3; p->levels |= 4u; break;
 	case OPT_ALL_LOCK: cli->lock_level = 4; p->levels |= 8u; break;
+	case OPT_DATASTORE: cli->datastore = value; break;
+	case OPT_PATH: cli->path = value; break;
+	case OPT_NAME: cli->name = value; break;
+	case OPT_TYPE: cli->image_type = value; break;
+	case OPT_WAIT: cli->wait = 1; break;
+	case OPT_IMAGE: cli->image = value; break;
+	case OPT_DESCRIPTION: cli->description = value; break;
+	case OPT_APP_VERSION: cli->version = value; break;
 	}
 }
 
@@ -517,13 +623,9 @@ static int run(mkt_cli *cli, int argc, char **argv)
 
 	/* strict pass, with the options of that command */
 	parsed_free(&p);
-	cli->filter = -2;
-	cli->market = NULL;
-	cli->append = 0;
-	cli->lock_level = 0;
 	free(cli->groups);
-	cli->groups = NULL;
-	cli->ngroups = 0;
+	memset(cli, 0, sizeof(*cli));
+	cli->filter = -2;
 	if ((ret = parse_pass(cli, &p, argc, argv, cmd)) < 0)
 		goto cleanup;
 	if (p.help) {
@@ -581,6 +683,9 @@ int main(int argc, char **argv)
 		status = EXIT_OK;
 	} else if (ret == MKT_CLI_EUSAGE) {
 		status = EXIT_USAGE;
+	} else if (ret == MKT_CLI_EINTERRUPTED) {
+		status = EXIT_INTERRUPTED;
+		fprintf(stderr, PROG ": %s\n", mkt_error_message());
 	} else {
 		status = EXIT_FAIL;
 		if (ret == MKT_CLIENT_EREPLY)

@@ -1,7 +1,8 @@
 /*
- * object.c: name resolution, output dispatch and the handlers shared by
- * every object class (show, create, update, delete, chmod, chown, chgrp,
- * rename, enable, disable).
+ * object.c: name resolution, output dispatch, templates built from
+ * options and the handlers shared by every object class (list, show,
+ * create, update, delete, chmod, chown, chgrp, rename, enable, disable,
+ * lock, unlock).
  */
 #include <config.h>
 
@@ -9,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/template.h"
 #include "common/util.h"
 
 #include "doc.h"
@@ -44,6 +47,41 @@ int mkt_object_pool(mkt_cli *cli, const mkt_cli_class *cls, int filter,
 		return mkt_client_call_string(cli->client, out, cls->pool_method,
 					      "iii", filter, -1, -1);
 	return mkt_client_call_string(cli->client, out, cls->pool_method, "");
+}
+
+int mkt_object_filter(mkt_cli *cli, long long *out)
+{
+	*out = cli->filter;
+	if (cli->filter_user)
+		return mkt_object_resolve(cli, &mkt_cmd_user_class, cli->filter_user, out);
+	return 0;
+}
+
+int mkt_object_info(mkt_cli *cli, const mkt_cli_class *cls, long long id,
+		    xmlDocPtr *out, char **raw)
+{
+	char *method = method_name(cls, "info");
+	char *xml = NULL;
+	int ret;
+
+	*out = NULL;
+	if (raw)
+		*raw = NULL;
+	if ((ret = mkt_client_call_string(cli->client, &xml, method, "i", (int)id)) < 0 ||
+	    (ret = mkt_doc_parse(out, xml, method, cls->root)) < 0)
+		goto cleanup;
+	if (raw)
+		*raw = MKT_STEAL(xml);
+
+ cleanup:
+	free(xml);
+	free(method);
+	return ret;
+}
+
+const char *mkt_object_state_name(const mkt_cli_class *cls, xmlNodePtr obj)
+{
+	return mkt_output_enum(obj, "STATE", cls->states->names, cls->states->nnames);
 }
 
 int mkt_object_resolve(mkt_cli *cli, const mkt_cli_class *cls,
@@ -131,9 +169,12 @@ int mkt_object_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 	const mkt_cli_class *cls = cmd->cls;
 	char *xml = NULL;
 	xmlDocPtr doc = NULL;
+	long long filter = -2;
 	int ret;
 
-	if ((ret = mkt_object_pool(cli, cls, -2, &xml)) < 0 ||
+	if ((cmd->opts & MKT_CLI_OPT_FILTER) && (ret = mkt_object_filter(cli, &filter)) < 0)
+		goto cleanup;
+	if ((ret = mkt_object_pool(cli, cls, (int)filter, &xml)) < 0 ||
 	    (ret = mkt_doc_parse(&doc, xml, cls->pool_method, cls->pool_root)) < 0)
 		goto cleanup;
 	ret = mkt_object_output(cli, cls, xml, doc, 1);
@@ -148,16 +189,13 @@ int mkt_object_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 int mkt_object_show(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
 	const mkt_cli_class *cls = cmd->cls;
-	char *method = method_name(cls, "info");
 	char *xml = NULL;
 	xmlDocPtr doc = NULL;
 	long long id = -1;      /* one.user.info(-1): the caller itself */
 	int ret;
 
-	if (argc > 0 && (ret = mkt_object_resolve(cli, cls, argv[0], &id)) < 0)
-		goto cleanup;
-	if ((ret = mkt_client_call_string(cli->client, &xml, method, "i", (int)id)) < 0 ||
-	    (ret = mkt_doc_parse(&doc, xml, method, cls->root)) < 0)
+	if ((argc > 0 && (ret = mkt_object_resolve(cli, cls, argv[0], &id)) < 0) ||
+	    (ret = mkt_object_info(cli, cls, id, &doc, &xml)) < 0)
 		goto cleanup;
 	ret = mkt_object_output(cli, cls, xml, doc, 0);
 
@@ -165,7 +203,6 @@ int mkt_object_show(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 	if (doc)
 		xmlFreeDoc(doc);
 	free(xml);
-	free(method);
 	return ret;
 }
 
@@ -177,6 +214,79 @@ int mkt_object_read_template(char **out, const char *path)
 void mkt_object_print_id(long long id)
 {
 	printf("ID: %lld\n", id);
+	fflush(stdout);
+}
+
+int mkt_object_build_template(char **out, const char *base, const char *const *names,
+			      const char *const *values, size_t n)
+{
+	mkt_template *t = NULL;
+	mkt_buf b = MKT_BUF_INIT;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	if (!base)
+		t = mkt_template_new();
+	else if ((ret = mkt_template_parse_any(&t, base)) < 0)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (values[i])
+			mkt_template_set(t, names[i], values[i]);
+	mkt_template_format_text(t, &b);
+	*out = mkt_buf_steal(&b);
+	mkt_template_free(t);
+	mkt_buf_free(&b);
+	return 0;
+}
+
+/* Whether @s starts with "<scheme>://". */
+static int is_url(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+
+	return n > 0 && strncmp(s + n, "://", 3) == 0;
+}
+
+char *mkt_object_abs_source(const char *path)
+{
+	char *cwd;
+	char *abs;
+
+	if (path[0] == '/' || is_url(path))
+		return mkt_strdup(path);
+	if (!(cwd = getcwd(NULL, 0)))
+		return mkt_strdup(path);    /* the daemon's error will name it */
+	while (path[0] == '.' && path[1] == '/') {
+		path += 2;
+		while (*path == '/')
+			path++;
+	}
+	abs = mkt_asprintf("%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+	free(cwd);
+	return abs;
+}
+
+char *mkt_object_basename(const char *path)
+{
+	const char *p = path, *start;
+	size_t end;
+
+	if (is_url(path)) {
+		p = strstr(path, "://") + 3;
+		p += strcspn(p, "/?#");         /* past the host */
+		end = strcspn(p, "?#");
+	} else {
+		end = strlen(p);
+	}
+	while (end > 0 && p[end - 1] == '/')
+		end--;
+	start = p + end;
+	while (start > p && start[-1] != '/')
+		start--;
+	if (start == p + end)
+		return NULL;
+	return mkt_strndup(start, (size_t)(p + end - start));
 }
 
 int mkt_object_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
@@ -354,4 +464,25 @@ int mkt_object_enable(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **arg
 int mkt_object_disable(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
 	return set_enabled(cli, cmd->cls, argv[0], 0);
+}
+
+int mkt_object_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
+{
+	char *method = method_name(cmd->cls, "lock");
+	long long id, rid;
+	int ret;
+
+	if ((ret = mkt_object_resolve(cli, cmd->cls, argv[0], &id)) < 0)
+		goto cleanup;
+	ret = mkt_client_call_id(cli->client, &rid, method, "iib", (int)id,
+				 cli->lock_level ? cli->lock_level : 1, (xmlrpc_bool)0);
+
+ cleanup:
+	free(method);
+	return ret;
+}
+
+int mkt_object_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
+{
+	return call_on_id(cli, cmd->cls, "unlock", argv[0]);
 }

@@ -1,9 +1,10 @@
 /*
  * object.h: object classes and the handlers every class shares.
  *
- * Each object marketctl handles (market, app, user, group) is one class
- * row: its XML-RPC method prefix, its pool call and root elements, and the
- * functions printing its table and INFORMATION block.  The generic
+ * Each object marketctl handles (market, app, datastore, image, user,
+ * group) is one class row: its XML-RPC method prefix, its pool call and
+ * root elements, the functions printing its table and INFORMATION block,
+ * and for objects filled in the background the states --wait reads.  The generic
  * handlers below (show, delete, chmod, chown, ...) are parameterised by
  * the command row's class, so one.market.chown and one.marketapp.chown go
  * through the same code.
@@ -16,6 +17,18 @@
 
 #include "cli.h"
 
+/*
+ * The STATE values of a class whose objects are filled in the background
+ * (apps, images): what --wait waits through and what ends it.
+ */
+typedef struct {
+	int ready;                  /* the wait succeeds */
+	int error;                  /* the wait fails with TEMPLATE/ERROR */
+	unsigned pending;           /* bit (1u << STATE) for each state to wait through */
+	const char *const *names;   /* long state names, index = value */
+	size_t nnames;
+} mkt_cli_states;
+
 struct mkt_cli_class {
 	const char *name;           /* CLI object word: "market" */
 	const char *label;          /* for messages: "marketplace" */
@@ -27,12 +40,16 @@ struct mkt_cli_class {
 	/* Print the pool as a table / one object as an INFORMATION block. */
 	int (*print_list)(FILE *fp, xmlNodePtr pool);
 	int (*print_show)(FILE *fp, xmlNodePtr obj);
+	/* NULL for classes with nothing to wait for. */
+	const mkt_cli_states *states;
 };
 
 extern const mkt_cli_class mkt_cmd_market_class;
 extern const mkt_cli_class mkt_cmd_app_class;
 extern const mkt_cli_class mkt_cmd_user_class;
 extern const mkt_cli_class mkt_cmd_group_class;
+extern const mkt_cli_class mkt_cmd_datastore_class;
+extern const mkt_cli_class mkt_cmd_image_class;
 
 /* Set a usage error (exit status 2) and return MKT_CLI_EUSAGE. */
 int mkt_object_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -44,6 +61,21 @@ int mkt_object_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  */
 int mkt_object_resolve(mkt_cli *cli, const mkt_cli_class *cls,
 		       const char *arg, long long *out);
+
+/* The pool filter of a filtered list: --mine/--group/--all, or the id of
+ * the --user USER (resolved). */
+int mkt_object_filter(mkt_cli *cli, long long *out);
+
+/*
+ * <prefix>.info(@id) parsed: the document in *out (free with xmlFreeDoc)
+ * and, when @raw is not NULL, the XML text in *raw (malloc'ed).
+ */
+int mkt_object_info(mkt_cli *cli, const mkt_cli_class *cls, long long id,
+		    xmlDocPtr *out, char **raw);
+
+/* The long name of an object's STATE ("READY"), "-" when unknown; @cls
+ * must have states. */
+const char *mkt_object_state_name(const mkt_cli_class *cls, xmlNodePtr obj);
 
 /* The pool document of @cls (XML text, malloc'ed); @filter is used only
  * by classes whose pool call takes one. */
@@ -61,8 +93,26 @@ int mkt_object_output(mkt_cli *cli, const mkt_cli_class *cls,
 /* Read a template argument: FILE, or "-" for standard input. */
 int mkt_object_read_template(char **out, const char *path);
 
-/* Print "ID: <n>" after a create. */
+/* Print "ID: <n>" after a create (flushed: a --wait may follow). */
 void mkt_object_print_id(long long id);
+
+/*
+ * A template of the attributes given by command-line options (@names and
+ * @values, @n of them; NULL values are skipped), as template text in *out
+ * (malloc'ed).  When @base is not NULL (a template file read by
+ * mkt_object_read_template) the attributes are set in it, replacing any of
+ * the same name.
+ */
+int mkt_object_build_template(char **out, const char *base, const char *const *names,
+			      const char *const *values, size_t n);
+
+/* @path made absolute against the working directory, unless it is a URL
+ * (malloc'ed). */
+char *mkt_object_abs_source(const char *path);
+
+/* The last segment of a path or URL (no query or fragment), malloc'ed;
+ * NULL when there is none ("http://host/"). */
+char *mkt_object_basename(const char *path);
 
 /* Generic handlers (mkt_cli_handler), for any class with the method. */
 int mkt_object_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
@@ -76,12 +126,15 @@ int mkt_object_chgrp(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv
 int mkt_object_rename(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_enable(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_disable(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_object_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_object_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 
 /* Class-specific handlers. */
 int mkt_cmd_app_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_app_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
-int mkt_cmd_app_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
-int mkt_cmd_app_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_app_export(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_app_download(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_image_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_passwd(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_chgrp(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);

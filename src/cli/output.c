@@ -155,6 +155,36 @@ char *mkt_output_size_mb(long long mb)
 	return s;
 }
 
+char *mkt_output_size_at(xmlNodePtr node, const char *path)
+{
+	long long mb;
+
+	if (mkt_doc_get_long(node, path, &mb) < 0)
+		return mkt_strdup("-");
+	return mkt_output_size_mb(mb);
+}
+
+char *mkt_output_avail(xmlNodePtr node)
+{
+	long long total = 0, free_mb = 0;
+
+	if (mkt_doc_get_long(node, "TOTAL_MB", &total) < 0 || total <= 0)
+		return mkt_strdup("-");
+	if (mkt_doc_get_long(node, "FREE_MB", &free_mb) < 0)
+		free_mb = 0;
+	return mkt_asprintf("%.0f%%", (double)free_mb * 100.0 / (double)total);
+}
+
+const char *mkt_output_enum(xmlNodePtr node, const char *path,
+			    const char *const *names, size_t n)
+{
+	long long v;
+
+	if (mkt_doc_get_long(node, path, &v) < 0 || v < 0 || (size_t)v >= n)
+		return "-";
+	return names[v];
+}
+
 char *mkt_output_time(long long epoch, int with_time)
 {
 	time_t tt = (time_t)epoch;

@@ -36,6 +36,18 @@ void mkt_output_table_print(const mkt_output_table *t, FILE *fp);
 /* A size in MB the way OpenNebula prints it: 512M, 1G, 1.5G, 2T. */
 char *mkt_output_size_mb(long long mb);
 
+/* The size in MB at @path below @node ("-" when missing), as above. */
+char *mkt_output_size_at(xmlNodePtr node, const char *path);
+
+/* AVAIL: FREE_MB as a percentage of TOTAL_MB below @node, "-" without a
+ * capacity. */
+char *mkt_output_avail(xmlNodePtr node);
+
+/* The name of the enum value at @path below @node (@names indexed by
+ * value, @n of them); "-" when missing or out of range.  Borrowed. */
+const char *mkt_output_enum(xmlNodePtr node, const char *path,
+			    const char *const *names, size_t n);
+
 /* An epoch in local time as 01/31/25, or 01/31/25 13:05:00 when
  * @with_time; "-" for a bad time. */
 char *mkt_output_time(long long epoch, int with_time);
