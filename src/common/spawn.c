@@ -96,6 +96,35 @@ static void split_lines(line_splitter *ls, const char *data, size_t n, int flush
 	}
 }
 
+/* When to stop a child: on cancel or at its deadline SIGTERM goes to its
+ * group, and SIGKILL after the grace period. */
+typedef struct {
+	double deadline;        /* 0: none */
+	int grace;
+	int term_sent;
+	double kill_at;         /* 0: nothing pending */
+} stop_state;
+
+static void stop_if_due(stop_state *st, const mkt_spawn_opts *o, mkt_spawn_result *out,
+			pid_t pid, double t)
+{
+	int cancel = o->cancel && *o->cancel;
+
+	if (!st->term_sent && (cancel || (st->deadline && t > st->deadline))) {
+		if (cancel)
+			out->cancelled = 1;
+		else
+			out->timed_out = 1;
+		kill(-pid, SIGTERM);
+		st->term_sent = 1;
+		st->kill_at = t + st->grace;
+	}
+	if (st->term_sent && st->kill_at && t > st->kill_at) {
+		kill(-pid, SIGKILL);
+		st->kill_at = 0;
+	}
+}
+
 static int setup_spawn(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
 		       const int in[2], const int out[2], const int err[2], const char *cwd)
 {
@@ -137,9 +166,9 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	mkt_buf output = MKT_BUF_INIT;
 	size_t max_output = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
 	size_t written = 0;
-	double start = now_s(), deadline, kill_at = 0, linger_until = 0;
-	int grace = o->kill_grace > 0 ? o->kill_grace : 5;
-	int ret = 0, rc, status = 0, exited = 0, term_sent = 0, pidfd = -1;
+	double start = now_s(), linger_until = 0;
+	stop_state stop = { 0, o->kill_grace > 0 ? o->kill_grace : 5, 0, 0 };
+	int ret = 0, rc, status = 0, exited = 0, pidfd = -1;
 	pid_t pid = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -169,7 +198,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	if (o->input_len == 0)
 		close_fd(&in[1]);
-	deadline = o->timeout > 0 ? start + o->timeout : 0;
+	stop.deadline = o->timeout > 0 ? start + o->timeout : 0;
 
 	/* Read until the child closes its output.  Its exit is looked for
 	 * only when nothing happens for a while (a descendant may hold the
@@ -184,19 +213,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 
 		if (exited && t > linger_until)
 			break;
-		if (!term_sent && ((o->cancel && *o->cancel) || (deadline && t > deadline))) {
-			if (o->cancel && *o->cancel)
-				out->cancelled = 1;
-			else
-				out->timed_out = 1;
-			kill(-pid, SIGTERM);
-			term_sent = 1;
-			kill_at = t + grace;
-		}
-		if (term_sent && kill_at && t > kill_at) {
-			kill(-pid, SIGKILL);
-			kill_at = 0;
-		}
+		stop_if_due(&stop, o, out, pid, t);
 		if (in[1] >= 0)
 			pfd[n++] = (struct pollfd){ .fd = in[1], .events = POLLOUT };
 		if (po[0] >= 0)
@@ -257,19 +274,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 			exited = 1;
 			break;
 		}
-		if (!term_sent && ((o->cancel && *o->cancel) || (deadline && t > deadline))) {
-			if (o->cancel && *o->cancel)
-				out->cancelled = 1;
-			else
-				out->timed_out = 1;
-			kill(-pid, SIGTERM);
-			term_sent = 1;
-			kill_at = t + grace;
-		}
-		if (term_sent && kill_at && t > kill_at) {
-			kill(-pid, SIGKILL);
-			kill_at = 0;
-		}
+		stop_if_due(&stop, o, out, pid, t);
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
