@@ -11,7 +11,13 @@
  * fsync'd and renamed over <target> only when everything succeeded, so a
  * crash, a kill or a checksum mismatch never leaves a partial file under
  * the final name (the temporary file is removed on every failure this
- * process survives).
+ * process survives).  It is created with mode 0666 minus the umask, and
+ * blocks of zeros are left as holes, so sparse images stay sparse.  A
+ * target that is a device or a pipe cannot be replaced by a rename: it is
+ * written in place, zeros included.
+ *
+ * Memory use is a few fixed 1 MiB buffers, whatever the size of the
+ * content.  Transfers may run concurrently in several threads.
  */
 #ifndef MKT_TRANSFER_H
 #define MKT_TRANSFER_H
@@ -23,20 +29,33 @@ typedef void (*mkt_transfer_progress_cb)(void *ud, uint64_t done, uint64_t total
 
 typedef struct {
 	/* A local path, a file:// URL or an http(s):// URL (libcurl; follows
-	 * redirects; honours http_proxy/https_proxy/no_proxy). */
+	 * redirects; honours http_proxy/https_proxy/no_proxy).  A file://
+	 * URL must be local (file:///p or file://localhost/p) and may be
+	 * percent-encoded.  A URL's user:password shows as "***" in error
+	 * messages. */
 	const char *source;
 	/* Final path of the content.  "-" writes to standard output instead
 	 * (no temporary file, no rename). */
 	const char *target;
 	/* Decompress gzip/bzip2/xz/zstd and, for a tar or OVA archive, extract
 	 * its disk image (the single regular file, or for OVA the largest
-	 * .vmdk/.qcow2/.img/.raw member).  Plain content passes unchanged. */
+	 * .vmdk/.qcow2/.img/.raw member).  Plain content passes unchanged.
+	 * Formats are told by their magic bytes, never by the name, and
+	 * anything else (raw, qcow2, vmdk, iso...) is copied byte for byte.
+	 * In a tar, .ovf/.mf/.cert members are never the image, a member
+	 * named like a disk wins over any other file, and several other files
+	 * without a disk are an error.  With target "-", a better member that
+	 * comes after one already written is an error too. */
 	int unpack;
-	/* When set, the md5 (hex) the source bytes must have: a mismatch fails
-	 * with "checksum mismatch: expected X, got Y" and no target. */
+	/* When set, the md5 (hex, any case) the source bytes must have: a
+	 * mismatch fails with "checksum mismatch: expected X, got Y" and no
+	 * target (an existing target is left as it was). */
 	const char *expect_md5;
-	/* HTTP: how many times to resume (Range request) after a dropped
-	 * connection or a 5xx, with backoff; 0 = default (5). */
+	/* HTTP: how many times, in all, to resume (Range request) after a
+	 * refused or dropped connection, a stall or a 5xx, waiting 0.5 s,
+	 * then twice as long each time, up to 10 s; 0 = default (5).  Other
+	 * answers (4xx) fail at once.  A server that ignores Range sends the
+	 * whole body again and the part already received is skipped. */
 	int retries;
 	/* HTTP: seconds to connect, and seconds without progress before
 	 * giving up; 0 = defaults (30, 60). */
@@ -46,12 +65,16 @@ typedef struct {
 	 * User-Agent; both optional. */
 	const char *const *headers;
 	const char *user_agent;
-	/* Called at most about ten times a second, and once at the end;
-	 * total is 0 when the size is unknown. */
+	/* Called at most about ten times a second, and once at the end of a
+	 * successful transfer with done == total == bytes_in; before that,
+	 * total is 0 while the size is unknown.  done counts source bytes. */
 	mkt_transfer_progress_cb progress;
 	void *progress_ud;
 	/* Polled between blocks: when it becomes non-zero the transfer stops,
-	 * removes its temporary file and fails with "cancelled". */
+	 * removes its temporary file and fails with "cancelled" (MKT_ERROR).
+	 * It is also looked at just before the final rename, and at least
+	 * every 250 ms while HTTP waits for data or backs off; a signal
+	 * handler may set it (a signal also wakes the HTTP wait at once). */
 	const volatile int *cancel;
 } mkt_transfer_opts;
 
@@ -61,17 +84,30 @@ typedef struct {
 	char md5[33];           /* hex digest of the source bytes */
 	char sha256[65];
 	/* Format of the written content, sniffed from its header: "qcow2",
-	 * "vmdk", "vhdx", "vdi", "iso" or "raw". */
+	 * "vmdk" (sparse extent or descriptor), "vhdx", "vdi", "iso" or
+	 * "raw". */
 	char format[16];
+	/* Digests of the bytes written to the target: those of the source
+	 * unless unpacking changed the content (then they are what a later
+	 * copy of the target, e.g. an upload of a stored image, must match). */
+	char md5_out[33];
+	char sha256_out[65];
 } mkt_transfer_result;
 
 /*
- * Run one transfer.  0 on success; otherwise a negative mkt_status with a
- * one-line message naming what failed and where, e.g.
+ * Run one transfer.  0 on success (@out, which may be NULL, is filled only
+ * then); otherwise a negative mkt_status with a one-line message naming
+ * what failed and where, e.g.
  *   "cannot read http://h/x: HTTP 404 Not Found"
  *   "cannot write /ds/1/abc: No space left on device"
  *   "checksum mismatch: expected 0123..., got 4567..."
  *   "cannot unpack http://h/x.tar.gz: <libarchive message>"
+ * The status says whose fault it is:
+ *   MKT_ENOTFOUND  the source does not exist (ENOENT, HTTP 404/410)
+ *   MKT_EPERM      the source is refused (EACCES, HTTP 401/403/407)
+ *   MKT_EINVAL     bad options, an unsupported URL scheme, a checksum
+ *                  mismatch, content that cannot be unpacked
+ *   MKT_ERROR      anything else, and every failure to write the target
  */
 int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out);
 
