@@ -399,6 +399,17 @@ int mkt_driver_new(mkt_driver **out, const mkt_config *conf)
 	return rc < 0 ? rc : MKT_ERROR;
 }
 
+/* The flag is read by the job's own thread (spawn, transfer): set it
+ * atomically rather than through a racy plain store. */
+static int cancel_if(job *j, mkt_driver_action action, int oid)
+{
+	if (j->fn || j->req.action != action || j->req.oid != oid ||
+	    __atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid)
 {
 	job *j;
@@ -406,9 +417,9 @@ int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid)
 
 	pthread_mutex_lock(&drv->lock);
 	for (j = drv->head; j; j = j->next)
-		n += !j->fn && j->req.action == action && j->req.oid == oid && !j->cancel++;
+		n += cancel_if(j, action, oid);
 	for (j = drv->running; j; j = j->run_next)
-		n += !j->fn && j->req.action == action && j->req.oid == oid && !j->cancel++;
+		n += cancel_if(j, action, oid);
 	pthread_mutex_unlock(&drv->lock);
 	return n;
 }
@@ -423,7 +434,7 @@ void mkt_driver_free(mkt_driver *drv)
 	pthread_mutex_lock(&drv->lock);
 	drv->stopping = 1;
 	for (j = drv->running; j; j = j->run_next)
-		j->cancel = 1;
+		__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&drv->cond);
 	pthread_mutex_unlock(&drv->lock);
 	for (i = 0; i < drv->nworkers; i++)

@@ -62,22 +62,6 @@ static void finish(fill *f, unsigned long long bytes, const char *format, const 
 	pthread_mutex_unlock(&f->core->lock);
 }
 
-/* The image's MD5 is that of its file, which apps made from it upload:
- * when the copy unpacked its source, the digests of the source bytes are
- * not the file's, so read the file once more for them. */
-static int digest_of(const char *path, const volatile int *cancel, mkt_transfer_result *r)
-{
-	mkt_transfer_opts o = { .source = path, .target = "/dev/null", .cancel = cancel };
-	mkt_transfer_result d;
-	int ret;
-
-	if ((ret = mkt_transfer_run(&o, &d)) == 0) {
-		memcpy(r->md5, d.md5, sizeof(r->md5));
-		memcpy(r->sha256, d.sha256, sizeof(r->sha256));
-	}
-	return ret;
-}
-
 /* marketd's own copy, on a worker thread. */
 static void copy_job(void *ud, const volatile int *cancel)
 {
@@ -98,14 +82,10 @@ static void copy_job(void *ud, const volatile int *cancel)
 
 		finish(f, 0, NULL, NULL, NULL, msg);
 		free(msg);
-	} else if (r.bytes_in != r.bytes_out && digest_of(f->target, cancel, &r) < 0) {
-		char *msg = mkt_asprintf("cannot checksum %s: %s", f->target, mkt_error_message());
-
-		f->shutdown = *cancel != 0;
-		finish(f, 0, NULL, NULL, NULL, msg);
-		free(msg);
 	} else {
-		finish(f, r.bytes_out, r.format, r.md5, r.sha256, NULL);
+		/* The image's digests are those of its file (what apps made from
+		 * it upload), not of a compressed source. */
+		finish(f, r.bytes_out, r.format, r.md5_out, r.sha256_out, NULL);
 	}
 	fill_free(f);
 }
