@@ -125,11 +125,16 @@ def main():
         url = app.findtext("SOURCE")
         t_curl = timed(lambda: subprocess.run(["curl", "-sf", "-o", os.path.join(tmp, "curl.img"),
                                                url], check=True))
+        os.unlink(os.path.join(tmp, "curl.img"))
+        # marketd's copies are durable (fsync before rename): the same for curl.
+        t_curl_sync = timed(lambda: (subprocess.run(
+            ["curl", "-sf", "-o", os.path.join(tmp, "curl.img"), url], check=True), os.sync()))
         eid = d.ok("one.marketapp.export", aid, 1, "bench-export")
         t_export = timed(lambda: d.wait_state("image", eid, (1,), timeout=600))
         rows = [("image from PATH (marketd copy + md5/sha256)", t_image, "cp+sync", t_cp),
                 ("app import (http driver, md5/sha256)", t_import, "cp+sync", t_cp),
-                ("app export (http driver, md5 verified)", t_export, "curl", t_curl)]
+                ("app export (http driver, md5 verified)", t_export, "curl", t_curl),
+                ("app export (http driver, md5 verified)", t_export, "curl+sync", t_curl_sync)]
     finally:
         sampler.stop = True
         sampler.join()
@@ -138,7 +143,7 @@ def main():
         nginx.wait()
         subprocess.run(["rm", "-rf", tmp])
     for name, ours, peer_name, peer in rows:
-        print("%-46s %8.2f s  %-8s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"
+        print("%-46s %8.2f s  %-9s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"
               % (name, ours, peer_name, peer, peer / ours, SIZE_MB / ours, SIZE_MB / peer))
     print("peak RSS: marketd %.1f MiB, driver %.1f MiB"
           % (sampler.peak["marketd"] / 1024, sampler.peak["driver"] / 1024))
