@@ -278,6 +278,9 @@ int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *op
 	setup_easy(h->easy, opts->source, opts->connect_timeout, opts->stall_timeout,
 		   opts->user_agent, &h->ans, h->errbuf);
 	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
+	/* Large reads: the default 16 KiB means a callback, and a copy into
+	 * the pull buffer, every 16 KiB of a multi-GiB image. */
+	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, (long)(512 * 1024));
 	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
 	h->cap = MKT_TRANSFER_BLOCK;
