@@ -87,6 +87,22 @@ int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out)
 	return ret;
 }
 
+int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
+			  long long *out)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if ((ret = mkt_xml_child_long(node, names[i], &out[i])) == MKT_ENOTFOUND)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "%s lacks %s",
+					     (const char *)node->name, names[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 char *mkt_xml_text_of(const char *xml, const char *name)
 {
 	xmlDocPtr doc = NULL;

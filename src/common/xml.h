@@ -23,6 +23,11 @@ char *mkt_xml_child_text(xmlNodePtr node, const char *name);
  * naming the element). */
 int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out);
 
+/* Integer values of the children @names[0..n-1] of @node into @out; every
+ * one must be present (MKT_EINVAL naming the first missing or bad one). */
+int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
+			  long long *out);
+
 /* Text of the root's child @name in the document @xml (caller frees), or
  * NULL when the document or the element is missing. */
 char *mkt_xml_text_of(const char *xml, const char *name);

@@ -41,17 +41,11 @@ static int image_parse(mkt_object **out, xmlNodePtr root)
 					    "DATASTORE_ID" };
 	mkt_image *im = mkt_calloc(1, sizeof(*im));
 	long long v[6];
-	size_t i;
 	int ret;
 
-	if ((ret = mkt_object_parse_common(&im->obj, root)) < 0)
+	if ((ret = mkt_object_parse_common(&im->obj, root)) < 0 ||
+	    (ret = mkt_xml_children_long(root, ints, 6, v)) < 0)
 		goto cleanup;
-	for (i = 0; i < 6; i++) {
-		if ((ret = mkt_xml_child_long(root, ints[i], &v[i])) < 0) {
-			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "IMAGE lacks %s", ints[i]);
-			goto cleanup;
-		}
-	}
 	im->type = (int)v[0];
 	im->persistent = (int)v[1];
 	im->regtime = v[2];

@@ -67,20 +67,13 @@ static void app_free(mkt_object *obj)
 static int app_parse(mkt_object **out, xmlNodePtr root)
 {
 	mkt_app *a = mkt_calloc(1, sizeof(*a));
-	long long v[5];
 	static const char *const ints[] = { "ZONE_ID", "MARKETPLACE_ID", "STATE", "TYPE", "SIZE" };
-	size_t i;
+	long long v[5];
 	int ret;
 
-	if ((ret = mkt_object_parse_common(&a->obj, root)) < 0)
+	if ((ret = mkt_object_parse_common(&a->obj, root)) < 0 ||
+	    (ret = mkt_xml_children_long(root, ints, 5, v)) < 0)
 		goto cleanup;
-	for (i = 0; i < 5; i++) {
-		if ((ret = mkt_xml_child_long(root, ints[i], &v[i])) < 0) {
-			if (ret == MKT_ENOTFOUND)
-				ret = mkt_error_set(MKT_EINVAL, MKT_ERR_XML, "missing %s", ints[i]);
-			goto cleanup;
-		}
-	}
 	a->zone_id = (int)v[0];
 	a->market_id = (int)v[1];
 	a->state = (int)v[2];
