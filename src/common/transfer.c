@@ -350,13 +350,19 @@ static int copy(xfer *x, input *in, mkt_transfer_sink *s)
 	}
 }
 
+/* The sink's digest mode (transfer_sink.c): md5, plus sha256 if wanted. */
+static int sink_digests(const xfer *x)
+{
+	return x->opts->md5_only ? 1 : 2;
+}
+
 /* @digest: the content is not the source's, so hash it on its own. */
 static int copy_new(xfer *x, input *in, mkt_transfer_sink **out, int digest)
 {
 	mkt_transfer_sink *s = NULL;
 	int ret;
 
-	if ((ret = mkt_transfer__sink_new(&s, x->opts->target, digest)) < 0)
+	if ((ret = mkt_transfer__sink_new(&s, x->opts->target, digest ? sink_digests(x) : 0)) < 0)
 		return ret;
 	if ((ret = copy(x, in, s)) < 0) {
 		mkt_transfer__sink_free(s);
@@ -496,7 +502,8 @@ static int extract_tar(xfer *x, input *in, mkt_transfer_sink **out)
 					    x->display, name, best_name, best->name);
 			goto cleanup;
 		}
-		if ((ret = mkt_transfer__sink_new(&s, x->opts->target, 1)) < 0 || (ret = copy(x, &data, s)) < 0)
+		if ((ret = mkt_transfer__sink_new(&s, x->opts->target, sink_digests(x))) < 0 ||
+		    (ret = copy(x, &data, s)) < 0)
 			goto cleanup;
 		mkt_transfer__sink_free(best);
 		best = MKT_STEAL(s);
@@ -607,7 +614,8 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out)
 	x.opts = opts;
 	x.display = display_source(opts->source);
 	x.buf = mkt_malloc(BLOCK);
-	if ((ret = mkt_transfer__digests_new(&x.digests)) < 0 || (ret = source_open(&x)) < 0 ||
+	if ((ret = mkt_transfer__digests_new(&x.digests, !opts->md5_only)) < 0 ||
+	    (ret = source_open(&x)) < 0 ||
 	    (ret = pump(&x, &src, &s)) < 0 || (ret = drain(&x, &src)) < 0 ||
 	    (ret = mkt_transfer__digests_final(x.digests, res.md5, res.sha256)) < 0)
 		goto cleanup;

@@ -76,6 +76,10 @@ typedef struct {
 	 * every 250 ms while HTTP waits for data or backs off; a signal
 	 * handler may set it (a signal also wakes the HTTP wait at once). */
 	const volatile int *cancel;
+	/* Compute md5 only: sha256 and sha256_out stay "".  Hashing is most
+	 * of a transfer's CPU, and a download checked against an md5 needs no
+	 * sha256. */
+	int md5_only;
 } mkt_transfer_opts;
 
 typedef struct {

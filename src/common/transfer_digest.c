@@ -39,6 +39,7 @@ typedef struct {
 
 struct mkt_transfer_digests {
 	lane lanes[LANES];
+	int nlanes;                     /* 1: md5 only, 2: md5 and sha256 */
 	int threaded;                   /* the lanes' threads run */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* any change of submitted, done or end */
@@ -89,13 +90,14 @@ static void stop(mkt_transfer_digests *d, int running)
 	d->threaded = 0;
 }
 
-int mkt_transfer__digests_new(mkt_transfer_digests **out)
+int mkt_transfer__digests_new(mkt_transfer_digests **out, int sha256)
 {
 	static const EVP_MD *(*const algorithms[LANES])(void) = { EVP_md5, EVP_sha256 };
 	mkt_transfer_digests *d = mkt_calloc(1, sizeof(*d));
 	int i, running = 0, ret = 0;
 
-	for (i = 0; i < LANES; i++) {
+	d->nlanes = sha256 ? 2 : 1;
+	for (i = 0; i < d->nlanes; i++) {
 		d->lanes[i].d = d;
 		if (!(d->lanes[i].ctx = EVP_MD_CTX_new()) ||
 		    !EVP_DigestInit_ex(d->lanes[i].ctx, algorithms[i](), NULL)) {
@@ -107,9 +109,10 @@ int mkt_transfer__digests_new(mkt_transfer_digests **out)
 		d->slot[i] = mkt_malloc(SLOT_SIZE);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	while (running < LANES && pthread_create(&d->lanes[running].thread, NULL, hasher, &d->lanes[running]) == 0)
+	while (running < d->nlanes &&
+	       pthread_create(&d->lanes[running].thread, NULL, hasher, &d->lanes[running]) == 0)
 		running++;
-	d->threaded = running == LANES;
+	d->threaded = running == d->nlanes;
 	if (!d->threaded)
 		stop(d, running);       /* (and hash inline) */
 	*out = MKT_STEAL(d);
@@ -124,7 +127,7 @@ static uint64_t slowest(const mkt_transfer_digests *d)
 	uint64_t low = d->lanes[0].done;
 	int i;
 
-	for (i = 1; i < LANES; i++) {
+	for (i = 1; i < d->nlanes; i++) {
 		if (d->lanes[i].done < low)
 			low = d->lanes[i].done;
 	}
@@ -150,7 +153,7 @@ int mkt_transfer__digests_update(mkt_transfer_digests *d, const void *p, size_t 
 	int i;
 
 	if (!d->threaded) {
-		for (i = 0; i < LANES; i++) {
+		for (i = 0; i < d->nlanes; i++) {
 			if (!EVP_DigestUpdate(d->lanes[i].ctx, p, n))
 				return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot update the md5 and sha256 digests");
 		}
@@ -177,7 +180,7 @@ static void finish(mkt_transfer_digests *d)
 		return;
 	if (d->fill > 0)
 		submit(d);
-	stop(d, LANES);
+	stop(d, d->nlanes);
 }
 
 static int hex(EVP_MD_CTX *ctx, char *out, size_t size)
@@ -195,8 +198,9 @@ static int hex(EVP_MD_CTX *ctx, char *out, size_t size)
 int mkt_transfer__digests_final(mkt_transfer_digests *d, char md5[33], char sha256[65])
 {
 	finish(d);
-	if (d->lanes[0].failed || d->lanes[1].failed ||
-	    hex(d->lanes[0].ctx, md5, 33) < 0 || hex(d->lanes[1].ctx, sha256, 65) < 0)
+	sha256[0] = '\0';
+	if (d->lanes[0].failed || hex(d->lanes[0].ctx, md5, 33) < 0 ||
+	    (d->nlanes > 1 && (d->lanes[1].failed || hex(d->lanes[1].ctx, sha256, 65) < 0)))
 		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot compute the md5 and sha256 digests");
 	return 0;
 }
@@ -216,6 +220,6 @@ void mkt_transfer__digests_free(mkt_transfer_digests *d)
 	for (i = 0; i < SLOTS; i++)
 		free(d->slot[i]);
 	for (i = 0; i < LANES; i++)
-		EVP_MD_CTX_free(d->lanes[i].ctx);
+		EVP_MD_CTX_free(d->lanes[i].ctx);      /* NULL for unused lanes */
 	free(d);
 }

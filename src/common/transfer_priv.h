@@ -21,7 +21,8 @@
 /* md5 + sha256 of a stream, hashed on a helper thread (transfer_digest.c). */
 typedef struct mkt_transfer_digests mkt_transfer_digests;
 
-int mkt_transfer__digests_new(mkt_transfer_digests **out);
+/* md5 always; sha256 too unless @sha256 is 0 (the other then stays ""). */
+int mkt_transfer__digests_new(mkt_transfer_digests **out, int sha256);
 int mkt_transfer__digests_update(mkt_transfer_digests *d, const void *p, size_t n);
 /* Wait for the helper and write both hex digests; call once. */
 int mkt_transfer__digests_final(mkt_transfer_digests *d, char md5[33], char sha256[65]);
@@ -50,7 +51,8 @@ typedef struct {
 
 /* Open a temporary file beside @target (borrowed: must outlive the sink),
  * or standard output for "-", or a device or pipe in place.  With
- * @digest, the bytes written are hashed too (unpacking changes them). */
+ * @digest, the bytes written are hashed too (unpacking changes them): 1
+ * md5 only, 2 md5 and sha256. */
 int mkt_transfer__sink_new(mkt_transfer_sink **out, const char *target, int digest);
 int mkt_transfer__sink_write(mkt_transfer_sink *s, const unsigned char *p, size_t n);
 /* Flush, fsync and rename over the target. */

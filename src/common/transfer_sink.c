@@ -85,7 +85,7 @@ int mkt_transfer__sink_new(mkt_transfer_sink **out, const char *target, int dige
 	s->name = target;
 	s->fd = -1;
 	s->buf = mkt_malloc(MKT_TRANSFER_BLOCK);
-	if (digest && (ret = mkt_transfer__digests_new(&s->digests)) < 0)
+	if (digest && (ret = mkt_transfer__digests_new(&s->digests, digest > 1)) < 0)
 		goto cleanup;
 	if (!strcmp(target, "-")) {
 		s->name = "standard output";
