@@ -134,7 +134,9 @@ def main():
         rows = [("image from PATH (marketd copy + md5/sha256)", t_image, "cp+sync", t_cp),
                 ("app import (http driver, md5/sha256)", t_import, "cp+sync", t_cp),
                 ("app export (http driver, md5 verified)", t_export, "curl", t_curl),
-                ("app export (http driver, md5 verified)", t_export, "curl+sync", t_curl_sync)]
+                ("app export (http driver, md5 verified)", t_export, "curl+sync", t_curl_sync),
+                ("import + export (the issue's target: >= 0.95x)", t_import + t_export,
+                 "cp+curl", t_cp + t_curl)]
     finally:
         sampler.stop = True
         sampler.join()
@@ -143,7 +145,7 @@ def main():
         nginx.wait()
         subprocess.run(["rm", "-rf", tmp])
     for name, ours, peer_name, peer in rows:
-        print("%-46s %8.2f s  %-9s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"
+        print("%-48s %8.2f s  %-9s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"
               % (name, ours, peer_name, peer, peer / ours, SIZE_MB / ours, SIZE_MB / peer))
     print("peak RSS: marketd %.1f MiB, driver %.1f MiB"
           % (sampler.peak["marketd"] / 1024, sampler.peak["driver"] / 1024))
