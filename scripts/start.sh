@@ -17,7 +17,7 @@ if [ "${1:-}" = "stop" ]; then
 fi
 
 scripts/install-deps.sh
-[ -x ./configure ] || autoreconf -fi >/dev/null
+[ -x ./configure ] || autoreconf -fi >/dev/null 2>&1
 [ -f Makefile ] || ./configure --quiet
 make -s -j"$(nproc)" >/dev/null
 
@@ -29,6 +29,8 @@ PORT = $port
 DATA_DIR = "$var"
 PID_FILE = "$var/marketd.pid"
 DB = [ BACKEND = "sqlite", FILE = "marketd.db" ]
+# The drivers built in this tree (an installed marketd uses \$libexecdir).
+DRIVER_DIR = "$top/drivers"
 LOG = [ SYSTEM = "file", FILE = "$var/marketd.log", DEBUG_LEVEL = "3" ]
 CONF
 
