@@ -42,6 +42,8 @@ typedef struct {
 	int own_fd;
 	int holes;                      /* zero blocks may be skipped */
 	uint64_t off;                   /* bytes written */
+	uint64_t flushing;              /* writeback started up to here */
+	uint64_t flushed;               /* writeback finished up to here */
 	unsigned char *buf;
 	size_t len;
 	unsigned char head[MKT_TRANSFER_HEAD_LEN];   /* the first bytes, to sniff */
