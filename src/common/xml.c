@@ -102,15 +102,3 @@ int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
 	}
 	return 0;
 }
-
-char *mkt_xml_text_of(const char *xml, const char *name)
-{
-	xmlDocPtr doc = NULL;
-	char *text;
-
-	if (mkt_xml_parse(&doc, xml, strlen(xml)) < 0)
-		return NULL;
-	text = mkt_xml_child_text(xmlDocGetRootElement(doc), name);
-	xmlFreeDoc(doc);
-	return text;
-}

@@ -28,8 +28,4 @@ int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out);
 int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
 			  long long *out);
 
-/* Text of the root's child @name in the document @xml (caller frees), or
- * NULL when the document or the element is missing. */
-char *mkt_xml_text_of(const char *xml, const char *name);
-
 #endif

@@ -53,16 +53,6 @@ static int ds_parse(mkt_object **out, xmlNodePtr root)
 	return ret;
 }
 
-typedef struct {
-	mkt_buf *b;
-} ids_ctx;
-
-static int add_id(const mkt_store_row *row, void *payload)
-{
-	mkt_buf_add_elem_int(((ids_ctx *)payload)->b, "ID", row->oid);
-	return 0;
-}
-
 static void ds_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
 {
 	const mkt_datastore *ds = (const mkt_datastore *)obj;
@@ -89,14 +79,8 @@ static void ds_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_
 	mkt_buf_add_elem_int(b, "FREE_MB", free_mb);
 	mkt_buf_add_elem_int(b, "USED_MB", total - free_mb);
 	mkt_buf_add(b, "<IMAGES>");
-	if (!for_store) {
-		ids_ctx ic = { b };
-		mkt_store_query q;
-
-		mkt_store_query_init(&q);
-		q.parent = obj->id;
-		mkt_store_list(core->store, MKT_TABLE_IMAGE, &q, add_id, &ic);
-	}
+	if (!for_store)
+		mkt_object_format_child_ids(core, MKT_TABLE_IMAGE, obj->id, b);
 	mkt_buf_add(b, "</IMAGES>");
 	mkt_template_format_xml(obj->tmpl, b, NULL);
 	mkt_buf_add(b, "</DATASTORE>");
@@ -209,24 +193,15 @@ int mkt_datastore_bootstrap(mkt_core *core)
 	return ret;
 }
 
-static int count_row(const mkt_store_row *row, void *payload)
-{
-	(*(int *)payload)++;
-	return 0;
-}
-
 int mkt_datastore_delete(mkt_core *core, const mkt_principal *who, int id)
 {
 	mkt_object *obj = NULL;
-	mkt_store_query q;
 	int ret, n = 0;
 
-	mkt_store_query_init(&q);
-	q.parent = id;
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
 	if ((ret = mkt_object_get(core, who, &mkt_datastore_class, id, MKT_AUTH_ADMIN, 0, &obj)) < 0 ||
-	    (ret = mkt_store_list(core->store, MKT_TABLE_IMAGE, &q, count_row, &n)) < 0)
+	    (ret = mkt_object_count_children(core, MKT_TABLE_IMAGE, id, &n)) < 0)
 		goto cleanup;
 	if (n > 0) {
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,

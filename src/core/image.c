@@ -323,35 +323,22 @@ int mkt_image_pool(mkt_core *core, const mkt_principal *who, int filter, int sta
 	return mkt_object_pool(core, who, &mkt_image_class, &q, "IMAGE_POOL", out_xml);
 }
 
-static int collect(const mkt_store_row *row, void *payload)
-{
-	int **ids = payload;
-	size_t n = 0;
-
-	while ((*ids)[n] >= 0)
-		n++;
-	*ids = mkt_realloc(*ids, (n + 2) * sizeof(int));
-	(*ids)[n] = row->oid;
-	(*ids)[n + 1] = -1;
-	return 0;
-}
-
 int mkt_image_recover(mkt_core *core)
 {
-	int *ids = mkt_malloc(sizeof(int));
 	mkt_store_query q;
-	size_t i;
+	int *ids = NULL;
+	size_t i, n = 0;
 	int ret;
 
-	ids[0] = -1;
 	mkt_store_query_init(&q);
 	q.state = MKT_IMAGE_LOCKED;
-	ret = mkt_store_list(core->store, MKT_TABLE_IMAGE, &q, collect, &ids);
-	for (i = 0; ret == 0 && ids[i] >= 0; i++)
+	if ((ret = mkt_store_list_ids(core->store, MKT_TABLE_IMAGE, &q, &ids, &n)) < 0)
+		return ret;
+	for (i = 0; ret == 0 && i < n; i++)
 		ret = mkt_image_fill_done(core, ids[i], 0, NULL, NULL, NULL,
 					  "interrupted: marketd stopped during the copy");
-	if (i)
-		mkt_log(MKT_LOG_WARN, "core", "%zu image(s) were LOCKED at start-up: set to ERROR", i);
+	if (n)
+		mkt_log(MKT_LOG_WARN, "core", "%zu image(s) were LOCKED at start-up: set to ERROR", n);
 	free(ids);
 	return ret;
 }

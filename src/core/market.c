@@ -68,7 +68,7 @@ static void market_format(mkt_core *core, const mkt_object *obj, int for_store, 
 	 * an app never rewrites its market (oned's quadratic import). */
 	mkt_buf_add(b, "<MARKETPLACEAPPS>");
 	if (!for_store)
-		mkt_app_format_ids(core, obj->id, b);
+		mkt_object_format_child_ids(core, MKT_TABLE_APP, obj->id, b);
 	mkt_buf_add(b, "</MARKETPLACEAPPS>");
 	mkt_object_format_perms(obj, b);
 	mkt_template_format_xml(obj->tmpl, b, NULL);
@@ -199,7 +199,7 @@ int mkt_market_delete(mkt_core *core, const mkt_principal *who, int id)
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
 	if ((ret = mkt_object_get(core, who, &mkt_market_class, id, MKT_AUTH_MANAGE, 0, &obj)) < 0 ||
-	    (ret = mkt_app_count_in_market(core, id, &napps)) < 0)
+	    (ret = mkt_object_count_children(core, MKT_TABLE_APP, id, &napps)) < 0)
 		goto cleanup;
 	conf = mkt_config_market_mad(core->conf, ((mkt_market *)obj)->mad);
 	if (napps > 0 && !(conf && conf->is_public)) {

@@ -327,20 +327,6 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 	return ret;
 }
 
-typedef struct {
-	int *ids;
-	size_t n;
-} id_list;
-
-static int collect_id(const mkt_store_row *row, void *payload)
-{
-	id_list *l = payload;
-
-	l->ids = mkt_realloc(l->ids, (l->n + 1) * sizeof(int));
-	l->ids[l->n++] = row->oid;
-	return 0;
-}
-
 int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id, char **out_mad)
 {
 	const mkt_market_mad_conf *conf = NULL;
@@ -472,24 +458,22 @@ static int app_interrupted(mkt_core *core, int app_id, const void *arg)
 
 int mkt_app_recover(mkt_core *core)
 {
-	id_list l = { NULL, 0 };
 	mkt_store_query q;
-	size_t i;
+	int *ids = NULL;
+	size_t i, n = 0;
 	int ret;
 
 	/* Apps LOCKED at start-up were being uploaded when marketd stopped:
 	 * nothing will finish them, so say so instead of leaving them stuck. */
 	mkt_store_query_init(&q);
 	q.state = MKT_APP_LOCKED;
-	if ((ret = mkt_store_list(core->store, MKT_TABLE_APP, &q, collect_id, &l)) < 0)
-		goto cleanup;
-	for (i = 0; i < l.n && ret == 0; i++)
-		ret = app_interrupted(core, l.ids[i], NULL);
-	if (l.n)
-		mkt_log(MKT_LOG_WARN, "core", "%zu app(s) were LOCKED at start-up: set to ERROR", l.n);
-
- cleanup:
-	free(l.ids);
+	if ((ret = mkt_store_list_ids(core->store, MKT_TABLE_APP, &q, &ids, &n)) < 0)
+		return ret;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = app_interrupted(core, ids[i], NULL);
+	if (n)
+		mkt_log(MKT_LOG_WARN, "core", "%zu app(s) were LOCKED at start-up: set to ERROR", n);
+	free(ids);
 	return ret;
 }
 
@@ -536,72 +520,18 @@ int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start
 
 /* ---- helpers for markets --------------------------------------------- */
 
-typedef struct {
-	int count;
-	mkt_buf *b;          /* when set, append <ID> elements */
-} market_walk;
-
-static int walk_row(const mkt_store_row *row, void *payload)
-{
-	market_walk *w = payload;
-
-	w->count++;
-	if (w->b)
-		mkt_buf_add_elem_int(w->b, "ID", row->oid);
-	return 0;
-}
-
-static int walk_market(mkt_core *core, int market_id, market_walk *w)
-{
-	mkt_store_query q;
-
-	mkt_store_query_init(&q);
-	q.parent = market_id;
-	return mkt_store_list(core->store, MKT_TABLE_APP, &q, walk_row, w);
-}
-
-int mkt_app_count_in_market(mkt_core *core, int market_id, int *out)
-{
-	market_walk w = { 0, NULL };
-	int ret = walk_market(core, market_id, &w);
-
-	*out = w.count;
-	return ret;
-}
-
-int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b)
-{
-	market_walk w = { 0, b };
-
-	return walk_market(core, market_id, &w);
-}
-
-static int market_app_ids(mkt_core *core, int market_id, id_list *l)
-{
-	mkt_store_query q;
-
-	mkt_store_query_init(&q);
-	q.parent = market_id;
-	return mkt_store_list(core->store, MKT_TABLE_APP, &q, collect_id, l);
-}
-
-/* Apply @fn to every app of a market, by id: the rows are collected first
- * because they cannot be rewritten while the listing is open. */
+/* Apply @fn to every app of a market, by id. */
 static int each_app_in_market(mkt_core *core, int market_id,
 			      int (*fn)(mkt_core *core, int app_id, const void *arg),
 			      const void *arg)
 {
-	id_list l = { NULL, 0 };
-	size_t i;
-	int ret;
+	int *ids = NULL;
+	size_t i, n = 0;
+	int ret = mkt_object_child_ids(core, MKT_TABLE_APP, market_id, &ids, &n);
 
-	if ((ret = market_app_ids(core, market_id, &l)) < 0)
-		goto cleanup;
-	for (i = 0; i < l.n && ret == 0; i++)
-		ret = fn(core, l.ids[i], arg);
-
- cleanup:
-	free(l.ids);
+	for (i = 0; i < n && ret == 0; i++)
+		ret = fn(core, ids[i], arg);
+	free(ids);
 	return ret;
 }
 

@@ -64,10 +64,7 @@ int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start
 		 int end_id, char **out_xml);
 
 /* Markets call these inside their own transaction. */
-int mkt_app_count_in_market(mkt_core *core, int market_id, int *out);
 int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name);
 int mkt_app_drop_market(mkt_core *core, int market_id);
-/* Append <ID>n</ID> for every app of the market. */
-int mkt_app_format_ids(mkt_core *core, int market_id, mkt_buf *b);
 
 #endif

@@ -501,6 +501,38 @@ int mkt_object_unlock(mkt_core *core, const mkt_principal *who, const mkt_class 
 	return mkt_core_end(core, ret);
 }
 
+int mkt_object_child_ids(mkt_core *core, mkt_table t, int parent, int **ids, size_t *n)
+{
+	mkt_store_query q;
+
+	mkt_store_query_init(&q);
+	q.parent = parent;
+	return mkt_store_list_ids(core->store, t, &q, ids, n);
+}
+
+int mkt_object_count_children(mkt_core *core, mkt_table t, int parent, int *out)
+{
+	int *ids = NULL;
+	size_t n = 0;
+	int ret = mkt_object_child_ids(core, t, parent, &ids, &n);
+
+	*out = (int)n;
+	free(ids);
+	return ret;
+}
+
+int mkt_object_format_child_ids(mkt_core *core, mkt_table t, int parent, mkt_buf *b)
+{
+	int *ids = NULL;
+	size_t i, n = 0;
+	int ret = mkt_object_child_ids(core, t, parent, &ids, &n);
+
+	for (i = 0; i < n; i++)
+		mkt_buf_add_elem_int(b, "ID", ids[i]);
+	free(ids);
+	return ret;
+}
+
 void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q)
 {
 	q->all = who->admin;

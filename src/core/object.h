@@ -132,6 +132,12 @@ int mkt_object_unlock(mkt_core *core, const mkt_principal *who, const mkt_class 
 int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		    mkt_store_query *q, const char *root, char **out_xml);
 
+/* Rows of @t whose parent is @parent (the apps of a market, the images
+ * of a datastore): their ids (caller frees), how many, or <ID> elements. */
+int mkt_object_child_ids(mkt_core *core, mkt_table t, int parent, int **ids, size_t *n);
+int mkt_object_count_children(mkt_core *core, mkt_table t, int parent, int *out);
+int mkt_object_format_child_ids(mkt_core *core, mkt_table t, int parent, mkt_buf *b);
+
 /* Fill @q's permission part for @who. */
 void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q);
 

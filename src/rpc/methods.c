@@ -15,7 +15,6 @@
 #include "core/market.h"
 #include "core/marketapp.h"
 #include "core/user.h"
-#include "common/xml.h"
 #include "core/datastore.h"
 #include "core/image.h"
 #include "driver/appflow.h"
@@ -167,21 +166,19 @@ static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const 
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
 	mkt_buf tmpl = MKT_BUF_INIT;
-	char *xml = NULL;
+	mkt_object *app = NULL;
 	int ret, id = -1;
 
-	/* What `onemarketapp export` does: an image FROM_APP in the datastore. */
+	/* What `onemarketapp export` does: an image FROM_APP in the datastore,
+	 * named after the app unless told otherwise.  The image allocation
+	 * checks that the app is READY. */
+	if ((ret = mkt_object_get(env->core, who, &mkt_app_class, a[0].i, MKT_AUTH_USE, 1,
+				  &app)) < 0)
+		return ret;
 	mkt_buf_add(&tmpl, "<IMAGE>");
 	mkt_buf_add_elem_int(&tmpl, "FROM_APP", a[0].i);
-	if (a[2].present && *a[2].s) {
-		mkt_buf_add_elem(&tmpl, "NAME", a[2].s);
-	} else if ((ret = mkt_object_info(env->core, who, &mkt_app_class, a[0].i, &xml)) == 0) {
-		char *name = mkt_xml_text_of(xml, "NAME");
-
-		mkt_buf_add_elem(&tmpl, "NAME", name);
-		free(name);
-	}
-	free(xml);
+	mkt_buf_add_elem(&tmpl, "NAME", a[2].present && *a[2].s ? a[2].s : app->name);
+	mkt_object_free(&mkt_app_class, app);
 	mkt_buf_add(&tmpl, "</IMAGE>");
 	ret = mkt_image_allocate(env->core, who, mkt_buf_cstr(&tmpl), a[1].i, &id);
 	mkt_buf_free(&tmpl);

@@ -122,6 +122,39 @@ int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
 	return s->backend->list(s->impl, t, q, cb, payload);
 }
 
+typedef struct {
+	int *ids;
+	size_t n;
+	size_t cap;
+} id_list;
+
+static int collect_id(const mkt_store_row *row, void *payload)
+{
+	id_list *l = payload;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->ids = mkt_realloc(l->ids, l->cap * sizeof(int));
+	}
+	l->ids[l->n++] = row->oid;
+	return 0;
+}
+
+int mkt_store_list_ids(mkt_store *s, mkt_table t, const mkt_store_query *q,
+		       int **out, size_t *n)
+{
+	id_list l = { NULL, 0, 0 };
+	int ret = mkt_store_list(s, t, q, collect_id, &l);
+
+	if (ret < 0) {
+		free(l.ids);
+		return ret;
+	}
+	*out = l.ids;
+	*n = l.n;
+	return 0;
+}
+
 int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out)
 {
 	return s->backend->next_oid(s->impl, t, floor, out);

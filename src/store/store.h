@@ -105,6 +105,12 @@ int mkt_store_lookup_name(mkt_store *s, mkt_table t, const char *name, int uid, 
 int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
 		   mkt_store_row_cb cb, void *payload);
 
+/* The oids of the rows matching @q, in oid order (*out freed by the
+ * caller; NULL when there are none).  For work that rewrites the rows,
+ * which cannot happen while a listing is open. */
+int mkt_store_list_ids(mkt_store *s, mkt_table t, const mkt_store_query *q,
+		       int **out, size_t *n);
+
 /* Reserve the next oid of @t, never below @floor and never reusing one. */
 int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out);
 
