@@ -23,37 +23,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
 BUILD = os.environ.get("MKT_BUILDDIR") or SRC
 sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+sys.path.insert(0, os.path.join(SRC, "test"))
 import harness  # noqa: E402  (starts the real marketd)
+from nginx import Nginx  # noqa: E402
 
 SIZE_MB = int(os.environ.get("BENCH_SIZE_MB", "1024"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_nginx(workdir, root):
-    port = free_port()
-    conf = os.path.join(workdir, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""%s
-daemon off; worker_processes 1; pid %s/nginx.pid; error_log %s/error.log;
-events { worker_connections 64; }
-http { access_log off; sendfile on; client_body_temp_path %s/body;
-       proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;
-       server { listen 127.0.0.1:%d; root %s; } }
-""" % ("user root;" if os.geteuid() == 0 else "", workdir, workdir, workdir, workdir,
-       workdir, port, root))
-    proc = subprocess.Popen(["nginx", "-p", workdir, "-c", conf, "-e",
-                             os.path.join(workdir, "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    time.sleep(0.5)
-    return proc, "http://127.0.0.1:%d/" % port
 
 
 class RssSampler(threading.Thread):
@@ -106,7 +81,8 @@ def main():
     src = os.path.join(tmp, "source.img")
     subprocess.run(["head", "-c", "%dM" % SIZE_MB, "/dev/urandom"], stdout=open(src, "wb"),
                    check=True)
-    nginx, base = start_nginx(tmp, public)
+    nginx = Nginx(os.path.join(tmp, "nginx"), public, access_log=False).start()
+    base = nginx.url()
     driver_dir = os.path.join(BUILD, "drivers")
     d = harness.Daemon(name="bench", driver_dir=driver_dir)
     d.start()
@@ -183,8 +159,7 @@ def main():
         sampler.stop = True
         sampler.join()
         d.stop()
-        nginx.terminate()
-        nginx.wait()
+        nginx.stop()
         subprocess.run(["rm", "-rf", tmp])
     for name, ours, peer_name, peer in rows:
         print("%-48s %8.2f s  %-9s %8.2f s  %5.2fx  (%.0f MB/s vs %.0f MB/s)"

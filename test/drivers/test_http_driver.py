@@ -18,9 +18,7 @@ Environment knobs:
     MKT_TEST_KEEP=1            keep the temporary directory
 """
 
-import atexit
 import base64
-import ctypes
 import gzip
 import hashlib
 import importlib.machinery
@@ -30,7 +28,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,130 +62,8 @@ def load_kit():
 kit = load_kit()
 
 
-def find_nginx():
-    for path in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if path and os.access(path, os.X_OK):
-            return path
-    raise RuntimeError("nginx not found: install nginx-light (scripts/install-deps.sh --test)")
-
-
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-_NGINXES = []
-
-
-def _nginx_child_setup():
-    """In the nginx child: its own session (stop() kills the workers too),
-    and SIGKILL when the test process dies, whatever the way."""
-    os.setsid()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-@atexit.register
-def _stop_nginxes():
-    for server in list(_NGINXES):
-        server.stop()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Nginx:
-    """A private nginx: daemon off, every path in its own directory,
-    `root` the served directory; /slow/ serves another directory at
-    @slow_rate bytes a second."""
-
-    def __init__(self, workdir, root, slow_dir=None, slow_rate="2m"):
-        self.workdir = workdir
-        self.root = root
-        self.slow_dir = slow_dir
-        self.slow_rate = slow_rate
-        self.port = None
-        self.proc = None
-        os.makedirs(workdir, exist_ok=True)
-
-    def url(self, path=""):
-        return "http://127.0.0.1:%d/%s" % (self.port, path)
-
-    def config(self):
-        w = self.workdir
-        built = subprocess.run([find_nginx(), "-V"], capture_output=True, text=True).stderr
-        temps = "client_body_temp_path %s/body;\n" % w
-        for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
-            if "--without-http_%s_module" % module not in built:
-                temps += "    %s_temp_path %s/%s;\n" % (module, w, module)
-        slow = ""
-        if self.slow_dir:
-            slow = ("location /slow/ { alias %s/; limit_rate %s; }"
-                    % (self.slow_dir, self.slow_rate))
-        return """
-%(user)s
-daemon off;
-master_process on;
-worker_processes 1;
-pid %(w)s/nginx.pid;
-error_log %(w)s/error.log;
-events { worker_connections 64; }
-http {
-    access_log %(w)s/access.log;
-    %(temps)s
-    default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:%(port)d;
-        root %(root)s;
-        %(slow)s
-    }
-}
-""" % {"user": "user root;" if os.geteuid() == 0 else "", "w": w, "temps": temps,
-       "port": self.port, "root": self.root, "slow": slow}
-
-    def start(self):
-        for _ in range(5):
-            self.port = free_port()
-            conf = os.path.join(self.workdir, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(self.config())
-            self.proc = subprocess.Popen(
-                [find_nginx(), "-p", self.workdir, "-c", conf,
-                 "-e", os.path.join(self.workdir, "error.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, preexec_fn=_nginx_child_setup)
-            _NGINXES.append(self)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                    return self
-                except OSError:
-                    time.sleep(0.05)
-            self.stop()
-        raise RuntimeError("nginx did not start: %s" % self.error_log())
-
-    def error_log(self):
-        try:
-            with open(os.path.join(self.workdir, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return "(no error log)"
-
-    def stop(self):
-        if self in _NGINXES:
-            _NGINXES.remove(self)
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)    # any worker left
-        except OSError:
-            pass
-        self.proc.wait()
+sys.path.insert(0, os.path.join(SRCDIR, "test"))
+from nginx import Nginx, free_port  # noqa: E402  (shared with the e2e tests and bench)
 
 
 def md5_bytes(data):
@@ -210,7 +85,8 @@ class DriverTestCase(unittest.TestCase):
         cls.slow = os.path.join(cls.tmp, "slow")
         os.makedirs(cls.public)
         os.makedirs(cls.slow)
-        cls.nginx = Nginx(os.path.join(cls.tmp, "nginx"), cls.public, cls.slow).start()
+        cls.nginx = Nginx(os.path.join(cls.tmp, "nginx"), cls.public,
+                          [("/slow/", cls.slow, "2m")]).start()
         cls.runner = kit.Runner(cls.driver_dir, timeout=60 * SLOW, wrapper=cls.wrapper,
                                 pass_env=SANITIZER_ENV,
                                 scratch=os.path.join(cls.tmp, "scratch"))

@@ -17,15 +17,12 @@ Python 3 standard library only.  Standalone:
 import sys
 sys.dont_write_bytecode = True
 
-import atexit
 import gzip
 import hashlib
 import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -47,119 +44,9 @@ PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROX
               "NO_PROXY", "ALL_PROXY", "all_proxy")
 
 
-# -- nginx (the approach of test/drivers/test_http_driver.py) -----------------------
-
-def find_nginx():
-    for path in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if path and os.access(path, os.X_OK):
-            return path
-    raise harness.HarnessError("nginx not found: install nginx-light "
-                               "(scripts/install-deps.sh --test)")
-
-
-def _nginx_child_setup():
-    os.setsid()                 # its own group: stop() can kill the workers too
-    harness._child_setup()      # and it dies with the test process
-
-
-_NGINXES = []
-
-
-@atexit.register
-def _stop_nginxes():
-    for n in list(_NGINXES):
-        n.stop()
-
-
-class Nginx:
-    """A private nginx: daemon off, every path in @workdir, serving @root at
-    / and @src_dir at /src/."""
-
-    def __init__(self, workdir, root, src_dir=None):
-        self.workdir = workdir
-        self.root = root
-        self.src_dir = src_dir
-        self.port = None
-        self.proc = None
-        os.makedirs(workdir, exist_ok=True)
-
-    def url(self, path=""):
-        return "http://127.0.0.1:%d/%s" % (self.port, path)
-
-    def config(self):
-        w = self.workdir
-        built = subprocess.run([find_nginx(), "-V"], capture_output=True, text=True).stderr
-        temps = "client_body_temp_path %s/body;\n" % w
-        for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
-            if "--without-http_%s_module" % module not in built:
-                temps += "    %s_temp_path %s/%s;\n" % (module, w, module)
-        src = "location /src/ { alias %s/; }" % self.src_dir if self.src_dir else ""
-        return """
-%(user)s
-daemon off;
-master_process on;
-worker_processes 1;
-pid %(w)s/nginx.pid;
-error_log %(w)s/error.log;
-events { worker_connections 64; }
-http {
-    access_log %(w)s/access.log;
-    %(temps)s
-    default_type application/octet-stream;
-    sendfile on;
-    server {
-        listen 127.0.0.1:%(port)d;
-        root %(root)s;
-        %(src)s
-    }
-}
-""" % {"user": "user root;" if os.geteuid() == 0 else "", "w": w, "temps": temps,
-       "port": self.port, "root": self.root, "src": src}
-
-    def start(self):
-        _NGINXES.append(self)
-        for _ in range(5):
-            self.port = harness.free_port()
-            conf = os.path.join(self.workdir, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(self.config())
-            self.proc = subprocess.Popen(
-                [find_nginx(), "-p", self.workdir, "-c", conf,
-                 "-e", os.path.join(self.workdir, "error.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, preexec_fn=_nginx_child_setup)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                    return self
-                except OSError:
-                    time.sleep(0.05)
-            self.stop()
-        raise harness.HarnessError("nginx did not start: %s" % self.error_log())
-
-    def error_log(self):
-        try:
-            with open(os.path.join(self.workdir, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return "(no error log)"
-
-    def stop(self):
-        if self in _NGINXES:
-            _NGINXES.remove(self)
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)   # workers included
-        except OSError:
-            pass
-        self.proc.wait()
+sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
+import nginx  # noqa: E402  (shared with the driver tests and bench)
+from nginx import Nginx  # noqa: E402
 
 
 # -- the daemon ------------------------------------------------------------------------
@@ -278,7 +165,7 @@ def setUpModule():
         D = HttpDaemon(name="e2e")
         D.start()
         PUBLIC = D.public_dir
-        WEB = Nginx(os.path.join(TMP, "nginx"), PUBLIC, SRC).start()
+        WEB = Nginx(os.path.join(TMP, "nginx"), PUBLIC, [("/src/", SRC, None)]).start()
         MARKET = D.ok("one.market.allocate",
                       tmpl(NAME="web", MARKET_MAD="http", BASE_URL=WEB.url(),
                            PUBLIC_DIR=PUBLIC))
@@ -296,7 +183,7 @@ def tearDownModule():
     finally:
         if WEB is not None:
             WEB.stop()
-        _stop_nginxes()
+        nginx.stop_all()
         if TMP:
             if os.environ.get("MKT_TEST_KEEP"):
                 sys.stderr.write("kept %s\n" % TMP)
