@@ -5,12 +5,20 @@
  */
 #include <config.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include "client.h"
 #include "doc.h"
 #include "object.h"
 #include "output.h"
+#include "progress.h"
+#include "wait.h"
 
 static const char *state_name(long long state, int shrt)
 {
@@ -81,6 +89,20 @@ static int print_show(FILE *fp, xmlNodePtr m)
 				       mkt_doc_find(m, "TEMPLATE"))) < 0)
 		return ret;
 
+	if ((n = mkt_doc_find(m, "MONITORING"))) {
+		long long ended = 0;
+
+		mkt_output_section(fp, "LAST MONITOR");
+		mkt_output_kv_take(fp, "STATE", mkt_doc_get(n, "STATE"));
+		mkt_doc_get_long(n, "LAST_MONITOR", &ended);
+		mkt_output_kv_take(fp, "ENDED", ended > 0 ? mkt_output_time(ended, 1) : mkt_strdup("-"));
+		mkt_output_kv_take(fp, "MESSAGE", mkt_doc_get(n, "MESSAGE"));
+		mkt_output_kv_take(fp, "APPS ADDED", mkt_doc_get(n, "APPS_ADDED"));
+		mkt_output_kv_take(fp, "APPS UPDATED", mkt_doc_get(n, "APPS_UPDATED"));
+		mkt_output_kv_take(fp, "APPS REMOVED", mkt_doc_get(n, "APPS_REMOVED"));
+		mkt_output_kv_take(fp, "APPS SKIPPED", mkt_doc_get(n, "APPS_SKIPPED"));
+	}
+
 	mkt_output_section(fp, "MARKETAPPS");
 	for (n = mkt_doc_first(mkt_doc_find(m, "MARKETPLACEAPPS"), "ID"); n;
 	     n = mkt_doc_next(n, "ID")) {
@@ -103,3 +125,105 @@ const mkt_cli_class mkt_cmd_market_class = {
 	.print_list = print_list,
 	.print_show = print_show,
 };
+
+/* ---- market monitor ----------------------------------------------------- */
+
+/* The market's <MONITORING> counters: passes ended, and whether one runs. */
+static int read_monitoring(mkt_cli *cli, long long id, xmlDocPtr *doc, long long *passes,
+			   int *running)
+{
+	xmlNodePtr mon;
+	char *state;
+	int ret;
+
+	*passes = 0;
+	*running = 0;
+	if ((ret = mkt_object_info(cli, &mkt_cmd_market_class, id, doc, NULL)) < 0)
+		return ret;
+	mon = mkt_doc_find(xmlDocGetRootElement(*doc), "MONITORING");
+	if (!mon)
+		return 0;
+	mkt_doc_get_long(mon, "PASSES", passes);
+	state = mkt_doc_get(mon, "STATE");
+	*running = state && !strcmp(state, "RUNNING");
+	free(state);
+	return 0;
+}
+
+static int report_pass(long long id, xmlNodePtr mon)
+{
+	static const char *const counts[] = { "ADDED", "UPDATED", "REMOVED", "UNCHANGED",
+					      "SKIPPED", "MISSING" };
+	char *state = mkt_doc_get_or(mon, "STATE", "-");
+	char *msg = mkt_doc_get_or(mon, "MESSAGE", "");
+	size_t i;
+	int ret = 0;
+
+	if (strcmp(state, "DONE") != 0) {
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_CORE, "monitor of marketplace %lld failed: %s",
+				    id, *msg ? msg : state);
+		goto cleanup;
+	}
+	printf("MARKETPLACE %lld monitored: ", id);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		char *path = mkt_asprintf("APPS_%s", counts[i]), *lower = mkt_strdup(counts[i]), *p;
+		long long n = 0;
+
+		mkt_doc_get_long(mon, path, &n);
+		for (p = lower; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		printf("%s%lld %s", i ? ", " : "", n, lower);
+		free(path);
+		free(lower);
+	}
+	printf(" app(s)\n");
+
+ cleanup:
+	free(state);
+	free(msg);
+	return ret;
+}
+
+int mkt_cmd_market_monitor(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
+{
+	const volatile int *interrupted = mkt_progress_interrupted();
+	xmlDocPtr doc = NULL;
+	long long id, out, before, passes;
+	int running, ret;
+
+	if ((ret = mkt_object_resolve(cli, cmd->cls, argv[0], &id)) < 0 ||
+	    (ret = read_monitoring(cli, id, &doc, &before, &running)) < 0)
+		return ret;
+	xmlFreeDoc(doc);
+	doc = NULL;
+	/* A pass already running is the pass asked for: wait for it. */
+	if (running)
+		before--;
+	if ((ret = mkt_client_call_id(cli->client, &out, "one.market.monitor", "i", (int)id)) < 0)
+		return ret;
+	if (!cli->wait) {
+		printf("MARKETPLACE %lld: monitor started\n", id);
+		return 0;
+	}
+	mkt_progress_arm_sigint();
+	for (;;) {
+		if ((ret = read_monitoring(cli, id, &doc, &passes, &running)) < 0)
+			break;
+		if (passes > before && !running) {
+			ret = report_pass(id, mkt_doc_find(xmlDocGetRootElement(doc), "MONITORING"));
+			break;
+		}
+		xmlFreeDoc(doc);
+		doc = NULL;
+		if (*interrupted) {
+			ret = mkt_error_set(MKT_CLI_EINTERRUPTED, MKT_ERR_CORE,
+					    "stopped waiting; the monitor of marketplace %lld goes on", id);
+			break;
+		}
+		mkt_progress_sleep(MKT_WAIT_INTERVAL_MS);
+	}
+	mkt_progress_disarm_sigint();
+	if (doc)
+		xmlFreeDoc(doc);
+	return ret;
+}

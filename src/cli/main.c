@@ -74,7 +74,9 @@ static const mkt_cli_cmd commands[] = {
 	{ "market", "enable", mkt_object_enable, MARKET, 1, 1, 0, "ID",
 	  "Enable a marketplace." },
 	{ "market", "disable", mkt_object_disable, MARKET, 1, 1, 0, "ID",
-	  "Disable a marketplace (its apps are dropped)." },
+	  "Disable a marketplace (a public catalog's apps are dropped)." },
+	{ "market", "monitor", mkt_cmd_market_monitor, MARKET, 1, 1, O_WAIT, "ID [--wait]",
+	  "Monitor a marketplace now: capacity and, for catalogs, their apps; --wait prints what changed." },
 
 	{ "app", "list", mkt_cmd_app_list, APP, 0, 0, O_MARKET | O_FILTER,
 	  "[--market ID] [--mine|--group|--all|--user USER]",

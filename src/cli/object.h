@@ -130,6 +130,7 @@ int mkt_object_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 int mkt_object_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 
 /* Class-specific handlers. */
+int mkt_cmd_market_monitor(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_app_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_app_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_app_export(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);

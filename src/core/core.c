@@ -8,7 +8,9 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "catalog.h"
 #include "core.h"
+#include "market.h"
 #include "user.h"
 
 #define PROGRESS_SLOTS 256
@@ -111,6 +113,7 @@ void mkt_core_free(mkt_core *core)
 	if (!core)
 		return;
 	mkt_auth_cache_free(core->auth_cache);
+	mkt_catalog_free_status(core);
 	if (core->progress) {
 		pthread_mutex_destroy(&core->progress->lock);
 		free(core->progress);
@@ -121,7 +124,12 @@ void mkt_core_free(mkt_core *core)
 
 int mkt_core_bootstrap(mkt_core *core, const char *auth_file)
 {
-	return mkt_user_bootstrap(core, auth_file);
+	int ret;
+
+	if ((ret = mkt_user_bootstrap(core, auth_file)) <= 0)
+		return ret;
+	/* As oned: a new cloud starts with the public catalog. */
+	return mkt_market_create_default(core);
 }
 
 void mkt_principal_clear(mkt_principal *p)

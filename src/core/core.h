@@ -23,6 +23,7 @@
 
 typedef struct mkt_auth_cache mkt_auth_cache;
 typedef struct mkt_progress mkt_progress;
+typedef struct mkt_catalog_status mkt_catalog_status;
 
 typedef struct {
 	mkt_store *store;
@@ -30,6 +31,7 @@ typedef struct {
 	pthread_mutex_t lock;        /* serialises every core call */
 	mkt_auth_cache *auth_cache;
 	mkt_progress *progress;      /* transfers in flight (own lock) */
+	mkt_catalog_status *catalog; /* last monitor pass of each market */
 	int req_id;                  /* last request id handed out */
 } mkt_core;
 
@@ -49,7 +51,8 @@ void mkt_core_free(mkt_core *core);
 
 /* First start: create groups oneadmin/users and user oneadmin, taking the
  * password from @auth_file ("oneadmin:pw") or generating one and writing
- * that file (mode 0600).  Does nothing when oneadmin exists. */
+ * that file (mode 0600), and market 0, the public OpenNebula catalog (as
+ * oned does).  Does nothing when oneadmin exists. */
 int mkt_core_bootstrap(mkt_core *core, const char *auth_file);
 
 void mkt_principal_clear(mkt_principal *p);

@@ -53,14 +53,15 @@ static int ds_parse(mkt_object **out, xmlNodePtr root)
 	return ret;
 }
 
-static void ds_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
+static void ds_format(mkt_core *core, const mkt_object *obj, mkt_format_mode mode,
+			 mkt_buf *b)
 {
 	const mkt_datastore *ds = (const mkt_datastore *)obj;
 	struct statvfs sv;
 	long long total = 0, free_mb = 0;
 
 	/* Capacity and the image list are read live, never stored. */
-	if (!for_store && statvfs(ds->base_path, &sv) == 0) {
+	if (mode != MKT_FORMAT_STORE && statvfs(ds->base_path, &sv) == 0) {
 		total = (long long)((unsigned long long)sv.f_blocks * sv.f_frsize >> 20);
 		free_mb = (long long)((unsigned long long)sv.f_bavail * sv.f_frsize >> 20);
 	}
@@ -79,7 +80,7 @@ static void ds_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_
 	mkt_buf_add_elem_int(b, "FREE_MB", free_mb);
 	mkt_buf_add_elem_int(b, "USED_MB", total - free_mb);
 	mkt_buf_add(b, "<IMAGES>");
-	if (!for_store)
+	if (mode != MKT_FORMAT_STORE)
 		mkt_object_format_child_ids(core, MKT_TABLE_IMAGE, obj->id, b);
 	mkt_buf_add(b, "</IMAGES>");
 	mkt_template_format_xml(obj->tmpl, b, NULL);

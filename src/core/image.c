@@ -65,7 +65,8 @@ static int image_parse(mkt_object **out, xmlNodePtr root)
 	return ret;
 }
 
-static void image_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
+static void image_format(mkt_core *core, const mkt_object *obj, mkt_format_mode mode,
+			 mkt_buf *b)
 {
 	const mkt_image *im = (const mkt_image *)obj;
 
@@ -93,7 +94,7 @@ static void image_format(mkt_core *core, const mkt_object *obj, int for_store, m
 	mkt_buf_add_elem(b, "DATASTORE", im->datastore);
 	mkt_buf_add(b, "<VMS></VMS><CLONES></CLONES><APP_CLONES></APP_CLONES>");
 	mkt_template_format_xml(obj->tmpl, b, NULL);
-	if (!for_store)
+	if (mode != MKT_FORMAT_STORE)
 		mkt_object_format_progress(core, MKT_TABLE_IMAGE, obj->id, b);
 	mkt_buf_add(b, "</IMAGE>");
 }

@@ -8,9 +8,12 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/xml.h"
+#include "catalog.h"
 #include "market.h"
 #include "marketapp.h"
+#include "user.h"
 
 static void market_free(mkt_object *obj)
 {
@@ -51,7 +54,8 @@ static int market_parse(mkt_object **out, xmlNodePtr root)
 	return ret;
 }
 
-static void market_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
+static void market_format(mkt_core *core, const mkt_object *obj, mkt_format_mode mode,
+			 mkt_buf *b)
 {
 	const mkt_market *m = (const mkt_market *)obj;
 
@@ -67,11 +71,14 @@ static void market_format(mkt_core *core, const mkt_object *obj, int for_store, 
 	/* The app list is derived from the app table at read time, so adding
 	 * an app never rewrites its market (oned's quadratic import). */
 	mkt_buf_add(b, "<MARKETPLACEAPPS>");
-	if (!for_store)
+	if (mode != MKT_FORMAT_STORE)
 		mkt_object_format_child_ids(core, MKT_TABLE_APP, obj->id, b);
 	mkt_buf_add(b, "</MARKETPLACEAPPS>");
 	mkt_object_format_perms(obj, b);
 	mkt_template_format_xml(obj->tmpl, b, NULL);
+	/* Only one.market.info: pools keep oned's schema. */
+	if (mode == MKT_FORMAT_VIEW)
+		mkt_catalog_format_status(core, obj->id, b);
 	mkt_buf_add(b, "</MARKETPLACE>");
 }
 
@@ -184,6 +191,42 @@ int mkt_market_allocate(mkt_core *core, const mkt_principal *who, const char *te
 	    (ret = mkt_object_save(core, &mkt_market_class, &m->obj, MKT_STORE_INSERT)) == 0)
 		*out_id = m->obj.id;
 	ret = mkt_core_end(core, ret);
+
+ cleanup:
+	market_free(&m->obj);
+	return ret;
+}
+
+int mkt_market_create_default(mkt_core *core)
+{
+	static const unsigned char perms[MKT_PERM_BITS] = { 1, 1, 0, 1, 0, 0, 1, 0, 0 };
+	mkt_market *m;
+	int ret;
+
+	if (!mkt_config_market_mad(core->conf, MKT_MARKET_PUBLIC_MAD)) {
+		mkt_log(MKT_LOG_INFO, "core", "no \"%s\" driver in the configuration: "
+			"market 0 (OpenNebula Public) not created", MKT_MARKET_PUBLIC_MAD);
+		return 0;
+	}
+	m = mkt_calloc(1, sizeof(*m));
+	m->obj.id = 0;
+	m->obj.name = mkt_strdup(MKT_MARKET_PUBLIC_NAME);
+	m->obj.tmpl = mkt_template_new();
+	mkt_template_set(m->obj.tmpl, "DESCRIPTION", "OpenNebula Systems MarketPlace");
+	mkt_template_set(m->obj.tmpl, "MARKET_MAD", MKT_MARKET_PUBLIC_MAD);
+	m->mad = mkt_strdup(MKT_MARKET_PUBLIC_MAD);
+	m->obj.uid = MKT_ONEADMIN_UID;
+	m->obj.gid = MKT_ONEADMIN_GID;
+	memcpy(m->obj.perms, perms, sizeof(perms));
+	m->state = MKT_MARKET_ENABLED;
+	m->zone_id = core->conf->zone_id;
+	if ((ret = mkt_user_name(core, MKT_ONEADMIN_UID, &m->obj.uname)) < 0 ||
+	    (ret = mkt_group_name(core, MKT_ONEADMIN_GID, &m->obj.gname)) < 0 ||
+	    (ret = mkt_core_begin(core)) < 0)
+		goto cleanup;
+	ret = mkt_object_save(core, &mkt_market_class, &m->obj, MKT_STORE_INSERT);
+	if ((ret = mkt_core_end(core, ret)) == 0)
+		mkt_log(MKT_LOG_INFO, "core", "created market 0 (%s)", MKT_MARKET_PUBLIC_NAME);
 
  cleanup:
 	market_free(&m->obj);

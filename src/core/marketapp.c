@@ -98,7 +98,8 @@ static int app_parse(mkt_object **out, xmlNodePtr root)
 	return ret;
 }
 
-static void app_format(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b)
+static void app_format(mkt_core *core, const mkt_object *obj, mkt_format_mode mode,
+			 mkt_buf *b)
 {
 	const mkt_app *a = (const mkt_app *)obj;
 
@@ -122,7 +123,7 @@ static void app_format(mkt_core *core, const mkt_object *obj, int for_store, mkt
 	mkt_buf_add_elem_int(b, "TYPE", a->type);
 	mkt_object_format_perms(obj, b);
 	mkt_template_format_xml(obj->tmpl, b, NULL);
-	if (!for_store)
+	if (mode != MKT_FORMAT_STORE)
 		mkt_object_format_progress(core, MKT_TABLE_APP, obj->id, b);
 	mkt_buf_add(b, "</MARKETPLACEAPP>");
 }
@@ -516,6 +517,76 @@ int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start
 	q.start_id = start_id;
 	q.end_id = end_id;
 	return mkt_object_pool(core, who, &mkt_app_class, &q, "MARKETPLACEAPP_POOL", out_xml);
+}
+
+/* ---- apps found by a market's monitor ------------------------------- */
+
+/* What oned checks of an entry before taking it. */
+static int check_catalog_entry(const mkt_template *tmpl, int *type, long long *size,
+			       long long *regtime)
+{
+	const char *name = mkt_template_get(tmpl, "NAME"), *t = mkt_template_get(tmpl, "TYPE");
+	int ret;
+
+	if (!name)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "the entry has no NAME");
+	if ((ret = mkt_object_validate_name(name)) < 0)
+		return ret;
+	*type = MKT_APP_IMAGE;
+	if (t && (ret = mkt_app_type_parse(t, type)) < 0)
+		return ret;
+	*size = 0;
+	if (mkt_template_get(tmpl, "SIZE") &&
+	    (mkt_template_get_long(tmpl, "SIZE", size) < 0 || *size < 0))
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "SIZE '%s' is not a size in MB",
+				     mkt_template_get(tmpl, "SIZE"));
+	*regtime = (long long)time(NULL);
+	if (mkt_template_get(tmpl, "REGTIME") &&
+	    mkt_template_get_long(tmpl, "REGTIME", regtime) < 0)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "REGTIME '%s' is not a time",
+				     mkt_template_get(tmpl, "REGTIME"));
+	return 0;
+}
+
+int mkt_app_set_catalog_entry(mkt_app *a, mkt_template *tmpl)
+{
+	static const struct { const char *attr; size_t off; } texts[] = {
+		{ "SOURCE", offsetof(mkt_app, source) },
+		{ "MD5", offsetof(mkt_app, md5) },
+		{ "FORMAT", offsetof(mkt_app, format) },
+	};
+	long long size = 0, regtime = 0;
+	int t = MKT_APP_IMAGE, ret;
+	size_t i;
+
+	if ((ret = check_catalog_entry(tmpl, &t, &size, &regtime)) < 0) {
+		mkt_template_free(tmpl);
+		return ret;
+	}
+	free(a->obj.name);
+	a->obj.name = mkt_strdup(mkt_template_get(tmpl, "NAME"));
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char **field = (char **)((char *)a + texts[i].off);
+
+		free(*field);
+		*field = mkt_strdup(mkt_template_get(tmpl, texts[i].attr));
+	}
+	a->type = t;
+	a->size_mb = size;
+	a->regtime = regtime;
+	free(a->origin_id);
+	a->origin_id = mkt_strdup("-1");
+	a->state = MKT_APP_READY;
+	/* oned's from_template64: these live in fields, not in the template. */
+	mkt_template_remove(tmpl, "NAME");
+	mkt_template_remove(tmpl, "TYPE");
+	strip_reserved(tmpl);
+	if (!mkt_template_get(tmpl, "VERSION"))
+		mkt_template_set(tmpl, "VERSION", "0.0");
+	mkt_template_free(a->obj.tmpl);
+	a->obj.tmpl = tmpl;
+	refresh_fields(a);
+	return 0;
 }
 
 /* ---- helpers for markets --------------------------------------------- */

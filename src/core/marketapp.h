@@ -63,6 +63,12 @@ int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
 int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
 		 int end_id, char **out_xml);
 
+/* A catalog entry found by a market's monitor (oned's from_template64):
+ * sets @a's name, type, SOURCE, MD5, FORMAT, SIZE, REGTIME and template
+ * from @tmpl (taken over, freed on failure), state READY, ORIGIN_ID -1.
+ * MKT_EINVAL saying what is wrong with the entry. */
+int mkt_app_set_catalog_entry(mkt_app *a, mkt_template *tmpl);
+
 /* Markets call these inside their own transaction. */
 int mkt_app_rename_market(mkt_core *core, int market_id, const char *market_name);
 int mkt_app_drop_market(mkt_core *core, int market_id);

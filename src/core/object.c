@@ -216,7 +216,7 @@ int mkt_object_save(mkt_core *core, const mkt_class *cls, mkt_object *obj, mkt_s
 	};
 	int ret;
 
-	cls->format(core, obj, 1, &body);
+	cls->format(core, obj, MKT_FORMAT_STORE, &body);
 	row.body = mkt_buf_cstr(&body);
 	if (cls->row)
 		cls->row(obj, &row);
@@ -298,7 +298,7 @@ int mkt_object_info(mkt_core *core, const mkt_principal *who, const mkt_class *c
 	/* info is allowed on locked objects (oned's USE_NO_LCK). */
 	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_USE, 1, &obj)) < 0)
 		return ret;
-	cls->format(core, obj, 0, &b);
+	cls->format(core, obj, MKT_FORMAT_VIEW, &b);
 	*out_xml = mkt_buf_steal(&b);
 	mkt_object_free(cls, obj);
 	return 0;
@@ -553,7 +553,7 @@ static int pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *
 	}
 	if ((ret = parse_row(row, &lc)) < 0)
 		return ret;
-	cls->format(core, lc.obj, 0, b);
+	cls->format(core, lc.obj, MKT_FORMAT_POOL, b);
 	mkt_object_free(cls, lc.obj);
 	return 0;
 }

@@ -46,6 +46,15 @@ typedef struct {
 	int lock_req;
 } mkt_object;
 
+/* What an object's XML is for: the API (with what is derived at read
+ * time: child ids, progress, monitor status), the store (without), or a
+ * pool listing (derived parts, but only those in oned's schema). */
+typedef enum {
+	MKT_FORMAT_VIEW = 0,
+	MKT_FORMAT_STORE = 1,
+	MKT_FORMAT_POOL = 2
+} mkt_format_mode;
+
 typedef struct mkt_class mkt_class;
 
 struct mkt_class {
@@ -57,8 +66,8 @@ struct mkt_class {
 	int body_is_view;         /* stored body is exactly the API XML */
 	/* Build the object from its stored body (root element). */
 	int (*parse)(mkt_object **out, xmlNodePtr root);
-	/* Append the object's XML; @for_store leaves out derived parts. */
-	void (*format)(mkt_core *core, const mkt_object *obj, int for_store, mkt_buf *b);
+	/* Append the object's XML for @mode. */
+	void (*format)(mkt_core *core, const mkt_object *obj, mkt_format_mode mode, mkt_buf *b);
 	void (*free)(mkt_object *obj);
 	/* Extra store columns (apps: market id, state). */
 	void (*row)(const mkt_object *obj, mkt_store_row *row);

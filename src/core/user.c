@@ -654,7 +654,8 @@ int mkt_user_bootstrap(mkt_core *core, const char *auth_file)
 	mkt_log(MKT_LOG_INFO, "core", "created user %s (uid 0) and groups oneadmin, users",
 			name);
  end:
-	ret = mkt_core_end(core, ret);
+	if ((ret = mkt_core_end(core, ret)) == 0)
+		ret = 1;
  out:
 	free(name);
 	free(pw);

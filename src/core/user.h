@@ -44,7 +44,8 @@ int mkt_user_members(mkt_core *core, int gid, int **out_ids, size_t *out_n);
  * built-in groups, else the next id from MKT_FIRST_USER_GROUP. */
 int mkt_group_insert(mkt_core *core, const char *name, int fixed_id, int *out_gid);
 
-/* Create the built-in groups and the oneadmin user (see core.h). */
+/* Create the built-in groups and the oneadmin user (see core.h): 1 when
+ * it did (a first start), 0 when they were there. */
 int mkt_user_bootstrap(mkt_core *core, const char *auth_file);
 
 mkt_auth_cache *mkt_auth_cache_new(void);

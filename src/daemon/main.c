@@ -28,6 +28,7 @@
 #include "core/image.h"
 #include "core/marketapp.h"
 #include "driver/driver.h"
+#include "driver/monitorflow.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 
@@ -39,6 +40,7 @@ typedef struct {
 	mkt_store *store;
 	mkt_core *core;
 	mkt_driver *drv;
+	mkt_monitor_loop *monitor;
 	mkt_rpc_server *rpc;
 	sigset_t signals;
 	pthread_t signal_thread;
@@ -185,6 +187,9 @@ static int start(mkt_daemon *d)
 		return ret;
 	mkt_driver_check(d->drv, d->conf);
 	mkt_rpc_server_set_driver(d->rpc, d->drv);
+	if ((ret = mkt_monitor_loop_start(&d->monitor, d->core, d->drv,
+					  d->conf->monitoring_interval)) < 0)
+		return ret;
 	if ((ret = pthread_create(&d->signal_thread, NULL, signal_loop, d)) != 0)
 		return mkt_error_set_os(ret, "cannot start the signal thread");
 	d->signal_thread_started = 1;
@@ -206,6 +211,7 @@ static void stop(mkt_daemon *d)
 	mkt_rpc_server_free(d->rpc);
 	if (d->core)
 		pthread_mutex_unlock(&d->core->lock);
+	mkt_monitor_loop_stop(d->monitor);
 	/* Running drivers are stopped; their callbacks record the outcome. */
 	mkt_driver_free(d->drv);
 	mkt_core_free(d->core);

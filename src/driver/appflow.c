@@ -17,10 +17,22 @@
 #include "core/marketapp.h"
 #include "appflow.h"
 
-typedef struct {
-	mkt_core *core;
-	int app_id;
-} flow;
+typedef mkt_flow flow;
+
+int mkt_appflow_submit(mkt_driver *drv, mkt_core *core, mkt_driver_request *req,
+		       const char *mad, int oid)
+{
+	flow *f = mkt_calloc(1, sizeof(*f));
+	int ret;
+
+	f->core = core;
+	f->id = oid;
+	req->mad = mad;
+	req->ud = f;
+	if ((ret = mkt_driver_submit(drv, req)) < 0)
+		free(f);
+	return ret;
+}
 
 static int append_object(mkt_core *core, const mkt_class *cls, int id, mkt_buf *b,
 			 mkt_object **keep)
@@ -30,7 +42,7 @@ static int append_object(mkt_core *core, const mkt_class *cls, int id, mkt_buf *
 
 	if ((ret = mkt_object_load(core, cls, id, &obj)) < 0)
 		return ret;
-	cls->format(core, obj, 1, b);
+	cls->format(core, obj, MKT_FORMAT_STORE, b);
 	if (keep)
 		*keep = obj;
 	else
@@ -68,7 +80,7 @@ static void on_progress(void *ud, unsigned long long done, unsigned long long to
 {
 	flow *f = ud;
 
-	mkt_core_progress_set(f->core, MKT_TABLE_APP, f->app_id, done, total);
+	mkt_core_progress_set(f->core, MKT_TABLE_APP, f->id, done, total);
 }
 
 static void import_done(const mkt_driver_reply *reply, void *ud)
@@ -77,11 +89,11 @@ static void import_done(const mkt_driver_reply *reply, void *ud)
 
 	pthread_mutex_lock(&f->core->lock);
 	if (!reply->shutdown &&
-	    mkt_app_import_done(f->core, f->app_id, reply->result,
+	    mkt_app_import_done(f->core, f->id, reply->result,
 				reply->ok ? NULL : reply->message) < 0)
 		mkt_log(MKT_LOG_WARN, "driver", "app %d import ended but cannot be recorded: %s",
-			f->app_id, mkt_error_message());
-	mkt_core_progress_clear(f->core, MKT_TABLE_APP, f->app_id);
+			f->id, mkt_error_message());
+	mkt_core_progress_clear(f->core, MKT_TABLE_APP, f->id);
 	pthread_mutex_unlock(&f->core->lock);
 	free(f);
 }
@@ -110,8 +122,8 @@ static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
 	    (ret = mkt_object_load(core, &mkt_datastore_class,
 				   ((mkt_image *)img)->datastore_id, &ds)) < 0)
 		goto cleanup;
-	mkt_image_class.format(core, img, 1, extra);
-	mkt_datastore_class.format(core, ds, 1, extra);
+	mkt_image_class.format(core, img, MKT_FORMAT_STORE, extra);
+	mkt_datastore_class.format(core, ds, MKT_FORMAT_STORE, extra);
 	mkt_buf_add_elem(extra, "IMPORT_SOURCE", ((mkt_image *)img)->source);
 	if (mkt_template_get(img->tmpl, "MD5"))
 		mkt_buf_add_elem(extra, "MD5", mkt_template_get(img->tmpl, "MD5"));
@@ -130,7 +142,6 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
 				   .done = import_done, .progress = on_progress };
 	mkt_buf extra = MKT_BUF_INIT;
 	mkt_object *obj = NULL, *mobj = NULL;
-	flow *f = NULL;
 	mkt_app *a;
 	int ret;
 
@@ -144,17 +155,10 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
 	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
 					mkt_buf_cstr(&extra), &req.document)) < 0)
 		goto fail;
-	f = mkt_calloc(1, sizeof(*f));
-	f->core = core;
-	f->app_id = app_id;
-	req.mad = ((mkt_market *)mobj)->mad;
-	req.ud = f;
 	/* Visible at once, and marks the app as being uploaded. */
 	mkt_core_progress_set(core, MKT_TABLE_APP, app_id, 0, 0);
-	if ((ret = mkt_driver_submit(drv, &req)) == 0) {
-		f = NULL;
+	if ((ret = mkt_appflow_submit(drv, core, &req, ((mkt_market *)mobj)->mad, app_id)) == 0)
 		goto cleanup;
-	}
 	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);
 
  fail:
@@ -167,7 +171,6 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
 	}
 
  cleanup:
-	free(f);
 	mkt_buf_free(&extra);
 	mkt_object_free(&mkt_market_class, mobj);
 	mkt_object_free(&mkt_app_class, obj);
@@ -182,10 +185,10 @@ static void delete_done(const mkt_driver_reply *reply, void *ud)
 	 * at worst stored content behind, which the log names. */
 	if (!reply->ok)
 		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped, but its driver could not "
-			"delete its content: %s", f->app_id, reply->message);
+			"delete its content: %s", f->id, reply->message);
 	pthread_mutex_lock(&f->core->lock);
-	if (!reply->shutdown && mkt_app_drop(f->core, f->app_id) < 0)
-		mkt_log(MKT_LOG_WARN, "driver", "app %d: %s", f->app_id, mkt_error_message());
+	if (!reply->shutdown && mkt_app_drop(f->core, f->id) < 0)
+		mkt_log(MKT_LOG_WARN, "driver", "app %d: %s", f->id, mkt_error_message());
 	pthread_mutex_unlock(&f->core->lock);
 	free(f);
 }
@@ -195,7 +198,6 @@ int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	mkt_driver_request req = { .action = MKT_ACTION_DELETE, .oid = app_id,
 				   .done = delete_done };
 	char *mad = NULL;
-	flow *f;
 	int ret;
 
 	/* An upload still running for it is abandoned first. */
@@ -207,15 +209,8 @@ int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	if (!mad)
 		return 0;
 	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "",
-					&req.document)) == 0) {
-		f = mkt_calloc(1, sizeof(*f));
-		f->core = core;
-		f->app_id = app_id;
-		req.mad = mad;
-		req.ud = f;
-		if ((ret = mkt_driver_submit(drv, &req)) < 0)
-			free(f);
-	}
+					&req.document)) == 0)
+		ret = mkt_appflow_submit(drv, core, &req, mad, app_id);
 	if (ret < 0) {
 		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped without its driver: %s",
 			app_id, mkt_error_message());

@@ -10,6 +10,18 @@
 #include "core/core.h"
 #include "driver.h"
 
+/* What a flow's callbacks get as their @ud: the core and the object the
+ * action is about.  They free it. */
+typedef struct {
+	mkt_core *core;
+	int id;
+} mkt_flow;
+
+/* Queue @req (its action, document and callbacks set) for object @oid of a
+ * market whose driver is @mad, with a new mkt_flow as its @ud. */
+int mkt_appflow_submit(mkt_driver *drv, mkt_core *core, mkt_driver_request *req,
+		       const char *mad, int oid);
+
 /* After one.marketapp.allocate: upload an IMAGE app's content through its
  * market's driver (templates have none).  On a failure to start, the app
  * goes to ERROR and the error is returned. */

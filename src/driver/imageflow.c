@@ -126,8 +126,8 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 	f->format = mkt_strdup(((mkt_app *)app)->format);
 	f->source = mkt_strdup(((mkt_app *)app)->source);
 	*out_mad = mkt_strdup(((mkt_market *)market)->mad);
-	mkt_image_class.format(core, &im->obj, 1, &extra);
-	mkt_datastore_class.format(core, ds, 1, &extra);
+	mkt_image_class.format(core, &im->obj, MKT_FORMAT_STORE, &extra);
+	mkt_datastore_class.format(core, ds, MKT_FORMAT_STORE, &extra);
 	mkt_buf_add_elem(&extra, "EXPORT_TARGET", f->target);
 	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra),
 				   &req->document);

@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "core/market.h"
 #include "core/marketapp.h"
 #include "core/user.h"
@@ -19,6 +20,7 @@
 #include "core/image.h"
 #include "driver/appflow.h"
 #include "driver/imageflow.h"
+#include "driver/monitorflow.h"
 #include "rpc.h"
 
 static int ret_id(mkt_rpc_result *out, int id)
@@ -113,7 +115,34 @@ static int h_market_delete(const mkt_rpc_env *env, const mkt_principal *who, con
 static int h_market_enable(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			   const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_market_enable(env->core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
+	int ret = mkt_market_enable(env->core, who, a[0].i, a[1].i);
+
+	if (ret < 0)
+		return ret;
+	/* oned monitors a market as soon as it is enabled; a market that
+	 * cannot be monitored is enabled all the same. */
+	if (a[1].i && env->drv && mkt_monitorflow_run(env->drv, env->core, a[0].i) < 0) {
+		mkt_log(MKT_LOG_DEBUG, "rpc", "market %d enabled, not monitored: %s", a[0].i,
+			mkt_error_message());
+		mkt_error_clear();
+	}
+	return ret_id(out, a[0].i);
+}
+
+/* marketd's own: a monitor pass now (`marketctl market monitor`). */
+static int h_market_monitor(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			    const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_object_get(env->core, who, &mkt_market_class, a[0].i, MKT_AUTH_MANAGE, 0,
+				  &obj)) < 0)
+		return ret;
+	mkt_object_free(&mkt_market_class, obj);
+	if (!env->drv)
+		return mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "marketd has no driver pool");
+	return mkt_monitorflow_run(env->drv, env->core, a[0].i) ?: ret_id(out, a[0].i);
 }
 
 static int h_market_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
@@ -353,6 +382,7 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.market.rename", "is", h_rename, MARKET, 0, "Renames a marketplace" },
 	{ "one.market.info", "i|b", h_info, MARKET, 0, "Returns marketplace information" },
 	{ "one.market.enable", "ib", h_market_enable, MARKET, 0, "Enables or disables a marketplace" },
+	{ "one.market.monitor", "i", h_market_monitor, MARKET, 0, "Monitors a marketplace now (marketd)" },
 	{ "one.marketpool.info", "", h_market_pool, MARKET, 0, "Returns the marketplace pool" },
 	{ "one.marketapp.allocate", "si", h_app_allocate, APP, 1, "Allocates a new marketplace app" },
 	{ "one.marketapp.delete", "i", h_app_delete, APP, 0, "Deletes a marketplace app" },

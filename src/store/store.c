@@ -106,6 +106,16 @@ int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_
 	return s->backend->write(s->impl, t, op, row);
 }
 
+int mkt_store_catalog_list(mkt_store *s, int market, mkt_store_catalog_cb cb, void *payload)
+{
+	return s->backend->catalog_list(s->impl, market, cb, payload);
+}
+
+int mkt_store_catalog_write(mkt_store *s, mkt_store_op op, const mkt_store_catalog_row *row)
+{
+	return s->backend->catalog_write(s->impl, op, row);
+}
+
 int mkt_store_load(mkt_store *s, mkt_table t, int oid, mkt_store_row_cb cb, void *payload)
 {
 	return s->backend->load(s->impl, t, oid, cb, payload);

@@ -58,9 +58,26 @@ typedef enum { MKT_STORE_INSERT = 0, MKT_STORE_UPDATE, MKT_STORE_DELETE } mkt_st
  * returned by the listing function. */
 typedef int (*mkt_store_row_cb)(const mkt_store_row *row, void *payload);
 
+/*
+ * Catalog state of an app that a market's monitor discovered: which
+ * catalog entry it is (@key, the entry's IMPORT_ID), a digest of the entry
+ * as last applied, and how many successful passes in a row missed it.
+ * Zone-local (only the zone that monitors keeps it), so not in the change
+ * log; deleting the app deletes its row.
+ */
+typedef struct {
+	int oid;            /* the app */
+	int market;
+	const char *key;
+	const char *digest;
+	int missing;
+} mkt_store_catalog_row;
+
+typedef int (*mkt_store_catalog_cb)(const mkt_store_catalog_row *row, void *payload);
+
 typedef struct mkt_store mkt_store;
 
-#define MKT_STORE_BACKEND_VERSION 1
+#define MKT_STORE_BACKEND_VERSION 2
 
 typedef struct {
 	int version;
@@ -77,6 +94,9 @@ typedef struct {
 		    mkt_store_row_cb cb, void *payload);
 	int (*next_oid)(void *impl, mkt_table t, int floor, int *out);
 	int (*changelog_last)(void *impl, long long *out);
+	/* version 2 */
+	int (*catalog_list)(void *impl, int market, mkt_store_catalog_cb cb, void *payload);
+	int (*catalog_write)(void *impl, mkt_store_op op, const mkt_store_catalog_row *row);
 } mkt_store_backend;
 
 /* Open the store with backend @backend ("sqlite") at @path, creating and
@@ -116,6 +136,12 @@ int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out);
 
 /* Index of the newest change log entry (0 when empty). */
 int mkt_store_changelog_last(mkt_store *s, long long *out);
+
+/* The catalog rows of market @market's apps, in oid order (rows of apps
+ * that left the market are skipped). */
+int mkt_store_catalog_list(mkt_store *s, int market, mkt_store_catalog_cb cb, void *payload);
+/* Insert, update or delete (only row->oid is used) a catalog row. */
+int mkt_store_catalog_write(mkt_store *s, mkt_store_op op, const mkt_store_catalog_row *row);
 
 const char *mkt_store_table_name(mkt_table t);
 

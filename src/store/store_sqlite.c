@@ -25,6 +25,7 @@ typedef struct {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[MKT_TABLE_LAST][ST_LAST];
 	sqlite3_stmt *changelog;
+	sqlite3_stmt *catalog[3];     /* by mkt_store_op */
 	int in_txn;
 } sqlite_store;
 
@@ -74,6 +75,10 @@ static const struct {
 	  " state INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(name, uid));"
 	  "CREATE INDEX image_parent ON image_pool(parent);"
 	  "CREATE INDEX image_uid ON image_pool(uid);" },
+	{ 3, "catalog state of monitored apps",
+	  "CREATE TABLE app_catalog (oid INTEGER PRIMARY KEY, market INTEGER NOT NULL,"
+	  " key TEXT NOT NULL, digest TEXT NOT NULL, missing INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE INDEX app_catalog_market ON app_catalog(market);" },
 };
 
 static int db_error(sqlite_store *st, const char *what)
@@ -159,6 +164,8 @@ static void sq_close(void *impl)
 		for (k = 0; k < ST_LAST; k++)
 			sqlite3_finalize(st->stmts[t][k]);
 	sqlite3_finalize(st->changelog);
+	for (k = 0; k < 3; k++)
+		sqlite3_finalize(st->catalog[k]);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -305,6 +312,69 @@ static int append_changelog(sqlite_store *st, mkt_table t, mkt_store_op op,
 	return 0;
 }
 
+/* ---- catalog state of monitored apps (zone-local, no change log) ------ */
+
+static const char *const catalog_sql[] = {
+	[MKT_STORE_INSERT] = "INSERT INTO app_catalog (oid, market, key, digest, missing)"
+			     " VALUES (?1,?2,?3,?4,?5)",
+	[MKT_STORE_UPDATE] = "UPDATE app_catalog SET market=?2, key=?3, digest=?4, missing=?5"
+			     " WHERE oid=?1",
+	[MKT_STORE_DELETE] = "DELETE FROM app_catalog WHERE oid=?1",
+};
+
+static int sq_catalog_write(void *impl, mkt_store_op op, const mkt_store_catalog_row *r)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = st->catalog[op];
+
+	if (!stmt && sqlite3_prepare_v3(st->db, catalog_sql[op], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->catalog[op], NULL) != SQLITE_OK)
+		return db_error(st, "preparing a catalog statement");
+	stmt = st->catalog[op];
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	sqlite3_bind_int(stmt, 1, r->oid);
+	if (op != MKT_STORE_DELETE) {
+		sqlite3_bind_int(stmt, 2, r->market);
+		sqlite3_bind_text(stmt, 3, r->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 4, r->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 5, r->missing);
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return db_error(st, "writing the catalog state");
+	return 0;
+}
+
+static int sq_catalog_list(void *impl, int market, mkt_store_catalog_cb cb, void *payload)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0, rc = SQLITE_DONE;
+
+	/* Only rows whose app is still in that market count. */
+	if (sqlite3_prepare_v2(st->db, "SELECT c.oid, c.market, c.key, c.digest, c.missing"
+			       " FROM app_catalog c JOIN marketplaceapp_pool a ON a.oid = c.oid"
+			       " WHERE c.market = ?1 AND a.parent = ?1 ORDER BY c.oid",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, "listing the catalog state");
+	sqlite3_bind_int(stmt, 1, market);
+	while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		mkt_store_catalog_row r = {
+			.oid = sqlite3_column_int(stmt, 0),
+			.market = sqlite3_column_int(stmt, 1),
+			.key = (const char *)sqlite3_column_text(stmt, 2),
+			.digest = (const char *)sqlite3_column_text(stmt, 3),
+			.missing = sqlite3_column_int(stmt, 4),
+		};
+
+		ret = cb(&r, payload);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = db_error(st, "listing the catalog state");
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
 static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *r)
 {
 	static const int kinds[] = { ST_INSERT, ST_UPDATE, ST_DELETE };
@@ -324,6 +394,13 @@ static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_ro
 	if (op != MKT_STORE_INSERT && sqlite3_changes(st->db) == 0)
 		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_STORE, "no row %d in %s",
 				     r->oid, mkt_store_table_name(t));
+	/* An app leaves the catalog state with it, however it is deleted. */
+	if (t == MKT_TABLE_APP && op == MKT_STORE_DELETE) {
+		mkt_store_catalog_row cr = { .oid = r->oid };
+
+		if ((ret = sq_catalog_write(impl, MKT_STORE_DELETE, &cr)) < 0)
+			return ret;
+	}
 	return mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
 }
 
@@ -532,4 +609,6 @@ const mkt_store_backend mkt_store_sqlite_backend = {
 	.list = sq_list,
 	.next_oid = sq_next_oid,
 	.changelog_last = sq_changelog_last,
+	.catalog_list = sq_catalog_list,
+	.catalog_write = sq_catalog_write,
 };

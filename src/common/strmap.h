@@ -1,0 +1,27 @@
+/*
+ * strmap.h: a map from strings to integers.
+ *
+ * For work that matches thousands of names against thousands of others in
+ * one go (a monitor pass reconciling a catalog with a market's apps),
+ * where a linear search per entry would be quadratic.  Open addressing,
+ * keys copied; not thread-safe.
+ */
+#ifndef MKT_STRMAP_H
+#define MKT_STRMAP_H
+
+#include <stddef.h>
+
+typedef struct mkt_strmap mkt_strmap;
+
+mkt_strmap *mkt_strmap_new(void);
+void mkt_strmap_free(mkt_strmap *m);   /* accepts NULL */
+
+/* Map @key (copied) to @value, replacing an earlier value. */
+void mkt_strmap_put(mkt_strmap *m, const char *key, long value);
+
+/* 1 with *value set when @key is in the map, else 0. */
+int mkt_strmap_get(const mkt_strmap *m, const char *key, long *value);
+
+size_t mkt_strmap_count(const mkt_strmap *m);
+
+#endif

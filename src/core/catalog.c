@@ -1,0 +1,549 @@
+/*
+ * catalog.c: monitor passes applied to a market's apps.
+ */
+#include <config.h>
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "common/util.h"
+#include "catalog.h"
+#include "market.h"
+#include "marketapp.h"
+#include "user.h"
+
+/* ---- status of each market's last pass ------------------------------- */
+
+typedef enum { PASS_NONE = 0, PASS_RUNNING, PASS_DONE, PASS_FAILED } pass_state;
+
+typedef struct {
+	int market_id;
+	pass_state state;
+	int running;             /* a pass is in flight (state may show the last) */
+	long long last_end;
+	long long passes;        /* ended passes since marketd started */
+	char *message;
+	mkt_catalog_stats stats;
+} market_status;
+
+struct mkt_catalog_status {
+	market_status *v;
+	size_t n;
+};
+
+static const char *const pass_state_names[] = {
+	[PASS_NONE] = "", [PASS_RUNNING] = "RUNNING", [PASS_DONE] = "DONE",
+	[PASS_FAILED] = "FAILED",
+};
+
+static market_status *status_of(mkt_core *core, int market_id, int create)
+{
+	mkt_catalog_status *cs;
+	size_t i;
+
+	if (!core->catalog) {
+		if (!create)
+			return NULL;
+		core->catalog = mkt_calloc(1, sizeof(*core->catalog));
+	}
+	cs = core->catalog;
+	for (i = 0; i < cs->n; i++) {
+		if (cs->v[i].market_id == market_id)
+			return &cs->v[i];
+	}
+	if (!create)
+		return NULL;
+	cs->v = mkt_realloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
+	memset(&cs->v[cs->n], 0, sizeof(cs->v[cs->n]));
+	cs->v[cs->n].market_id = market_id;
+	return &cs->v[cs->n++];
+}
+
+void mkt_catalog_free_status(mkt_core *core)
+{
+	size_t i;
+
+	if (!core->catalog)
+		return;
+	for (i = 0; i < core->catalog->n; i++)
+		free(core->catalog->v[i].message);
+	free(core->catalog->v);
+	free(core->catalog);
+	core->catalog = NULL;
+}
+
+void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b)
+{
+	const market_status *s = status_of(core, market_id, 0);
+	pass_state st;
+
+	if (!s || (s->state == PASS_NONE && !s->running))
+		return;
+	st = s->running ? PASS_RUNNING : s->state;
+	mkt_buf_add(b, "<MONITORING>");
+	mkt_buf_add_elem(b, "STATE", pass_state_names[st]);
+	mkt_buf_add_elem_int(b, "LAST_MONITOR", s->last_end);
+	mkt_buf_add_elem_int(b, "PASSES", s->passes);
+	mkt_buf_add_elem(b, "MESSAGE", s->message ? s->message : "");
+	mkt_buf_add_elem_int(b, "APPS_ADDED", s->stats.added);
+	mkt_buf_add_elem_int(b, "APPS_UPDATED", s->stats.updated);
+	mkt_buf_add_elem_int(b, "APPS_REMOVED", s->stats.removed);
+	mkt_buf_add_elem_int(b, "APPS_UNCHANGED", s->stats.unchanged);
+	mkt_buf_add_elem_int(b, "APPS_SKIPPED", s->stats.skipped);
+	mkt_buf_add_elem_int(b, "APPS_MISSING", s->stats.missing);
+	mkt_buf_add_elem_int(b, "ROWS_WRITTEN", s->stats.rows);
+	mkt_buf_add(b, "</MONITORING>");
+}
+
+int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
+{
+	const mkt_market_mad_conf *conf;
+	mkt_object *obj = NULL;
+	mkt_market *m;
+	market_status *s;
+	int ret;
+
+	if ((ret = mkt_object_load(core, &mkt_market_class, market_id, &obj)) < 0)
+		return ret;
+	m = (mkt_market *)obj;
+	if ((ret = mkt_market_get_mad_conf(core, m, &conf)) < 0)
+		goto cleanup;
+	if (!(conf->app_actions & MKT_APP_ACTION_MONITOR))
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Monitor disabled for market: %s (its driver %s does not list monitor in APP_ACTIONS)",
+				    obj->name, m->mad);
+	else if (m->state != MKT_MARKET_ENABLED)
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "Marketplace %s is disabled",
+				    obj->name);
+	else if (m->zone_id != core->conf->zone_id)
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Marketplace is not in this OpenNebula zone");
+	if (ret < 0)
+		goto cleanup;
+	s = status_of(core, market_id, 1);
+	if (s->running) {
+		ret = 1;
+		goto cleanup;
+	}
+	s->running = 1;
+	*out_mad = mkt_strdup(m->mad);
+
+ cleanup:
+	mkt_object_free(&mkt_market_class, obj);
+	return ret;
+}
+
+int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
+			 const char *error, mkt_catalog_stats *out)
+{
+	market_status *s = status_of(core, market_id, 1);
+	mkt_catalog_stats stats = { 0 };
+	int ret = 0;
+
+	if (!error && (ret = mkt_catalog_reconcile(core, market_id, result, &stats)) < 0)
+		error = mkt_error_message();
+	s->running = 0;
+	s->passes++;
+	s->last_end = (long long)time(NULL);
+	s->stats = stats;
+	free(s->message);
+	s->message = mkt_strdup(error ? error : "");
+	s->state = error ? PASS_FAILED : PASS_DONE;
+	if (out)
+		*out = stats;
+	return ret;
+}
+
+/* ---- reconciling ------------------------------------------------------ */
+
+/* An app the market's catalog made, as the store remembers it. */
+typedef struct {
+	int oid;
+	char *key;
+	char *digest;
+	int missing;
+	int seen;
+} known_app;
+
+typedef struct {
+	mkt_core *core;
+	int market_id;
+	char *market_name;
+	char *uname;             /* oneadmin's current names */
+	char *gname;
+	known_app *apps;
+	size_t n, cap;
+	mkt_strmap *by_digest;   /* digest -> index in apps */
+	mkt_strmap *by_key;      /* key -> index in apps */
+	mkt_catalog_stats *stats;
+} pass;
+
+static int collect_known(const mkt_store_catalog_row *row, void *payload)
+{
+	pass *p = payload;
+	known_app *k;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 256;
+		p->apps = mkt_realloc(p->apps, p->cap * sizeof(*p->apps));
+	}
+	k = &p->apps[p->n];
+	k->oid = row->oid;
+	k->key = mkt_strdup(row->key);
+	k->digest = mkt_strdup(row->digest);
+	k->missing = row->missing;
+	k->seen = 0;
+	mkt_strmap_put(p->by_digest, k->digest, (long)p->n);
+	mkt_strmap_put(p->by_key, k->key, (long)p->n);
+	p->n++;
+	return 0;
+}
+
+static void pass_clear(pass *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->apps[i].key);
+		free(p->apps[i].digest);
+	}
+	free(p->apps);
+	free(p->market_name);
+	free(p->uname);
+	free(p->gname);
+	mkt_strmap_free(p->by_digest);
+	mkt_strmap_free(p->by_key);
+}
+
+/* The digest of an entry is that of its text as the driver printed it:
+ * equal text, equal app, nothing to write. */
+static void entry_digest(const char *text, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+
+	EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+	for (i = 0; i < len && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[2 * i] = '\0';
+}
+
+static int decode_entry(const char *b64, mkt_template **out)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	char *text;
+	int ret;
+
+	if (mkt_util_base64_decode(&raw, &len, b64) < 0)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "not base64");
+	text = mkt_malloc(len + 1);
+	memcpy(text, raw, len);
+	text[len] = '\0';
+	free(raw);
+	if (strlen(text) != len)
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "the template holds a NUL byte");
+	else
+		ret = mkt_template_parse(out, text);
+	free(text);
+	return ret;
+}
+
+/* The catalog key of an entry: its IMPORT_ID, else its NAME. */
+static char *entry_key(const mkt_template *t)
+{
+	const char *id = mkt_template_get(t, "IMPORT_ID");
+
+	if (id && *id && strcmp(id, "-1") != 0)
+		return mkt_asprintf("id:%s", id);
+	return mkt_asprintf("name:%s", mkt_template_get(t, "NAME") ? mkt_template_get(t, "NAME") : "");
+}
+
+/* A name for a new app: the entry's, or when oneadmin already has an app
+ * of that name (another market's, or one of its own uploads), the name
+ * qualified with the market's. */
+static int pick_name(pass *p, mkt_app *a)
+{
+	char *alt;
+	int ret;
+
+	if ((ret = mkt_object_check_name(p->core, &mkt_app_class, a->obj.name,
+					 MKT_ONEADMIN_UID, -1)) != MKT_EEXISTS)
+		return ret;
+	mkt_error_clear();
+	alt = mkt_asprintf("%s (%s)", a->obj.name, p->market_name);
+	if ((ret = mkt_object_check_name(p->core, &mkt_app_class, alt, MKT_ONEADMIN_UID, -1)) == 0) {
+		free(a->obj.name);
+		a->obj.name = alt;
+		return 0;
+	}
+	free(alt);
+	return ret;
+}
+
+static int write_catalog_row(pass *p, mkt_store_op op, int oid, const char *key,
+			     const char *digest, int missing)
+{
+	mkt_store_catalog_row row = { .oid = oid, .market = p->market_id, .key = key,
+				      .digest = digest, .missing = missing };
+
+	p->stats->rows++;
+	return mkt_store_catalog_write(p->core->store, op, &row);
+}
+
+static int add_app(pass *p, mkt_template *t, const char *key, const char *digest)
+{
+	/* oned's umask 133 for discovered apps: everyone may use them. */
+	static const unsigned char perms[MKT_PERM_BITS] = { 1, 1, 0, 1, 0, 0, 1, 0, 0 };
+	mkt_app *a = mkt_calloc(1, sizeof(*a));
+	int ret;
+
+	a->obj.tmpl = mkt_template_new();
+	if ((ret = mkt_app_set_catalog_entry(a, t)) < 0 ||
+	    (ret = pick_name(p, a)) < 0)
+		goto cleanup;
+	a->obj.uid = MKT_ONEADMIN_UID;
+	a->obj.gid = MKT_ONEADMIN_GID;
+	a->obj.uname = mkt_strdup(p->uname);
+	a->obj.gname = mkt_strdup(p->gname);
+	memcpy(a->obj.perms, perms, sizeof(perms));
+	a->zone_id = p->core->conf->zone_id;
+	a->market_id = p->market_id;
+	a->market_name = mkt_strdup(p->market_name);
+	if ((ret = mkt_store_next_oid(p->core->store, MKT_TABLE_APP, 0, &a->obj.id)) < 0 ||
+	    (ret = mkt_object_save(p->core, &mkt_app_class, &a->obj, MKT_STORE_INSERT)) < 0 ||
+	    (ret = write_catalog_row(p, MKT_STORE_INSERT, a->obj.id, key, digest, 0)) < 0)
+		goto cleanup;
+	p->stats->rows++;
+	p->stats->added++;
+	/* Two entries with one key in a pass: the later one updates. */
+	mkt_strmap_put(p->by_key, key, -1 - (long)a->obj.id);
+
+ cleanup:
+	mkt_object_free(&mkt_app_class, &a->obj);
+	return ret;
+}
+
+static int update_app(pass *p, int oid, mkt_template *t, const char *key, const char *digest,
+		      int catalog_op)
+{
+	mkt_object *obj = NULL;
+	char *old_name = NULL;
+	int ret;
+
+	if ((ret = mkt_object_load(p->core, &mkt_app_class, oid, &obj)) < 0) {
+		mkt_template_free(t);
+		return ret;
+	}
+	old_name = mkt_strdup(obj->name);
+	if ((ret = mkt_app_set_catalog_entry((mkt_app *)obj, t)) < 0)
+		goto cleanup;
+	/* A renamed entry keeps the app's name if the new one is taken. */
+	if (strcmp(old_name, obj->name) != 0 &&
+	    mkt_object_check_name(p->core, &mkt_app_class, obj->name, obj->uid, oid) < 0) {
+		mkt_error_clear();
+		free(obj->name);
+		obj->name = old_name;
+		old_name = NULL;
+	}
+	if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) < 0 ||
+	    (ret = write_catalog_row(p, catalog_op, oid, key, digest, 0)) < 0)
+		goto cleanup;
+	p->stats->rows++;
+	p->stats->updated++;
+
+ cleanup:
+	free(old_name);
+	mkt_object_free(&mkt_app_class, obj);
+	return ret;
+}
+
+/* One APP entry of the answer.  A bad entry is logged and skipped (1);
+ * only store failures fail the pass. */
+static int apply_entry(pass *p, size_t nth, const char *b64)
+{
+	char digest[65];
+	mkt_template *t = NULL;
+	char *key = NULL;
+	long idx;
+	int ret;
+
+	entry_digest(b64, digest);
+	if (mkt_strmap_get(p->by_digest, digest, &idx) && idx >= 0 && !p->apps[idx].seen) {
+		known_app *k = &p->apps[idx];
+
+		k->seen = 1;
+		p->stats->unchanged++;
+		if (k->missing == 0)
+			return 0;
+		k->missing = 0;
+		return write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest, 0);
+	}
+	if ((ret = decode_entry(b64, &t)) < 0)
+		goto skip;
+	key = entry_key(t);
+	if (!mkt_strmap_get(p->by_key, key, &idx))
+		ret = add_app(p, t, key, digest);
+	else if (idx >= 0) {
+		p->apps[idx].seen = 1;
+		ret = update_app(p, p->apps[idx].oid, t, key, digest, MKT_STORE_UPDATE);
+	} else
+		ret = update_app(p, (int)(-1 - idx), t, key, digest, MKT_STORE_UPDATE);
+	t = NULL;
+	if (ret == MKT_EINVAL || ret == MKT_EEXISTS)
+		goto skip;
+	free(key);
+	return ret;
+
+ skip:
+	mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: %s",
+		p->market_id, nth, mkt_error_message());
+	mkt_error_clear();
+	mkt_template_free(t);
+	free(key);
+	p->stats->skipped++;
+	return 1;
+}
+
+/* Apps of earlier passes that this one did not list. */
+static int age_missing(pass *p)
+{
+	mkt_store_row row = { 0 };
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < p->n && ret == 0; i++) {
+		known_app *k = &p->apps[i];
+
+		if (k->seen)
+			continue;
+		if (++k->missing < MKT_CATALOG_MAX_MISSING) {
+			p->stats->missing++;
+			ret = write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest,
+						k->missing);
+			continue;
+		}
+		row.oid = k->oid;
+		if ((ret = mkt_store_write(p->core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row)) == 0) {
+			p->stats->rows++;
+			p->stats->removed++;
+			mkt_log(MKT_LOG_INFO, "monitor", "market %d: app %d (%s) left the catalog %d passes ago: removed",
+				p->market_id, k->oid, k->key, MKT_CATALOG_MAX_MISSING);
+		}
+	}
+	return ret;
+}
+
+/* TOTAL_MB, FREE_MB and USED_MB, when given, written only when changed. */
+static int update_capacity(pass *p, mkt_market *m, const mkt_template *result)
+{
+	static const struct { const char *attr; size_t off; } sizes[] = {
+		{ "TOTAL_MB", offsetof(mkt_market, total_mb) },
+		{ "FREE_MB", offsetof(mkt_market, free_mb) },
+		{ "USED_MB", offsetof(mkt_market, used_mb) },
+	};
+	int changed = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		long long *field = (long long *)((char *)m + sizes[i].off), v;
+
+		if (!mkt_template_get(result, sizes[i].attr))
+			continue;
+		if (mkt_template_get_long(result, sizes[i].attr, &v) < 0 || v < 0) {
+			mkt_log(MKT_LOG_WARN, "monitor", "market %d: %s '%s' is not a size in MB: ignored",
+				p->market_id, sizes[i].attr, mkt_template_get(result, sizes[i].attr));
+			mkt_error_clear();
+			continue;
+		}
+		if (*field != v) {
+			*field = v;
+			changed = 1;
+		}
+	}
+	if (!changed)
+		return 0;
+	p->stats->rows++;
+	return mkt_object_save(p->core, &mkt_market_class, &m->obj, MKT_STORE_UPDATE);
+}
+
+static int load_owner_names(pass *p)
+{
+	int ret;
+
+	if ((ret = mkt_user_name(p->core, MKT_ONEADMIN_UID, &p->uname)) < 0)
+		return ret;
+	return mkt_group_name(p->core, MKT_ONEADMIN_GID, &p->gname);
+}
+
+static int reconcile_apps(pass *p, const mkt_template *result)
+{
+	size_t i, nth = 0, n = mkt_template_size(result);
+	int ret = 0, usable = 0;
+
+	p->by_digest = mkt_strmap_new();
+	p->by_key = mkt_strmap_new();
+	if ((ret = load_owner_names(p)) < 0 ||
+	    (ret = mkt_store_catalog_list(p->core->store, p->market_id, collect_known, p)) < 0)
+		return ret;
+	for (i = 0; i < n && ret >= 0; i++) {
+		const mkt_tattr *a = mkt_template_at(result, i);
+
+		if (strcmp(mkt_tattr_name(a), "APP") != 0)
+			continue;
+		nth++;
+		if (mkt_tattr_is_vector(a)) {
+			mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: "
+				"a vector, not a base64 template", p->market_id, nth);
+			p->stats->skipped++;
+			continue;
+		}
+		if ((ret = apply_entry(p, nth, mkt_tattr_value(a))) == 0)
+			usable = 1;
+	}
+	if (ret < 0)
+		return ret;
+	/* Only a pass that listed apps can tell that one is gone. */
+	return usable ? age_missing(p) : 0;
+}
+
+int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *result,
+			  mkt_catalog_stats *out)
+{
+	mkt_catalog_stats stats = { 0 };
+	pass p = { .core = core, .market_id = market_id, .stats = &stats };
+	mkt_object *obj = NULL;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_load(core, &mkt_market_class, market_id, &obj)) < 0)
+		goto cleanup;
+	p.market_name = mkt_strdup(obj->name);
+	/* Disabled meanwhile: its catalog apps are gone and stay gone. */
+	if (((mkt_market *)obj)->state != MKT_MARKET_ENABLED)
+		goto cleanup;
+	if ((ret = update_capacity(&p, (mkt_market *)obj, result)) < 0)
+		goto cleanup;
+	if (mkt_template_count(result, "APP") > 0)
+		ret = reconcile_apps(&p, result);
+
+ cleanup:
+	ret = mkt_core_end(core, ret < 0 ? ret : 0);
+	if (ret == 0 && (stats.added || stats.updated || stats.removed || stats.skipped))
+		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %d app(s) added, %d updated, %d removed, "
+			"%d unchanged, %d skipped, %d missing; %lld row(s) written", market_id,
+			stats.added, stats.updated, stats.removed, stats.unchanged, stats.skipped,
+			stats.missing, stats.rows);
+	if (out)
+		*out = ret == 0 ? stats : (mkt_catalog_stats){ 0 };
+	pass_clear(&p);
+	mkt_object_free(&mkt_market_class, obj);
+	return ret;
+}

@@ -1,0 +1,73 @@
+/*
+ * catalog.h: what a market's monitor found, applied to its apps.
+ *
+ * A monitor pass asks a market's driver for the market's capacity and,
+ * for catalogs (the `one` market and the like), for the apps it offers:
+ * one APP="<base64 template>" per entry.  This module turns that answer
+ * into apps (oned's MarketPlaceAppPool::import, done better):
+ *
+ *   - an entry is matched to an app of the same market by its IMPORT_ID
+ *     (its NAME when it has none), never across markets;
+ *   - an entry whose text is unchanged since the last pass costs no write:
+ *     each app remembers the digest of the entry it was made from;
+ *   - a changed entry updates its app in place (same id), READY;
+ *   - an app missing from MKT_CATALOG_MAX_MISSING successful passes in a
+ *     row is removed; a pass that failed, or returned no usable entry,
+ *     removes nothing;
+ *   - a malformed entry is logged and skipped, the rest still lands.
+ *
+ * Discovered apps belong to oneadmin with permissions um-/u--/u-- (oned's
+ * umask 133).  The pass runs in one transaction.
+ *
+ * The status of each market's last pass is kept in memory and shown by
+ * one.market.info as <MONITORING>.  Everything here runs under the core
+ * lock.
+ */
+#ifndef MKT_CATALOG_H
+#define MKT_CATALOG_H
+
+#include "common/template.h"
+#include "core.h"
+
+#define MKT_CATALOG_MAX_MISSING 3
+
+typedef struct {
+	int added;
+	int updated;
+	int removed;
+	int unchanged;
+	int skipped;           /* malformed entries */
+	int missing;           /* apps not in this pass, not yet removed */
+	long long rows;        /* rows written: apps, catalog state, market */
+} mkt_catalog_stats;
+
+/*
+ * A pass of market @market_id is about to start.  0 with *out_mad set to
+ * the market's driver (caller frees); 1 when a pass of that market is
+ * already running (nothing to do); MKT_EACTION / MKT_ENOTFOUND saying why
+ * the market cannot be monitored (disabled, another zone's, a driver
+ * without monitor).
+ */
+int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad);
+
+/*
+ * The pass ended: apply the driver's @result, or record @error (result
+ * NULL).  Ends the pass whatever happens.  @out (may be NULL) gets the
+ * counts.
+ */
+int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
+			 const char *error, mkt_catalog_stats *out);
+
+/* Apply @result to market @market_id (what end_pass does on success). */
+int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *result,
+			  mkt_catalog_stats *out);
+
+/* <MONITORING> of one.market.info: STATE (RUNNING, DONE, FAILED; nothing
+ * before the first pass), LAST_MONITOR (end time), PASSES (passes ended
+ * since start), MESSAGE and the counts of the last pass. */
+void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b);
+
+/* Release the status table (mkt_core_free). */
+void mkt_catalog_free_status(mkt_core *core);
+
+#endif

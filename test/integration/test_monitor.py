@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""The monitor loop: catalogs reconciled into apps, against the real daemon.
+
+The driver is the "catalog" fake (test/integration/drivers/catalog): its
+monitor prints the file named by the market's CATALOG_FILE, so each test
+writes the answer it wants the daemon to see, triggers a pass with
+one.market.monitor and waits for the market's MONITORING status.
+"""
+
+import sys
+sys.dont_write_bytecode = True
+
+import base64
+import os
+import re
+import time
+import unittest
+
+import harness
+from harness import ACTION, AUTHORIZATION, tmpl, xint, xml, xtext
+
+EXTRA_CONF = (
+    'MARKET_MAD_CONF = [ NAME = "catalog", REQUIRED_ATTRS = "CATALOG_FILE", '
+    'APP_ACTIONS = "monitor", PUBLIC = "yes" ]\n'
+    "MONITORING_INTERVAL_MARKET = 100000\n")
+
+D = None
+
+
+def setUpModule():
+    global D
+    D = harness.module_daemon(name="monitor", extra_conf=EXTRA_CONF)
+
+
+def tearDownModule():
+    harness.stop_module_daemon(D)
+
+
+def entry(name, import_id=None, **attrs):
+    """One APP line: the base64 of an app template."""
+    pairs = [("NAME", name)]
+    if import_id is not None:
+        pairs.append(("IMPORT_ID", import_id))
+    pairs += list(attrs.items())
+    text = tmpl(*pairs)
+    return 'APP="%s"' % base64.b64encode(text.encode()).decode()
+
+
+def image_entry(i, version="1.0", **attrs):
+    base = dict(TYPE="IMAGE", SOURCE="http://127.0.0.1/appliance/%d/download/0" % i,
+                MD5="%032x" % i, SIZE=str(i + 1), FORMAT="qcow2", VERSION=version,
+                PUBLISHER="tests", DESCRIPTION="app %d" % i, REGTIME="1700000000")
+    base.update(attrs)
+    return entry("app-%d" % i, "oid%04d" % i, **base)
+
+
+class CatalogMarket:
+    """A market of the catalog fake, and the answer its monitor gives."""
+
+    def __init__(self, name, daemon=None):
+        self.d = daemon or D
+        self.name = name
+        self.path = os.path.join(self.d.dir, "catalog-%s" % name)
+        self.write("")
+        self.id = self.d.market(name, mad="catalog", CATALOG_FILE=self.path)
+
+    def write(self, *lines):
+        with open(self.path, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+
+    def write_raw(self, text):
+        with open(self.path, "w") as f:
+            f.write(text)
+
+    def runs(self):
+        try:
+            with open(self.path + ".runs") as f:
+                return len(f.read().splitlines())
+        except FileNotFoundError:
+            return 0
+
+    def status(self):
+        m = self.d.info("market", self.id)
+        return m.find("MONITORING")
+
+    def monitor(self, expect="DONE"):
+        """Trigger a pass, wait for its end; returns the MONITORING element."""
+        before = self.runs()
+        self.d.ok("one.market.monitor", self.id)
+        deadline = time.monotonic() + 30
+        while True:
+            st = self.status()
+            if st is not None and xtext(st, "STATE") != "RUNNING" and self.runs() > before:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("monitor of market %d did not end" % self.id)
+            time.sleep(0.05)
+        if expect:
+            assert xtext(st, "STATE") == expect, "pass %s: %s" % (
+                xtext(st, "STATE"), xtext(st, "MESSAGE"))
+        return st
+
+    def apps(self, raw=False):
+        """This market's apps by name.  Unless @raw, without the " (<market>)"
+        that tells apart names oneadmin already has in another market (the
+        tests share one daemon)."""
+        pool = xml(self.d.ok("one.marketapppool.info", -2, -1, -1))
+        suffix = " (%s)" % self.name
+        out = {}
+        for a in pool.findall("MARKETPLACEAPP"):
+            if xint(a, "MARKETPLACE_ID") != self.id:
+                continue
+            n = xtext(a, "NAME")
+            if not raw and n.endswith(suffix):
+                n = n[:-len(suffix)]
+            out[n] = a
+        return out
+
+
+def counts(st):
+    return {k: xint(st, "APPS_" + k.upper()) for k in
+            ("added", "updated", "removed", "unchanged", "skipped", "missing")}
+
+
+class Reconcile(harness.TestCase):
+
+    def test_first_pass_creates_apps_as_oned_does(self):
+        m = CatalogMarket("first")
+        m.write(image_entry(1), image_entry(2),
+                entry("tmpl-1", "t1", TYPE="VMTEMPLATE", VERSION="2",
+                      APPTEMPLATE64=base64.b64encode(b'CPU="1"').decode()),
+                "TOTAL_MB=1000", "FREE_MB=400", "USED_MB=600")
+        st = m.monitor()
+        self.assertEqual(counts(st), dict(added=3, updated=0, removed=0, unchanged=0,
+                                          skipped=0, missing=0))
+        apps = m.apps()
+        self.assertEqual(sorted(apps), ["app-1", "app-2", "tmpl-1"])
+        a = apps["app-1"]
+        self.assertEqual(xint(a, "UID"), 0)
+        self.assertEqual(xint(a, "GID"), 0)
+        self.assertEqual(xtext(a, "UNAME"), "oneadmin")
+        self.assertEqual(xint(a, "STATE"), harness.APP_READY)
+        self.assertEqual(xint(a, "TYPE"), 1)
+        self.assertEqual(xtext(a, "ORIGIN_ID"), "-1")
+        self.assertEqual(xtext(a, "SOURCE"), "http://127.0.0.1/appliance/1/download/0")
+        self.assertEqual(xtext(a, "MD5"), "%032x" % 1)
+        self.assertEqual(xint(a, "SIZE"), 2)
+        self.assertEqual(xtext(a, "FORMAT"), "qcow2")
+        self.assertEqual(xint(a, "REGTIME"), 1700000000)
+        self.assertEqual(xtext(a, "VERSION"), "1.0")
+        self.assertEqual(xtext(a, "DESCRIPTION"), "app 1")
+        self.assertEqual(xtext(a, "MARKETPLACE"), "first")
+        self.assertEqual(xtext(a, "TEMPLATE/IMPORT_ID"), "oid0001")
+        self.assertEqual(xtext(a, "TEMPLATE/PUBLISHER"), "tests")
+        for gone in ("NAME", "SOURCE", "MD5", "SIZE", "FORMAT", "TYPE", "REGTIME"):
+            self.assertIsNone(a.find("TEMPLATE/" + gone), gone)
+        # um-/u--/u--: everyone may use a catalog's apps.
+        self.assertEqual(harness.perms(a), "110100100")
+        t = apps["tmpl-1"]
+        self.assertEqual(xint(t, "TYPE"), 2)
+        self.assertEqual(xtext(t, "APPTEMPLATE64"), base64.b64encode(b'CPU="1"').decode())
+        mk = D.info("market", m.id)
+        self.assertEqual((xint(mk, "TOTAL_MB"), xint(mk, "FREE_MB"), xint(mk, "USED_MB")),
+                         (1000, 400, 600))
+        self.assertEqual(sorted(int(i.text) for i in mk.findall("MARKETPLACEAPPS/ID")),
+                         sorted(xint(x, "ID") for x in apps.values()))
+        # An ordinary user sees them and may use them.
+        uid, session = D.user("monitor-reader")
+        pool = xml(D.ok("one.marketapppool.info", -2, -1, -1, session=session))
+        self.assertIn("app-1", [xtext(x, "NAME") for x in pool.findall("MARKETPLACEAPP")])
+
+    def test_unchanged_pass_writes_nothing(self):
+        m = CatalogMarket("steady")
+        lines = [image_entry(i) for i in range(20)] + ["TOTAL_MB=10", "FREE_MB=5", "USED_MB=5"]
+        m.write(*lines)
+        first = m.monitor()
+        self.assertEqual(xint(first, "APPS_ADDED"), 20)
+        ids = {n: xint(a, "ID") for n, a in m.apps().items()}
+        bodies = {n: harness.ET.tostring(a) for n, a in m.apps().items()}
+        second = m.monitor()
+        self.assertEqual(counts(second), dict(added=0, updated=0, removed=0, unchanged=20,
+                                              skipped=0, missing=0))
+        self.assertEqual(xint(second, "ROWS_WRITTEN"), 0)
+        self.assertEqual({n: xint(a, "ID") for n, a in m.apps().items()}, ids)
+        self.assertEqual({n: harness.ET.tostring(a) for n, a in m.apps().items()}, bodies)
+
+    def test_changed_entry_updated_in_place(self):
+        m = CatalogMarket("changing")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        before = m.apps()
+        D.ok("one.marketapp.enable", xint(before["app-1"], "ID"), False)
+        m.write(image_entry(1, version="1.1", MD5="f" * 32, SOURCE="http://127.0.0.1/new"),
+                image_entry(2))
+        st = m.monitor()
+        self.assertEqual((xint(st, "APPS_UPDATED"), xint(st, "APPS_UNCHANGED")), (1, 1))
+        after = m.apps()
+        a = after["app-1"]
+        self.assertEqual(xint(a, "ID"), xint(before["app-1"], "ID"))
+        self.assertEqual(xtext(a, "VERSION"), "1.1")
+        self.assertEqual(xtext(a, "MD5"), "f" * 32)
+        self.assertEqual(xtext(a, "SOURCE"), "http://127.0.0.1/new")
+        self.assertEqual(xint(a, "STATE"), harness.APP_READY)
+        self.assertEqual(xint(after["app-2"], "ID"), xint(before["app-2"], "ID"))
+
+    def test_malformed_entries_skipped_rest_lands(self):
+        m = CatalogMarket("broken")
+        m.write(image_entry(1),
+                'APP="this is not base64!"',
+                'APP="%s"' % base64.b64encode(b'NAME="x" SOURCE=[').decode(),
+                entry("", "empty-name"),
+                'APP="%s"' % base64.b64encode(b'SOURCE="nameless"').decode(),
+                entry("badtype", "bt", TYPE="SPACESHIP"),
+                entry("badsize", "bs", SIZE="huge"),
+                'APP=[ NAME="vector" ]',
+                image_entry(2))
+        st = m.monitor()
+        self.assertEqual(xint(st, "APPS_ADDED"), 2)
+        self.assertEqual(xint(st, "APPS_SKIPPED"), 7)
+        self.assertEqual(sorted(m.apps()), ["app-1", "app-2"])
+        log = D.read_log()
+        self.assertRegex(log, r"market %d: APP entry 2 skipped: .*base64" % m.id)
+        self.assertRegex(log, r"market %d: APP entry 6 skipped: .*SPACESHIP" % m.id)
+
+    def test_removed_after_three_missing_passes(self):
+        m = CatalogMarket("pruned")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        gone_id = xint(m.apps()["app-2"], "ID")
+        m.write(image_entry(1))
+        for n in (1, 2):
+            st = m.monitor()
+            self.assertEqual((xint(st, "APPS_MISSING"), xint(st, "APPS_REMOVED")), (1, 0))
+            self.assertIn("app-2", m.apps(), "removed after %d pass(es)" % n)
+        st = m.monitor()
+        self.assertEqual((xint(st, "APPS_MISSING"), xint(st, "APPS_REMOVED")), (0, 1))
+        self.assertEqual(sorted(m.apps()), ["app-1"])
+        self.assertEqual(D.rpc("one.marketapp.info", gone_id)[0], False)
+
+    def test_reappearing_entry_resets_its_count(self):
+        m = CatalogMarket("flapping")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        m.write(image_entry(1))
+        m.monitor()
+        m.monitor()
+        m.write(image_entry(1), image_entry(2))
+        self.assertEqual(xint(m.monitor(), "APPS_UNCHANGED"), 2)
+        m.write(image_entry(1))
+        m.monitor()
+        m.monitor()
+        self.assertIn("app-2", m.apps())
+
+    def test_empty_or_failed_pass_removes_nothing(self):
+        m = CatalogMarket("fragile")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        ids = sorted(xint(a, "ID") for a in m.apps().values())
+        failed_runs = 0
+        for _ in range(4):
+            m.write("TOTAL_MB=1")                       # no APP at all
+            st = m.monitor()
+            self.assertEqual(xint(st, "APPS_MISSING"), 0)
+            runs = m.runs()
+            m.write("FAIL")
+            st = m.monitor(expect="FAILED")
+            self.assertIn("catalog unavailable", xtext(st, "MESSAGE"))
+            m.write('APP="!!!"', 'APP="???"')          # nothing usable
+            failed_runs += m.runs() - runs             # the loop may add one
+            m.monitor()
+        self.assertEqual(sorted(xint(a, "ID") for a in m.apps().values()), ids)
+        # One warning per failed pass, not a storm.
+        fails = re.findall(r"market %d: monitor failed" % m.id, D.read_log())
+        self.assertEqual(len(fails), failed_runs)
+
+    def test_stdout_noise_fails_the_pass_cleanly(self):
+        m = CatalogMarket("noisy")
+        m.write(image_entry(1))
+        m.monitor()
+        before = m.apps()
+        m.write_raw("DEBUG: fetching catalog...\n{\"appliances\": []}\n" + image_entry(2) + "\n")
+        st = m.monitor(expect="FAILED")
+        self.assertTrue(xtext(st, "MESSAGE"))
+        self.assertEqual(sorted(m.apps()), sorted(before))
+
+    def test_matched_by_import_id_within_its_market(self):
+        a = CatalogMarket("twin-a")
+        b = CatalogMarket("twin-b")
+        a.write(image_entry(7))
+        b.write(image_entry(7, version="9"))
+        a.monitor()
+        st = b.monitor()
+        self.assertEqual(xint(st, "APPS_ADDED"), 1)
+        aa, ba = a.apps(raw=True), b.apps(raw=True)
+        self.assertEqual(list(aa), ["app-7"])
+        # oneadmin already has an app-7: the second one says whose it is.
+        self.assertEqual(list(ba), ["app-7 (twin-b)"])
+        self.assertEqual(xtext(ba["app-7 (twin-b)"], "VERSION"), "9")
+        self.assertEqual(xtext(aa["app-7"], "VERSION"), "1.0")
+        # A pass of one market never touches the other's apps.
+        a.write(image_entry(8))
+        for _ in range(3):
+            a.monitor()
+        self.assertEqual(list(b.apps(raw=True)), ["app-7 (twin-b)"])
+        self.assertEqual(sorted(a.apps()), ["app-8"])
+
+    def test_entry_without_import_id_matched_by_name(self):
+        m = CatalogMarket("byname")
+        m.write(entry("plain", None, VERSION="1", SOURCE="s1"))
+        m.monitor()
+        first = xint(m.apps()["plain"], "ID")
+        m.write(entry("plain", None, VERSION="2", SOURCE="s2"))
+        self.assertEqual(xint(m.monitor(), "APPS_UPDATED"), 1)
+        self.assertEqual(xint(m.apps()["plain"], "ID"), first)
+
+    def test_user_deleted_app_comes_back(self):
+        m = CatalogMarket("redo")
+        m.write(image_entry(1))
+        m.monitor()
+        # A catalog's driver cannot delete content, so IMAGE apps cannot be
+        # deleted (oned's rule); templates can.
+        m.write(image_entry(1), entry("t", "t", TYPE="VMTEMPLATE"))
+        m.monitor()
+        tid = xint(m.apps()["t"], "ID")
+        self.assertEqual(D.rpc("one.marketapp.delete", xint(m.apps()["app-1"], "ID"))[0], False)
+        D.ok("one.marketapp.delete", tid)
+        self.assertNotIn("t", m.apps())
+        self.assertEqual(xint(m.monitor(), "APPS_ADDED"), 1)
+        self.assertIn("t", m.apps())
+
+    def test_disable_drops_enable_reimports(self):
+        m = CatalogMarket("toggled")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        D.ok("one.market.enable", m.id, False)
+        self.assertEqual(m.apps(), {})
+        self.assertFailure(D.rpc("one.market.monitor", m.id), "one.market.monitor",
+                           code=ACTION, contains="disabled")
+        runs = m.runs()
+        D.ok("one.market.enable", m.id, True)
+        # Enabling monitors at once (oned).
+        self.wait_for(lambda: len(m.apps()) == 2 and m.runs() > runs, timeout=20,
+                      what="the apps back after enable")
+
+    def test_passes_of_one_market_never_overlap(self):
+        m = CatalogMarket("slow")
+        m.write_raw("SLEEP 1.5\n" + image_entry(1) + "\n")
+        D.ok("one.market.monitor", m.id)
+        self.assertEqual(xtext(m.status(), "STATE"), "RUNNING")
+        for _ in range(5):
+            D.ok("one.market.monitor", m.id)
+        self.wait_for(lambda: xtext(m.status(), "STATE") == "DONE", timeout=20,
+                      what="the slow pass")
+        self.assertEqual(m.runs(), 1)
+        self.assertEqual(list(m.apps()), ["app-1"])
+
+    def test_who_may_trigger(self):
+        m = CatalogMarket("guarded")
+        uid, session = D.user("monitor-nobody")
+        self.assertFailure(D.rpc("one.market.monitor", m.id, session=session),
+                           "one.market.monitor", code=AUTHORIZATION)
+        self.assertFailure(D.rpc("one.market.monitor", 99999), "one.market.monitor",
+                           code=harness.NO_EXISTS, resp_id=99999)
+        # http markets do not list their apps: monitor runs, capacity only.
+        hid = D.market("cap-only")
+        D.ok("one.market.monitor", hid)
+
+    def test_monitoring_only_in_info(self):
+        m = CatalogMarket("shown")
+        m.write(image_entry(1))
+        m.monitor()
+        pool = xml(D.ok("one.marketpool.info"))
+        for mk in pool.findall("MARKETPLACE"):
+            self.assertIsNone(mk.find("MONITORING"))
+        st = m.status()
+        self.assertAlmostEqual(xint(st, "LAST_MONITOR"), time.time(), delta=60)
+
+
+class PublicMarket(harness.TestCase):
+
+    def test_market_zero_on_first_start(self):
+        m = D.info("market", 0)
+        self.assertEqual(xtext(m, "NAME"), "OpenNebula Public")
+        self.assertEqual(xtext(m, "MARKET_MAD"), "one")
+        self.assertEqual(xint(m, "UID"), 0)
+        self.assertEqual(harness.perms(m), "110100100")
+
+    def test_deleted_market_zero_stays_deleted(self):
+        d = harness.Daemon(name="pub").start()
+        try:
+            d.ok("one.market.delete", 0)
+            d.restart()
+            self.assertEqual(d.rpc("one.market.info", 0)[0], False)
+        finally:
+            d.cleanup()
+
+
+class Loop(harness.TestCase):
+
+    def test_periodic_passes(self):
+        d = harness.Daemon(name="loop", extra_conf=EXTRA_CONF.replace(
+            "MONITORING_INTERVAL_MARKET = 100000", "MONITORING_INTERVAL_MARKET = 1")).start()
+        try:
+            m = CatalogMarket("periodic", daemon=d)
+            m.write(image_entry(1))
+            self.wait_for(lambda: m.runs() >= 3, timeout=20, what="three passes")
+            pool = xml(d.ok("one.marketapppool.info", -2, -1, -1))
+            self.assertEqual([xtext(a, "NAME") for a in pool.findall("MARKETPLACEAPP")],
+                             ["app-1"])
+        finally:
+            d.cleanup()
+
+
+class Cli(harness.TestCase):
+
+    def test_market_monitor_wait(self):
+        m = CatalogMarket("by-cli")
+        m.write(image_entry(1), image_entry(2))
+        r = D.cli("market", "monitor", str(m.id), "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("2 added", r.stdout)
+        m.write("FAIL")
+        r = D.cli("market", "monitor", str(m.id), "--wait")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("catalog unavailable", r.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
