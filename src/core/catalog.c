@@ -28,6 +28,7 @@ typedef struct {
 	int running;             /* a pass is in flight (state may show the last) */
 	long long last_end;
 	long long passes;        /* ended passes since marketd started */
+	struct timespec started;
 	char *message;
 	mkt_catalog_stats stats;
 } market_status;
@@ -98,6 +99,8 @@ void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b)
 	mkt_buf_add_elem_int(b, "APPS_SKIPPED", s->stats.skipped);
 	mkt_buf_add_elem_int(b, "APPS_MISSING", s->stats.missing);
 	mkt_buf_add_elem_int(b, "ROWS_WRITTEN", s->stats.rows);
+	mkt_buf_add_elem_int(b, "PASS_MS", s->stats.pass_ms);
+	mkt_buf_add_elem_int(b, "APPLY_MS", s->stats.apply_ms);
 	mkt_buf_add(b, "</MONITORING>");
 }
 
@@ -132,11 +135,20 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
 		goto cleanup;
 	}
 	s->running = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	*out_mad = mkt_strdup(m->mad);
 
  cleanup:
 	mkt_object_free(&mkt_market_class, obj);
 	return ret;
+}
+
+static long long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000LL + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
@@ -148,6 +160,7 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 
 	if (!error && (ret = mkt_catalog_reconcile(core, market_id, result, &stats)) < 0)
 		error = mkt_error_message();
+	stats.pass_ms = elapsed_ms(&s->started);
 	s->running = 0;
 	s->passes++;
 	s->last_end = (long long)time(NULL);
@@ -519,8 +532,10 @@ int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *res
 	mkt_catalog_stats stats = { 0 };
 	pass p = { .core = core, .market_id = market_id, .stats = &stats };
 	mkt_object *obj = NULL;
+	struct timespec t0;
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
 	if ((ret = mkt_object_load(core, &mkt_market_class, market_id, &obj)) < 0)
@@ -536,11 +551,12 @@ int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *res
 
  cleanup:
 	ret = mkt_core_end(core, ret < 0 ? ret : 0);
+	stats.apply_ms = elapsed_ms(&t0);
 	if (ret == 0 && (stats.added || stats.updated || stats.removed || stats.skipped))
 		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %d app(s) added, %d updated, %d removed, "
-			"%d unchanged, %d skipped, %d missing; %lld row(s) written", market_id,
+			"%d unchanged, %d skipped, %d missing; %lld row(s) written in %lld ms", market_id,
 			stats.added, stats.updated, stats.removed, stats.unchanged, stats.skipped,
-			stats.missing, stats.rows);
+			stats.missing, stats.rows, stats.apply_ms);
 	if (out)
 		*out = ret == 0 ? stats : (mkt_catalog_stats){ 0 };
 	pass_clear(&p);

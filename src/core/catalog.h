@@ -39,6 +39,8 @@ typedef struct {
 	int skipped;           /* malformed entries */
 	int missing;           /* apps not in this pass, not yet removed */
 	long long rows;        /* rows written: apps, catalog state, market */
+	long long apply_ms;    /* applying the answer (the transaction) */
+	long long pass_ms;     /* the whole pass, driver included */
 } mkt_catalog_stats;
 
 /*
@@ -64,7 +66,8 @@ int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *res
 
 /* <MONITORING> of one.market.info: STATE (RUNNING, DONE, FAILED; nothing
  * before the first pass), LAST_MONITOR (end time), PASSES (passes ended
- * since start), MESSAGE and the counts of the last pass. */
+ * since start), MESSAGE, and of the last pass its counts, ROWS_WRITTEN,
+ * PASS_MS (driver included) and APPLY_MS (the transaction). */
 void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b);
 
 /* Release the status table (mkt_core_free). */

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Monitor reconcile of a large catalog, and the app pool it leaves.
+
+A market whose monitor answers N appliances (BENCH_CATALOG, default
+10 000) in the shape the `one` driver prints them (APP="<base64>" lines of
+~1.5 KB templates).  With the real `one` driver built, the catalog is its
+JSON served by nginx and the driver converts it (mode "one"); otherwise the
+"catalog" test fake prints pre-made APP lines (mode "fake").
+
+  first pass      every appliance becomes an app (target: < 1 s)
+  unchanged pass  the same answer again (target: 0 rows written)
+  changed pass    1% of the appliances have a new VERSION
+  pool            one.marketapppool.info(-2,-1,-1) of those apps: time to
+                  the first byte and to the last, and its size
+
+For scale (the issue's figures, oned 7.5 on the same kind of machine):
+oned took 288 s to import 10 000 appliances, failed every later monitor,
+and answered the pool in 150 ms to the first byte for 21 MB.
+"""
+
+import base64
+import http.client
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
+BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+sys.path.insert(0, os.path.join(SRC, "test", "drivers"))
+sys.path.insert(0, os.path.join(SRC, "test"))
+import harness  # noqa: E402  (starts the real marketd)
+from harness import xint, xml, xtext  # noqa: E402
+
+N = int(os.environ.get("BENCH_CATALOG", "10000"))
+
+CONF = (
+    'MARKET_MAD_CONF = [ NAME = "catalog", REQUIRED_ATTRS = "CATALOG_FILE", '
+    'APP_ACTIONS = "monitor", PUBLIC = "yes" ]\n'
+    "MONITORING_INTERVAL_MARKET = 100000\n")
+
+
+def fake_entry(i, version="1.0"):
+    """An APP line shaped like the `one` driver's."""
+    vm = ('CONTEXT=[ NETWORK="YES", SSH_PUBLIC_KEY="$USER[SSH_PUBLIC_KEY]" ]\n'
+          'CPU="1"\nMEMORY="768"\nGRAPHICS=[ LISTEN="0.0.0.0", TYPE="vnc" ]\n'
+          'HYPERVISOR="kvm"\nLOGO="images/logos/linux.png"\n'
+          'SCHED_REQUIREMENTS="HYPERVISOR=kvm & ARCH=x86_64"\n')
+    t = ('NAME="Appliance %d"\nIMPORT_ID="%024x"\nORIGIN_ID="-1"\nTYPE="IMAGE"\n'
+         'PUBLISHER="OpenNebula Systems"\nFORMAT="qcow2"\n'
+         'DESCRIPTION="A synthetic appliance number %d for the benchmark, with a '
+         'description of ordinary length."\nVERSION="%s"\nTAGS="linux, bench"\n'
+         'REGTIME="1700000000"\nLINK="http://127.0.0.1/appliance/%024x"\n'
+         'SOURCE="http://127.0.0.1/appliance/%024x/download/0"\nSIZE="%d"\n'
+         'MD5="%032x"\nARCHITECTURE="x86_64"\nHYPERVISOR="kvm"\n'
+         'APPTEMPLATE64="%s"\nVMTEMPLATE64="%s"\n'
+         % (i, i, i, version, i, i, 256 + i % 4096, i,
+            base64.b64encode(b'DEV_PREFIX="vd"\nTYPE="OS"\n').decode(),
+            base64.b64encode(vm.encode()).decode()))
+    return 'APP="%s"' % base64.b64encode(t.encode()).decode()
+
+
+class FakeCatalog:
+    mode = "fake"
+
+    def __init__(self, d):
+        self.path = os.path.join(d.dir, "catalog")
+        self.write(0)
+        self.id = d.market("bench", mad="catalog", CATALOG_FILE=self.path)
+
+    def write(self, changed):
+        with open(self.path, "w") as f:
+            for i in range(N):
+                f.write(fake_entry(i, "1.1" if i < changed else "1.0") + "\n")
+
+    def close(self):
+        pass
+
+
+class OneCatalog:
+    """The real `one` driver against nginx serving a generated catalog."""
+    mode = "one"
+
+    def __init__(self, d):
+        import catalog
+        from nginx import Nginx
+        self.catalog = catalog
+        self.root = os.path.join(d.dir, "www")
+        os.makedirs(self.root)
+        self.nginx = Nginx(self.root)
+        self.nginx.start()
+        self.url = "http://127.0.0.1:%d/" % self.nginx.port
+        self.write(0)
+        self.id = d.market("bench", mad="one", ENDPOINT=self.url)
+
+    def write(self, changed):
+        self.catalog.write_synthetic(self.root, N, base_url=self.url, changed=changed)
+
+    def close(self):
+        self.nginx.stop()
+
+
+def one_driver_ready():
+    if os.environ.get("BENCH_CATALOG_MODE") == "fake":
+        return False
+    try:
+        import catalog  # noqa: F401
+        return (os.access(os.path.join(BUILD, "drivers", "one", "monitor"), os.X_OK)
+                and hasattr(catalog, "write_synthetic"))
+    except ImportError:
+        return False
+
+
+def monitor(d, mid):
+    before = d.info("market", mid).find("MONITORING")
+    passes = xint(before, "PASSES") if before is not None else 0
+    t0 = time.monotonic()
+    d.ok("one.market.monitor", mid)
+    while True:
+        st = d.info("market", mid).find("MONITORING")
+        if st is not None and xint(st, "PASSES") > passes and xtext(st, "STATE") != "RUNNING":
+            break
+        time.sleep(0.02)
+    wall = time.monotonic() - t0
+    if xtext(st, "STATE") != "DONE":
+        raise SystemExit("monitor failed: %s" % xtext(st, "MESSAGE"))
+    return st, wall
+
+
+def pool_timing(d):
+    body = ("<?xml version='1.0'?><methodCall><methodName>one.marketapppool.info"
+            "</methodName><params><param><value><string>%s</string></value></param>"
+            "<param><value><i4>-2</i4></value></param><param><value><i4>-1</i4></value>"
+            "</param><param><value><i4>-1</i4></value></param></params></methodCall>"
+            % d.session)
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=120)
+    t0 = time.monotonic()
+    conn.request("POST", "/RPC2", body, {"Content-Type": "text/xml"})
+    resp = conn.getresponse()
+    first = resp.read(1)
+    ttfb = time.monotonic() - t0
+    rest = resp.read()
+    total = time.monotonic() - t0
+    conn.close()
+    return ttfb, total, len(first) + len(rest)
+
+
+def row(name, st, wall):
+    print("%-34s %7.3f s apply %7.3f s pass %7.3f s wall  %6d added %6d updated "
+          "%6d unchanged  %6d rows written"
+          % (name, xint(st, "APPLY_MS") / 1000.0, xint(st, "PASS_MS") / 1000.0, wall,
+             xint(st, "APPS_ADDED"), xint(st, "APPS_UPDATED"), xint(st, "APPS_UNCHANGED"),
+             xint(st, "ROWS_WRITTEN")))
+
+
+def main():
+    d = harness.Daemon(name="bench-catalog", extra_conf=CONF,
+                       driver_dir=os.path.join(BUILD, "drivers")
+                       if one_driver_ready() else None)
+    d.start()
+    cat = None
+    try:
+        cat = OneCatalog(d) if one_driver_ready() else FakeCatalog(d)
+        print("catalog of %d appliances, mode %s" % (N, cat.mode))
+        st, wall = monitor(d, cat.id)
+        row("first pass (target < 1 s)", st, wall)
+        st, wall = monitor(d, cat.id)
+        row("unchanged pass (target 0 rows)", st, wall)
+        cat.write(N // 100)
+        st, wall = monitor(d, cat.id)
+        row("1% changed", st, wall)
+        ttfb, total, size = pool_timing(d)
+        print("%-34s %7.3f s first byte %7.3f s all  %6.1f MB  (oned: 0.150 s first byte, 21 MB)"
+              % ("marketapppool.info, %d apps" % N, ttfb, total, size / 1e6))
+    finally:
+        if cat:
+            cat.close()
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    main()
