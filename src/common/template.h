@@ -56,6 +56,10 @@ int mkt_template_parse_xml_node(mkt_template **out, xmlNodePtr node);
  */
 int mkt_template_parse_any(mkt_template **out, const char *text);
 
+/* Template text carried as base64 (APP lines, APPTEMPLATE64): decoded and
+ * parsed; MKT_EINVAL for bad base64, a NUL byte or bad syntax. */
+int mkt_template_parse_base64(mkt_template **out, const char *b64);
+
 /* Number of attributes, and the i-th in insertion order (borrowed). */
 size_t mkt_template_size(const mkt_template *t);
 const mkt_tattr *mkt_template_at(const mkt_template *t, size_t i);

@@ -25,6 +25,7 @@
 #include "error.h"
 #include "template.h"
 #include "template_priv.h"
+#include "util.h"
 
 /* ------------------------------------------------------------ text parser */
 
@@ -507,6 +508,28 @@ static int parse_xml_text(mkt_template **out, const char *text)
  cleanup:
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
+	return ret;
+}
+
+int mkt_template_parse_base64(mkt_template **out, const char *b64)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	char *text;
+	int ret;
+
+	*out = NULL;
+	if (!b64 || mkt_util_base64_decode(&raw, &len, b64) < 0)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_TEMPLATE, "not base64");
+	text = mkt_malloc(len + 1);
+	memcpy(text, raw, len);
+	text[len] = '\0';
+	free(raw);
+	if (strlen(text) != len)
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_TEMPLATE, "the template holds a NUL byte");
+	else
+		ret = mkt_template_parse(out, text);
+	free(text);
 	return ret;
 }
 

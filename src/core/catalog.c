@@ -247,27 +247,6 @@ static void entry_digest(const char *text, char out[65])
 	out[2 * i] = '\0';
 }
 
-static int decode_entry(const char *b64, mkt_template **out)
-{
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	char *text;
-	int ret;
-
-	if (mkt_util_base64_decode(&raw, &len, b64) < 0)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "not base64");
-	text = mkt_malloc(len + 1);
-	memcpy(text, raw, len);
-	text[len] = '\0';
-	free(raw);
-	if (strlen(text) != len)
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "the template holds a NUL byte");
-	else
-		ret = mkt_template_parse(out, text);
-	free(text);
-	return ret;
-}
-
 /* The catalog key of an entry: its IMPORT_ID, else its NAME. */
 static char *entry_key(const mkt_template *t)
 {
@@ -398,7 +377,7 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 		k->missing = 0;
 		return write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest, 0);
 	}
-	if ((ret = decode_entry(b64, &t)) < 0)
+	if ((ret = mkt_template_parse_base64(&t, b64)) < 0)
 		goto skip;
 	key = entry_key(t);
 	if (!mkt_strmap_get(p->by_key, key, &idx))

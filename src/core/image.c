@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "common/xml.h"
 #include "datastore.h"
+#include "export.h"
 #include "image.h"
 #include "marketapp.h"
 
@@ -273,7 +274,8 @@ int mkt_image_fill_done(mkt_core *core, int id, unsigned long long bytes, const 
 		if (sha256 && *sha256)
 			mkt_template_set(obj->tmpl, "SHA256", sha256);
 	}
-	ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_UPDATE);
+	if ((ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_UPDATE)) == 0)
+		ret = mkt_export_image_done(core, im, error != NULL);
 
  cleanup:
 	mkt_object_free(&mkt_image_class, obj);
@@ -311,17 +313,8 @@ int mkt_image_delete(mkt_core *core, const mkt_principal *who, int id)
 int mkt_image_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
 		   int end_id, char **out_xml)
 {
-	mkt_store_query q;
-
-	if (filter < -4)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
-				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
-				     filter);
-	mkt_store_query_init(&q);
-	q.filter = filter;
-	q.start_id = start_id;
-	q.end_id = end_id;
-	return mkt_object_pool(core, who, &mkt_image_class, &q, "IMAGE_POOL", out_xml);
+	return mkt_object_pool_filtered(core, who, &mkt_image_class, filter, start_id, end_id, -1,
+					"IMAGE_POOL", out_xml);
 }
 
 int mkt_image_recover(mkt_core *core)

@@ -506,17 +506,8 @@ int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
 int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
 		 int end_id, char **out_xml)
 {
-	mkt_store_query q;
-
-	if (filter < -4)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
-				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
-				     filter);
-	mkt_store_query_init(&q);
-	q.filter = filter;
-	q.start_id = start_id;
-	q.end_id = end_id;
-	return mkt_object_pool(core, who, &mkt_app_class, &q, "MARKETPLACEAPP_POOL", out_xml);
+	return mkt_object_pool_filtered(core, who, &mkt_app_class, filter, start_id, end_id, -1,
+					"MARKETPLACEAPP_POOL", out_xml);
 }
 
 /* ---- apps found by a market's monitor ------------------------------- */

@@ -564,3 +564,21 @@ int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *c
 	mkt_object_query_for(who, q);
 	return mkt_core_pool(core, cls->table, q, root, pool_row, (void *)cls, out_xml);
 }
+
+int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+			     int filter, int start_id, int end_id, int parent, const char *root,
+			     char **out_xml)
+{
+	mkt_store_query q;
+
+	if (filter < -4)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
+				     filter);
+	mkt_store_query_init(&q);
+	q.filter = filter;
+	q.start_id = start_id;
+	q.end_id = end_id;
+	q.parent = parent;
+	return mkt_object_pool(core, who, cls, &q, root, out_xml);
+}

@@ -140,6 +140,11 @@ int mkt_object_unlock(mkt_core *core, const mkt_principal *who, const mkt_class 
  * filter (start/end/filter set by the caller) inside <@root>. */
 int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		    mkt_store_query *q, const char *root, char **out_xml);
+/* A pool call with oned's (filter, start_id, end_id) arguments, checked;
+ * @parent >= 0 keeps only that parent's objects. */
+int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+			     int filter, int start_id, int end_id, int parent, const char *root,
+			     char **out_xml);
 
 /* Rows of @t whose parent is @parent (the apps of a market, the images
  * of a datastore): their ids (caller frees), how many, or <ID> elements. */

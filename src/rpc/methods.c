@@ -18,6 +18,8 @@
 #include "core/user.h"
 #include "core/datastore.h"
 #include "core/image.h"
+#include "core/export.h"
+#include "core/vmtemplate.h"
 #include "driver/appflow.h"
 #include "driver/imageflow.h"
 #include "driver/monitorflow.h"
@@ -194,26 +196,41 @@ static int h_app_pool(const mkt_rpc_env *env, const mkt_principal *who, const mk
 static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	mkt_buf tmpl = MKT_BUF_INIT;
-	mkt_object *app = NULL;
-	int ret, id = -1;
+	mkt_export_result r;
+	size_t i;
+	int ret;
 
-	/* What `onemarketapp export` does: an image FROM_APP in the datastore,
-	 * named after the app unless told otherwise.  The image allocation
-	 * checks that the app is READY. */
-	if ((ret = mkt_object_get(env->core, who, &mkt_app_class, a[0].i, MKT_AUTH_USE, 1,
-				  &app)) < 0)
+	/* What `onemarketapp export` does, in one call: an image FROM_APP in
+	 * the datastore, and for templates what their DISKs and ROLEs name.
+	 * Returns the image, VM template or document id. */
+	if ((ret = mkt_export_app(env->core, who, a[0].i, a[1].i, a[2].present ? a[2].s : NULL,
+				  &r)) < 0)
 		return ret;
-	mkt_buf_add(&tmpl, "<IMAGE>");
-	mkt_buf_add_elem_int(&tmpl, "FROM_APP", a[0].i);
-	mkt_buf_add_elem(&tmpl, "NAME", a[2].present && *a[2].s ? a[2].s : app->name);
-	mkt_object_free(&mkt_app_class, app);
-	mkt_buf_add(&tmpl, "</IMAGE>");
-	ret = mkt_image_allocate(env->core, who, mkt_buf_cstr(&tmpl), a[1].i, &id);
-	mkt_buf_free(&tmpl);
-	if (ret == 0 && (ret = mkt_imageflow_start(env->drv, env->core, id)) < 0)
-		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
-	return ret ?: ret_id(out, id);
+	/* A copy that cannot start sets its image to ERROR, which undoes a
+	 * multi-object export: the error is the caller's to see. */
+	for (i = 0; i < r.nimages && ret == 0; i++)
+		if ((ret = mkt_imageflow_start(env->drv, env->core, r.images[i])) < 0)
+			ret = mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
+	free(r.images);
+	return ret ?: ret_id(out, r.id);
+}
+
+/* ---- VM templates and documents (what template apps export to) -------- */
+
+static int h_vt_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		       const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	return mkt_vmtemplate_delete(env->core, m->cls, who, a[0].i) ?: ret_id(out, a[0].i);
+}
+
+static int h_vt_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		     const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_vmtemplate_pool(env->core, m->cls, who, a[0].i, a[1].i, a[2].i,
+				      a[3].present ? a[3].i : -1, &xml);
+
+	return ret_text(out, ret, xml);
 }
 
 /* ---- datastores and images --------------------------------------------- */
@@ -371,6 +388,8 @@ static int h_system_config(const mkt_rpc_env *env, const mkt_principal *who, con
 #define APP &mkt_app_class, "marketplaceapp"
 #define DS &mkt_datastore_class, "datastore"
 #define IMG &mkt_image_class, "image"
+#define VMT &mkt_vmtemplate_class, "template"
+#define DOC &mkt_document_class, "document"
 #define NOCLASS NULL
 
 const mkt_rpc_method mkt_rpc_methods[] = {
@@ -394,7 +413,7 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.marketapp.enable", "ib", h_app_enable, APP, 0, "Enables or disables an app" },
 	{ "one.marketapp.lock", "ii|b", h_lock, APP, 0, "Locks a marketplace app" },
 	{ "one.marketapp.unlock", "i", h_unlock, APP, 0, "Unlocks a marketplace app" },
-	{ "one.marketapp.export", "ii|s", h_app_export, APP, 0, "Exports an app into a datastore as a new image" },
+	{ "one.marketapp.export", "ii|s", h_app_export, APP, 0, "Exports an app into a datastore (an image; a VM template or service template with its images)" },
 	{ "one.marketapppool.info", "iii", h_app_pool, APP, 0, "Returns the marketplace app pool" },
 	{ "one.datastore.allocate", "s|i", h_ds_allocate, DS, 1, "Allocates a new datastore" },
 	{ "one.datastore.delete", "i", h_ds_delete, DS, 0, "Deletes an empty datastore" },
@@ -413,6 +432,20 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.image.lock", "ii|b", h_lock, IMG, 0, "Locks an image" },
 	{ "one.image.unlock", "i", h_unlock, IMG, 0, "Unlocks an image" },
 	{ "one.imagepool.info", "|iii", h_image_pool, IMG, 0, "Returns the image pool" },
+	{ "one.template.info", "i|bb", h_info, VMT, 0, "Returns VM template information" },
+	{ "one.template.delete", "i|b", h_vt_delete, VMT, 0, "Deletes a VM template" },
+	{ "one.template.update", "is|i", h_update, VMT, 0, "Updates a VM template" },
+	{ "one.template.chmod", "iiiiiiiiii|b", h_chmod, VMT, 0, "Changes VM template permissions" },
+	{ "one.template.chown", "iii", h_chown, VMT, 0, "Changes VM template ownership" },
+	{ "one.template.rename", "is", h_rename, VMT, 0, "Renames a VM template" },
+	{ "one.templatepool.info", "iii", h_vt_pool, VMT, 0, "Returns the VM template pool" },
+	{ "one.document.info", "i|b", h_info, DOC, 0, "Returns document information" },
+	{ "one.document.delete", "i", h_vt_delete, DOC, 0, "Deletes a document" },
+	{ "one.document.update", "is|i", h_update, DOC, 0, "Updates a document" },
+	{ "one.document.chmod", "iiiiiiiiii", h_chmod, DOC, 0, "Changes document permissions" },
+	{ "one.document.chown", "iii", h_chown, DOC, 0, "Changes document ownership" },
+	{ "one.document.rename", "is", h_rename, DOC, 0, "Renames a document" },
+	{ "one.documentpool.info", "iii|i", h_vt_pool, DOC, 0, "Returns the document pool (of a TYPE)" },
 	{ "one.user.allocate", "ss|sA", h_user_allocate, NOCLASS, "user", 1, "Allocates a new user" },
 	{ "one.user.info", "|i", h_user_info, NOCLASS, "user", 0, "Returns user information" },
 	{ "one.user.passwd", "is", h_user_passwd, NOCLASS, "user", 0, "Changes a user's password" },

@@ -13,6 +13,8 @@
 struct mkt_store {
 	const mkt_store_backend *backend;
 	void *impl;
+	int depth;          /* nested mkt_store_begin() calls */
+	int failed;         /* an inner transaction rolled back */
 };
 
 static const mkt_store_backend *const backends[] = {
@@ -26,6 +28,8 @@ static const char *const table_names[MKT_TABLE_LAST] = {
 	[MKT_TABLE_GROUP] = "group_pool",
 	[MKT_TABLE_DATASTORE] = "datastore_pool",
 	[MKT_TABLE_IMAGE] = "image_pool",
+	[MKT_TABLE_TEMPLATE] = "template_pool",
+	[MKT_TABLE_DOCUMENT] = "document_pool",
 };
 
 int mkt_store_table_replicated(mkt_table t)
@@ -86,19 +90,42 @@ void mkt_store_close(mkt_store *s)
 	free(s);
 }
 
+/* Transactions nest: only the outermost one reaches the backend, and an
+ * inner rollback dooms it, so a step that is a transaction of its own
+ * (allocating an image) can also be one step of a larger change. */
 int mkt_store_begin(mkt_store *s)
 {
-	return s->backend->begin(s->impl);
+	int ret;
+
+	if (s->depth++ > 0)
+		return 0;
+	s->failed = 0;
+	if ((ret = s->backend->begin(s->impl)) < 0)
+		s->depth = 0;
+	return ret;
 }
 
 int mkt_store_commit(mkt_store *s)
 {
+	if (--s->depth > 0)
+		return 0;
+	if (s->failed) {
+		s->backend->rollback(s->impl);
+		s->failed = 0;
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
+				     "transaction rolled back: one of its steps failed");
+	}
 	return s->backend->commit(s->impl);
 }
 
 void mkt_store_rollback(mkt_store *s)
 {
+	if (--s->depth > 0) {
+		s->failed = 1;
+		return;
+	}
 	s->backend->rollback(s->impl);
+	s->failed = 0;
 }
 
 int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_row *row)

@@ -23,6 +23,9 @@ typedef enum {
 	MKT_TABLE_GROUP,
 	MKT_TABLE_DATASTORE,    /* zone-local: not in the change log */
 	MKT_TABLE_IMAGE,        /* zone-local: not in the change log */
+	MKT_TABLE_TEMPLATE,     /* VM templates; zone-local */
+	MKT_TABLE_DOCUMENT,     /* documents (service templates); zone-local;
+				 * parent is the document TYPE */
 	MKT_TABLE_LAST
 } mkt_table;
 
@@ -50,6 +53,7 @@ typedef struct {
 	int end_id;          /* -1: no upper bound */
 	int parent;          /* apps only: market id, or -1 for any */
 	int state;           /* apps only: state, or -1 for any */
+	const char *name;    /* only rows of this name, or NULL */
 } mkt_store_query;
 
 typedef enum { MKT_STORE_INSERT = 0, MKT_STORE_UPDATE, MKT_STORE_DELETE } mkt_store_op;
@@ -104,7 +108,9 @@ typedef struct {
 int mkt_store_open(mkt_store **out, const char *backend, const char *path);
 void mkt_store_close(mkt_store *s);   /* accepts NULL */
 
-/* Transactions.  Every object change is one transaction. */
+/* Transactions.  Every object change is one transaction.  They nest: an
+ * inner begin/commit is part of the outer transaction, and an inner
+ * rollback makes the outer commit roll back (and fail). */
 int mkt_store_begin(mkt_store *s);
 int mkt_store_commit(mkt_store *s);
 void mkt_store_rollback(mkt_store *s);

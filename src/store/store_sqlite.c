@@ -79,6 +79,15 @@ static const struct {
 	  "CREATE TABLE app_catalog (oid INTEGER PRIMARY KEY, market INTEGER NOT NULL,"
 	  " key TEXT NOT NULL, digest TEXT NOT NULL, missing INTEGER NOT NULL DEFAULT 0);"
 	  "CREATE INDEX app_catalog_market ON app_catalog(market);" },
+	{ 4, "VM templates and documents",
+	  "CREATE TABLE template_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid));"
+	  "CREATE TABLE document_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid, parent));" },
 };
 
 static int db_error(sqlite_store *st, const char *what)
@@ -508,6 +517,8 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 		mkt_buf_add(&sql, " AND parent = ?");
 	if (q->state >= 0)
 		mkt_buf_add(&sql, " AND state = ?");
+	if (q->name)
+		mkt_buf_add(&sql, " AND name = ?");
 	mkt_buf_add(&sql, " ORDER BY oid");
 
 	if (sqlite3_prepare_v2(st->db, mkt_buf_cstr(&sql), -1, &stmt, NULL) != SQLITE_OK) {
@@ -537,6 +548,8 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 		sqlite3_bind_int(stmt, idx++, q->parent);
 	if (q->state >= 0)
 		sqlite3_bind_int(stmt, idx++, q->state);
+	if (q->name)
+		sqlite3_bind_text(stmt, idx++, q->name, -1, SQLITE_STATIC);
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((ret = emit_row(stmt, cb, payload)) != 0)

@@ -1,0 +1,387 @@
+/*
+ * export.c: apps exported with what they refer to (see export.h).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "export.h"
+#include "marketapp.h"
+#include "vmtemplate.h"
+
+typedef struct {
+	mkt_core *core;
+	const mkt_principal *who;
+	int ds_id;
+	char group[48];          /* EXPORT_GROUP of a multi-object export, or "" */
+	int *images;
+	size_t nimages;
+} exporter;
+
+/* An app another one names (DISK/ROLE APP=): same market, by name, or by
+ * the name the monitor gave it when oneadmin had that name already. */
+static int find_app(exporter *x, const mkt_app *from, const char *name, int type,
+		    mkt_object **out)
+{
+	mkt_store_query q;
+	char *alt = mkt_asprintf("%s (%s)", name, from->market_name ? from->market_name : "");
+	const char *names[2] = { name, alt };
+	int *ids = NULL;
+	size_t i, n = 0;
+	int ret = 0;
+
+	mkt_store_query_init(&q);
+	q.parent = from->market_id;
+	for (i = 0; i < 2 && ret == 0 && n == 0; i++) {
+		q.name = names[i];
+		ret = mkt_store_list_ids(x->core->store, MKT_TABLE_APP, &q, &ids, &n);
+	}
+	free(alt);
+	if (ret < 0)
+		return ret;
+	if (n == 0)
+		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE,
+				     "MARKETPLACEAPP %d refers to app \"%s\", which its marketplace %d does not hold",
+				     from->obj.id, name, from->market_id);
+	ret = mkt_object_get(x->core, x->who, &mkt_app_class, ids[0], MKT_AUTH_USE, 0, out);
+	free(ids);
+	if (ret == 0 && ((mkt_app *)*out)->type != type) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d refers to app \"%s\" (%d), a %s, where a %s is expected",
+				    from->obj.id, name, (*out)->id,
+				    mkt_app_type_name(((mkt_app *)*out)->type), mkt_app_type_name(type));
+		mkt_object_free(&mkt_app_class, *out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static int export_image(exporter *x, const mkt_app *a, const char *name, int *out)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	int ret;
+
+	mkt_buf_add(&b, "<IMAGE>");
+	mkt_buf_add_elem_int(&b, "FROM_APP", a->obj.id);
+	mkt_buf_add_elem(&b, "NAME", name);
+	if (*x->group)
+		mkt_buf_add_elem(&b, "EXPORT_GROUP", x->group);
+	mkt_buf_add(&b, "</IMAGE>");
+	ret = mkt_image_allocate(x->core, x->who, mkt_buf_cstr(&b), x->ds_id, out);
+	mkt_buf_free(&b);
+	if (ret == 0) {
+		x->images = mkt_realloc(x->images, (x->nimages + 1) * sizeof(int));
+		x->images[x->nimages++] = *out;
+	}
+	return ret;
+}
+
+static void mark_origin(exporter *x, mkt_template *t, const mkt_app *a)
+{
+	char id[16];
+
+	snprintf(id, sizeof(id), "%d", a->obj.id);
+	mkt_template_set(t, "FROM_APP", id);
+	mkt_template_set(t, "FROM_APP_NAME", a->obj.name);
+	mkt_template_set(t, "EXPORT_GROUP", x->group);
+}
+
+static int export_vmtemplate(exporter *x, const mkt_app *a, const char *name, int *out)
+{
+	mkt_template *vm = NULL;
+	size_t i, ndisk = 0;
+	int ret = 0;
+
+	if (a->apptemplate64 && *a->apptemplate64)
+		ret = mkt_template_parse_base64(&vm, a->apptemplate64);
+	else
+		vm = mkt_template_new();
+	if (ret < 0)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "MARKETPLACEAPP %d: APPTEMPLATE64 is not a VM template: %s",
+				     a->obj.id, mkt_error_message());
+	mkt_template_remove(vm, "DISK");
+	for (i = 0; i < mkt_template_size(a->obj.tmpl) && ret == 0; i++) {
+		const mkt_tattr *attr = mkt_template_at(a->obj.tmpl, i);
+		const char *ref;
+		mkt_object *disk = NULL;
+		char *iname, id[16];
+		int iid;
+
+		if (strcmp(mkt_tattr_name(attr), "DISK") != 0 || !mkt_tattr_is_vector(attr))
+			continue;
+		if (!(ref = mkt_tattr_vector_get(attr, "APP")) || !*ref) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+					    "MARKETPLACEAPP %d: a DISK names no APP", a->obj.id);
+			break;
+		}
+		if ((ret = find_app(x, a, ref, MKT_APP_IMAGE, &disk)) < 0)
+			break;
+		iname = mkt_asprintf("%s-disk-%zu", name, ndisk++);
+		if ((ret = export_image(x, (mkt_app *)disk, iname, &iid)) == 0) {
+			snprintf(id, sizeof(id), "%d", iid);
+			mkt_tattr_vector_set(mkt_template_add_vector(vm, "DISK"), "IMAGE_ID", id);
+		}
+		free(iname);
+		mkt_object_free(&mkt_app_class, disk);
+	}
+	if (ret < 0) {
+		mkt_template_free(vm);
+		return ret;
+	}
+	mark_origin(x, vm, a);
+	return mkt_vmtemplate_create(x->core, &mkt_vmtemplate_class, x->who, name, 0, vm, out);
+}
+
+/* The role of the service JSON named @role: its vm_template becomes @id. */
+static int set_role_template(const mkt_app *a, json_t *body, const char *role, int id)
+{
+	json_t *roles = json_object_get(body, "roles"), *r;
+	size_t i;
+
+	json_array_foreach(roles, i, r) {
+		const char *n = json_string_value(json_object_get(r, "name"));
+
+		if (n && !strcmp(n, role)) {
+			json_object_set_new(r, "vm_template", json_integer(id));
+			return 0;
+		}
+	}
+	return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+			     "MARKETPLACEAPP %d: ROLE \"%s\" is not among the roles of its service template",
+			     a->obj.id, role);
+}
+
+static int export_service(exporter *x, const mkt_app *a, const char *name, int *out)
+{
+	unsigned char *raw = NULL;
+	size_t i, len = 0;
+	json_error_t jerr;
+	json_t *body = NULL;
+	mkt_template *doc;
+	char *text;
+	int ret = 0;
+
+	if (!a->apptemplate64 || mkt_util_base64_decode(&raw, &len, a->apptemplate64) < 0 ||
+	    !(body = json_loadb((const char *)raw, len, 0, &jerr)) || !json_is_object(body)) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d: APPTEMPLATE64 is not a service template (JSON object)",
+				    a->obj.id);
+		goto cleanup;
+	}
+	for (i = 0; i < mkt_template_size(a->obj.tmpl) && ret == 0; i++) {
+		const mkt_tattr *attr = mkt_template_at(a->obj.tmpl, i);
+		const char *role, *ref;
+		mkt_object *vm = NULL;
+		char *tname;
+		int tid;
+
+		if (strcmp(mkt_tattr_name(attr), "ROLE") != 0 || !mkt_tattr_is_vector(attr))
+			continue;
+		role = mkt_tattr_vector_get(attr, "NAME");
+		ref = mkt_tattr_vector_get(attr, "APP");
+		if (!role || !*role || !ref || !*ref) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+					    "MARKETPLACEAPP %d: a ROLE lacks NAME or APP", a->obj.id);
+			break;
+		}
+		if ((ret = find_app(x, a, ref, MKT_APP_VMTEMPLATE, &vm)) < 0)
+			break;
+		if (((mkt_app *)vm)->state != MKT_APP_READY)
+			ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+					    "MARKETPLACEAPP %d is not READY: it cannot be exported",
+					    vm->id);
+		tname = mkt_asprintf("%s-%s", name, role);
+		if (ret == 0 && (ret = export_vmtemplate(x, (mkt_app *)vm, tname, &tid)) == 0)
+			ret = set_role_template(a, body, role, tid);
+		free(tname);
+		mkt_object_free(&mkt_app_class, vm);
+	}
+	if (ret < 0)
+		goto cleanup;
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	doc = mkt_template_new();
+	mkt_template_set(doc, "BODY", text);
+	free(text);
+	mark_origin(x, doc, a);
+	ret = mkt_vmtemplate_create(x->core, &mkt_document_class, x->who, name,
+				    MKT_DOCUMENT_SERVICE_TEMPLATE, doc, out);
+
+ cleanup:
+	json_decref(body);
+	free(raw);
+	return ret;
+}
+
+int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_id,
+		   const char *name, mkt_export_result *out)
+{
+	exporter x = { .core = core, .who = who, .ds_id = ds_id };
+	mkt_object *obj = NULL;
+	unsigned char rnd[8];
+	mkt_app *a;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if ((ret = mkt_object_get(core, who, &mkt_app_class, app_id, MKT_AUTH_USE, 1, &obj)) < 0)
+		goto cleanup;
+	a = (mkt_app *)obj;
+	if (!name || !*name)
+		name = obj->name;
+	if (a->state != MKT_APP_READY) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d is not READY (state %d): only a READY app can be exported",
+				    app_id, a->state);
+		goto cleanup;
+	}
+	if (a->type != MKT_APP_IMAGE) {
+		if ((ret = mkt_util_random(rnd, sizeof(rnd))) < 0)
+			goto cleanup;
+		snprintf(x.group, sizeof(x.group), "app%d-%02x%02x%02x%02x%02x%02x%02x%02x", app_id,
+			 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	}
+	switch (a->type) {
+	case MKT_APP_IMAGE:
+		out->kind = "IMAGE";
+		ret = export_image(&x, a, name, &out->id);
+		break;
+	case MKT_APP_VMTEMPLATE:
+		out->kind = "VMTEMPLATE";
+		ret = export_vmtemplate(&x, a, name, &out->id);
+		break;
+	case MKT_APP_SERVICE_TEMPLATE:
+		out->kind = "DOCUMENT";
+		ret = export_service(&x, a, name, &out->id);
+		break;
+	default:
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "MARKETPLACEAPP %d has no known TYPE",
+				    app_id);
+	}
+
+ cleanup:
+	mkt_object_free(&mkt_app_class, obj);
+	if ((ret = mkt_core_end(core, ret)) == 0) {
+		out->images = x.images;
+		out->nimages = x.nimages;
+	} else {
+		free(x.images);
+		out->id = -1;
+	}
+	return ret;
+}
+
+/* ---- undoing a failed export ------------------------------------------- */
+
+static int in_group(const mkt_object *obj, const char *group)
+{
+	const char *g = mkt_template_get(obj->tmpl, "EXPORT_GROUP");
+
+	return g && !strcmp(g, group);
+}
+
+/* Apply @fn to every object of @cls in export group @group. */
+static int each_in_group(mkt_core *core, const mkt_class *cls, const char *group,
+			 int (*fn)(mkt_core *core, mkt_object *obj, const void *arg),
+			 const void *arg)
+{
+	mkt_store_query q;
+	int *ids = NULL;
+	size_t i, n = 0;
+	int ret;
+
+	mkt_store_query_init(&q);
+	if ((ret = mkt_store_list_ids(core->store, cls->table, &q, &ids, &n)) < 0)
+		return ret;
+	for (i = 0; i < n && ret >= 0; i++) {
+		mkt_object *obj = NULL;
+
+		if ((ret = mkt_object_load(core, cls, ids[i], &obj)) == 0 && in_group(obj, group))
+			ret = fn(core, obj, arg);
+		mkt_object_free(cls, obj);
+	}
+	free(ids);
+	return ret < 0 ? ret : 0;
+}
+
+static int count_one(mkt_core *core, mkt_object *obj, const void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int drop_object(mkt_core *core, const mkt_class *cls, mkt_object *obj)
+{
+	int ret = mkt_object_save(core, cls, obj, MKT_STORE_DELETE);
+
+	if (ret == 0)
+		mkt_log(MKT_LOG_INFO, "core", "%s %d (%s) removed: its export failed",
+			cls->human_name, obj->id, obj->name);
+	return ret;
+}
+
+static int drop_head(mkt_core *core, mkt_object *obj, const void *arg)
+{
+	return drop_object(core, arg, obj);
+}
+
+/* Images of the group that ended (READY) go with their file; those still
+ * being filled go when they end; @arg is the image that failed. */
+static int drop_image(mkt_core *core, mkt_object *obj, const void *arg)
+{
+	mkt_image *im = (mkt_image *)obj;
+	int ret;
+
+	if (obj->id == *(const int *)arg || im->state == MKT_IMAGE_LOCKED ||
+	    im->state == MKT_IMAGE_ERROR)
+		return 0;
+	if ((ret = drop_object(core, &mkt_image_class, obj)) == 0 && im->source &&
+	    unlink(im->source) < 0 && errno != ENOENT)
+		mkt_log(MKT_LOG_WARN, "core", "image %d removed, but %s stays: %s", obj->id,
+			im->source, strerror(errno));
+	return ret;
+}
+
+int mkt_export_image_done(mkt_core *core, const mkt_image *im, int failed)
+{
+	const char *group = mkt_template_get(im->obj.tmpl, "EXPORT_GROUP");
+	int heads = 0, ret;
+
+	if (!group || !*group)
+		return 0;
+	if (failed) {
+		mkt_log(MKT_LOG_WARN, "core", "image %d of export %s failed: undoing the export",
+			im->obj.id, group);
+		if ((ret = each_in_group(core, &mkt_document_class, group, drop_head,
+					 &mkt_document_class)) < 0 ||
+		    (ret = each_in_group(core, &mkt_vmtemplate_class, group, drop_head,
+					 &mkt_vmtemplate_class)) < 0)
+			return ret;
+		return each_in_group(core, &mkt_image_class, group, drop_image, &im->obj.id);
+	}
+	/* Finished after its export was undone: it goes too. */
+	if ((ret = each_in_group(core, &mkt_vmtemplate_class, group, count_one, &heads)) < 0 ||
+	    (ret = each_in_group(core, &mkt_document_class, group, count_one, &heads)) < 0 ||
+	    heads > 0)
+		return ret;
+	{
+		int none = -1;
+		mkt_object *self = NULL;
+
+		if ((ret = mkt_object_load(core, &mkt_image_class, im->obj.id, &self)) < 0)
+			return ret;
+		ret = drop_image(core, self, &none);
+		mkt_object_free(&mkt_image_class, self);
+	}
+	return ret;
+}
