@@ -48,13 +48,15 @@ def stop_all():
 
 class Nginx:
     """@locations: (prefix, directory, rate) triples served besides @root,
-    rate an nginx limit_rate ("2m") or None."""
+    rate an nginx limit_rate ("2m") or None.  @extra: more directives for
+    the server block, as nginx configuration text."""
 
-    def __init__(self, workdir, root, locations=(), access_log=True):
+    def __init__(self, workdir, root, locations=(), access_log=True, extra=""):
         self.workdir = workdir
         self.root = root
         self.locations = list(locations)
         self.access_log = access_log
+        self.extra = extra
         self.port = None
         self.proc = None
         os.makedirs(workdir, exist_ok=True)
@@ -90,11 +92,13 @@ http {
         listen 127.0.0.1:%(port)d;
         root %(root)s;
         %(locations)s
+        %(extra)s
     }
 }
 """ % {"user": "user root;" if os.geteuid() == 0 else "", "w": w, "temps": temps,
        "access": "%s/access.log" % w if self.access_log else "off",
-       "port": self.port, "root": self.root, "locations": locations}
+       "port": self.port, "root": self.root, "locations": locations,
+       "extra": self.extra}
 
     def start(self):
         for _ in range(5):

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "common/transfer.h"
 
 /* Exit statuses of a driver action (the protocol's). */
 typedef enum {
@@ -149,5 +150,29 @@ void mkt_drv_results_reset(void);
 
 /* Bytes -> MB as the protocol counts them: rounded up (1 byte is 1 MB). */
 long long mkt_drv_size_mb(uint64_t bytes);
+
+/* ---- Transfers (driver_transfer.c) --------------------------------------- */
+
+/*
+ * mkt_transfer_run() for a driver action: PROGRESS lines as it goes, and a
+ * SIGTERM (marketd's time limit) or SIGINT cancels it, so the transfer
+ * module removes its temporary file and nothing half-written stays behind
+ * under any name.  Sets opts->progress and opts->cancel (the caller's
+ * values are replaced); everything else, user_agent included, is the
+ * caller's.  MKT_DRV_OK, or MKT_DRV_EFAIL after one ERROR: line: the
+ * transfer's message, or "terminated by signal N while writing TARGET".
+ */
+int mkt_drv_run_transfer(mkt_transfer_opts *opts, mkt_transfer_result *out);
+
+/*
+ * The whole export action of a driver whose app SOURCE is something the
+ * transfer module reads (an http(s) URL, following redirects and resuming;
+ * a path): MARKETPLACEAPP/SOURCE is written to EXPORT_TARGET (required,
+ * absolute), unpacked, checked against MARKETPLACEAPP/MD5 when set, and
+ * the results are the MD5, SIZE and FORMAT of the file written.
+ * @user_agent is sent over HTTP (may be NULL).  Returns an mkt_drv_status
+ * (MKT_DRV_EINPUT for a missing or relative attribute).
+ */
+int mkt_drv_export_source(mkt_drv *d, const char *user_agent);
 
 #endif

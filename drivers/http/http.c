@@ -13,7 +13,9 @@
  *   monitor  capacity of the file system holding PUBLIC_DIR
  *
  * All copies go through the transfer module (src/common/transfer.h), which
- * streams, digests and writes atomically.  One binary serves every action;
+ * streams, digests and writes atomically, run by the helper library's
+ * mkt_drv_run_transfer() (cancelled cleanly by SIGTERM); export is the
+ * library's mkt_drv_export_source(), shared with the one driver.  One binary serves every action;
  * drivers/http/{import,export,delete,monitor} are links to it.  The
  * protocol is in share/doc/drivers.md.
  */
@@ -21,8 +23,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +42,6 @@ typedef struct {
 	char *base_url;           /* BASE_URL without trailing slashes */
 	const char *public_dir;   /* borrowed from the document */
 } http_market;
-
-/* Set by SIGTERM/SIGINT while a transfer runs; the transfer polls it
- * (mkt_transfer_opts.cancel, a const volatile int *). */
-static volatile sig_atomic_t stop_signal;
-_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
 
 static void http_market_clear(http_market *m)
 {
@@ -81,49 +76,6 @@ static int http_market_read(mkt_drv *d, http_market *out)
 				    values[1]);
 	out->base_url = mkt_strndup(values[0], len);
 	out->public_dir = values[1];
-	return 0;
-}
-
-/* ---- transfers ---------------------------------------------------------- */
-
-static void on_stop(int sig)
-{
-	stop_signal = sig;
-}
-
-/*
- * One mkt_transfer_run() with progress reports.  A SIGTERM (marketd's
- * timeout) or SIGINT during the transfer cancels it, and the transfer
- * module removes its temporary file: a killed action leaves nothing
- * half-written behind, under any name.
- */
-static int run_transfer(mkt_transfer_opts *opts, mkt_transfer_result *out)
-{
-	struct sigaction sa, old_term, old_int;
-	int ret;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGINT, &sa, &old_int);
-	opts->progress = mkt_drv_transfer_progress;
-	opts->cancel = &stop_signal;
-	opts->user_agent = USER_AGENT;
-
-	ret = mkt_transfer_run(opts, out);
-
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-	if (stop_signal) {
-		if (ret == 0)
-			unlink(opts->target);
-		return mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while writing %s",
-				    (int)stop_signal, opts->target);
-	}
-	if (ret < 0)
-		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
-	mkt_drv_progress_flush();
 	return 0;
 }
 
@@ -181,8 +133,9 @@ static int http_import(mkt_drv *d)
 	opts.target = target;
 	opts.unpack = 0;
 	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
+	opts.user_agent = USER_AGENT;
 	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, target);
-	if ((ret = run_transfer(&opts, &r)) != 0)
+	if ((ret = mkt_drv_run_transfer(&opts, &r)) != 0)
 		goto cleanup;
 
 	format = mkt_drv_get(d, "FORMAT");
@@ -201,41 +154,15 @@ static int http_import(mkt_drv *d)
 	return ret;
 }
 
+/* The market attributes are checked first, as for every action, so that a
+ * broken marketplace fails the same way whatever is asked of it. */
 static int http_export(mkt_drv *d)
 {
 	http_market m = { 0 };
-	mkt_transfer_opts opts = { 0 };
-	mkt_transfer_result r;
-	const char *source = NULL, *target = NULL, *md5;
 	int ret;
 
-	if ((ret = http_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0 ||
-	    (ret = mkt_drv_require(d, "EXPORT_TARGET", &target)) != 0)
-		goto cleanup;
-	if (target[0] != '/') {
-		ret = mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
-		goto cleanup;
-	}
-
-	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
-	opts.source = source;
-	opts.target = target;
-	opts.unpack = 1;
-	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
-	/* The app's md5 is what proves the download; a sha256 too would be
-	 * most of the export's CPU for nothing the image needs. */
-	opts.md5_only = 1;
-	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", source, target);
-	if ((ret = run_transfer(&opts, &r)) != 0)
-		goto cleanup;
-
-	/* What was written: after unpacking, not the bytes read. */
-	mkt_drv_result("MD5", r.md5_out);
-	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
-	mkt_drv_result("FORMAT", r.format);
-
- cleanup:
+	if ((ret = http_market_read(d, &m)) == 0)
+		ret = mkt_drv_export_source(d, USER_AGENT);
 	http_market_clear(&m);
 	return ret;
 }

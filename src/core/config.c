@@ -23,7 +23,9 @@ static const struct {
 	const char *actions;
 	int is_public;
 } default_mads[] = {
-	{ "one", "", "monitor", 1 },
+	/* export: the image apps of the catalog are downloaded by the driver
+	 * (drivers/one), and listing it makes the start-up check look for it. */
+	{ "one", "", "monitor, export", 1 },
 	{ "http", "BASE_URL,PUBLIC_DIR", "create, delete, monitor", 0 },
 	{ "s3", "ACCESS_KEY_ID,SECRET_ACCESS_KEY,REGION,BUCKET", "create, delete, monitor", 0 },
 };
