@@ -22,7 +22,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +42,6 @@ typedef struct {
 	const char *public_dir;   /* borrowed from the document */
 } http_market;
 
-/* Set by SIGTERM/SIGINT while a transfer runs; the transfer polls it
- * (mkt_transfer_opts.cancel, a const volatile int *). */
-static volatile sig_atomic_t stop_signal;
-_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
-
 static void http_market_clear(http_market *m)
 {
 	MKT_FREE(m->base_url);
@@ -59,18 +53,11 @@ static int http_market_read(mkt_drv *d, http_market *out)
 {
 	static const char *const required[] = { "BASE_URL", "PUBLIC_DIR" };
 	const char *values[2];
-	size_t i, len;
+	size_t len;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		char *path = mkt_asprintf("MARKETPLACE/TEMPLATE/%s", required[i]);
-
-		values[i] = mkt_drv_get(d, path);
-		free(path);
-		if (!values[i] || !*values[i])
-			return mkt_drv_fail(MKT_DRV_EINPUT,
-					    "the marketplace template has no %s attribute (required by the http driver)",
-					    required[i]);
-	}
+	if ((ret = mkt_drv_market_require(d, "http", required, 2, values)) != 0)
+		return ret;
 	len = strlen(values[0]);
 	while (len > 0 && values[0][len - 1] == '/')
 		len--;
@@ -81,49 +68,6 @@ static int http_market_read(mkt_drv *d, http_market *out)
 				    values[1]);
 	out->base_url = mkt_strndup(values[0], len);
 	out->public_dir = values[1];
-	return 0;
-}
-
-/* ---- transfers ---------------------------------------------------------- */
-
-static void on_stop(int sig)
-{
-	stop_signal = sig;
-}
-
-/*
- * One mkt_transfer_run() with progress reports.  A SIGTERM (marketd's
- * timeout) or SIGINT during the transfer cancels it, and the transfer
- * module removes its temporary file: a killed action leaves nothing
- * half-written behind, under any name.
- */
-static int run_transfer(mkt_transfer_opts *opts, mkt_transfer_result *out)
-{
-	struct sigaction sa, old_term, old_int;
-	int ret;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGINT, &sa, &old_int);
-	opts->progress = mkt_drv_transfer_progress;
-	opts->cancel = &stop_signal;
-	opts->user_agent = USER_AGENT;
-
-	ret = mkt_transfer_run(opts, out);
-
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-	if (stop_signal) {
-		if (ret == 0)
-			unlink(opts->target);
-		return mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while writing %s",
-				    (int)stop_signal, opts->target);
-	}
-	if (ret < 0)
-		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
-	mkt_drv_progress_flush();
 	return 0;
 }
 
@@ -150,7 +94,7 @@ static int http_import(mkt_drv *d)
 	unsigned char rnd[NAME_RANDOM_BYTES];
 	char hex[2 * NAME_RANDOM_BYTES + 1];
 	const char *id = mkt_drv_id(d);
-	const char *source = NULL, *format, *md5;
+	const char *source = NULL, *md5;
 	char *name = NULL, *target = NULL, *url = NULL;
 	size_t i;
 	int ret;
@@ -182,16 +126,11 @@ static int http_import(mkt_drv *d)
 	opts.unpack = 0;
 	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
 	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, target);
-	if ((ret = run_transfer(&opts, &r)) != 0)
+	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
 
-	format = mkt_drv_get(d, "FORMAT");
 	url = mkt_asprintf("%s/%s", m.base_url, name);
-	mkt_drv_result("SOURCE", url);
-	mkt_drv_result("MD5", r.md5);
-	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
-	mkt_drv_result("FORMAT", format && *format ? format : r.format);
-	mkt_drv_result("SHA256", r.sha256);
+	mkt_drv_import_results(d, url, &r);
 
  cleanup:
 	free(url);
@@ -205,35 +144,14 @@ static int http_export(mkt_drv *d)
 {
 	http_market m = { 0 };
 	mkt_transfer_opts opts = { 0 };
-	mkt_transfer_result r;
-	const char *source = NULL, *target = NULL, *md5;
+	const char *source = NULL;
 	int ret;
 
 	if ((ret = http_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0 ||
-	    (ret = mkt_drv_require(d, "EXPORT_TARGET", &target)) != 0)
+	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0)
 		goto cleanup;
-	if (target[0] != '/') {
-		ret = mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
-		goto cleanup;
-	}
-
-	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
 	opts.source = source;
-	opts.target = target;
-	opts.unpack = 1;
-	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
-	/* The app's md5 is what proves the download; a sha256 too would be
-	 * most of the export's CPU for nothing the image needs. */
-	opts.md5_only = 1;
-	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", source, target);
-	if ((ret = run_transfer(&opts, &r)) != 0)
-		goto cleanup;
-
-	/* What was written: after unpacking, not the bytes read. */
-	mkt_drv_result("MD5", r.md5_out);
-	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
-	mkt_drv_result("FORMAT", r.format);
+	ret = mkt_drv_export(d, &opts, USER_AGENT);
 
  cleanup:
 	http_market_clear(&m);
