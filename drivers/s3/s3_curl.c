@@ -347,9 +347,12 @@ static void curl_close(s3_client *c)
 	curl_global_cleanup();
 }
 
+/* A listing of no keys rather than a HEAD: an error comes with a body
+ * saying why (InvalidAccessKeyId, NoSuchBucket, ...), and the permission
+ * it needs is the one monitor needs anyway. */
 static int curl_bucket_head(s3_client *c)
 {
-	request r = { .method = "HEAD", .what = "read" };
+	request r = { .method = "GET", .what = "read", .query = "max-keys=0" };
 	int ret = perform(c, &r);
 
 	request_clear(&r);
