@@ -16,3 +16,6 @@ awk -v n="$1" -v pool="$2" -v spawn="$3" 'BEGIN {
 
 echo "== ${BENCH_SIZE_MB:-1024} MiB through an http market (nginx on loopback)"
 python3 "$MKT_SRCDIR/bench/transfer_bench.py"
+
+echo "== ${BENCH_SIZE_MB:-1024} MiB through the s3 driver vs s3cmd (s3rver on loopback)"
+python3 "$MKT_SRCDIR/bench/s3_bench.py"
