@@ -19,3 +19,6 @@ python3 "$MKT_SRCDIR/bench/transfer_bench.py"
 
 echo "== monitor reconcile of a ${BENCH_CATALOG:-10000}-appliance catalog"
 python3 "$MKT_SRCDIR/bench/catalog_bench.py"
+
+echo "== ${BENCH_SIZE_MB:-1024} MiB through the s3 driver vs s3cmd (s3rver on loopback)"
+python3 "$MKT_SRCDIR/bench/s3_bench.py"

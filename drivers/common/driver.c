@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,118 @@ void mkt_drv_progress_flush(void)
 void mkt_drv_transfer_progress(void *ud, uint64_t done, uint64_t total)
 {
 	mkt_drv_progress(done, total);
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+/* The transfer polls it as a const volatile int *. */
+static volatile sig_atomic_t stop_signal;
+_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "sig_atomic_t is an int");
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+const volatile int *mkt_drv_stop_flag(void)
+{
+	static int installed;
+
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		installed = 1;
+	}
+	return &stop_signal;
+}
+
+int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
+		     mkt_transfer_result *out)
+{
+	int ret;
+
+	opts->progress = mkt_drv_transfer_progress;
+	opts->cancel = mkt_drv_stop_flag();
+	if (!opts->user_agent)
+		opts->user_agent = user_agent;
+
+	ret = mkt_transfer_run(opts, out);
+
+	if (stop_signal) {
+		const char *where = opts->target ? opts->target : opts->display ? opts->display : opts->source;
+
+		if (ret == 0 && opts->target && !opts->write)
+			unlink(opts->target);
+		return mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while copying %s",
+				    (int)stop_signal, where);
+	}
+	if (ret < 0)
+		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
+	mkt_drv_progress_flush();
+	return 0;
+}
+
+/* ---- what several drivers do ---------------------------------------------- */
+
+int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *names, size_t n,
+			   const char **values)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *path = mkt_asprintf("MARKETPLACE/TEMPLATE/%s", names[i]);
+
+		values[i] = mkt_drv_get(d, path);
+		free(path);
+		if (!values[i] || !*values[i])
+			return mkt_drv_fail(MKT_DRV_EINPUT,
+					    "the marketplace template has no %s attribute (required by the %s driver)",
+					    names[i], driver);
+	}
+	return 0;
+}
+
+int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
+{
+	mkt_transfer_result r;
+	const char *target = NULL, *md5;
+	int ret;
+
+	if ((ret = mkt_drv_require(d, "EXPORT_TARGET", &target)) != 0)
+		return ret;
+	if (target[0] != '/')
+		return mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
+	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
+	opts->target = target;
+	opts->unpack = 1;
+	opts->expect_md5 = md5 && *md5 ? md5 : NULL;
+	/* The app's md5 is what proves the download; a sha256 too would be
+	 * most of the export's CPU for nothing the image needs. */
+	opts->md5_only = 1;
+	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", opts->display ? opts->display : opts->source, target);
+	if ((ret = mkt_drv_transfer(opts, user_agent, &r)) != 0)
+		return ret;
+	/* What was written: after unpacking, not the bytes read. */
+	mkt_drv_result("MD5", r.md5_out);
+	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
+	mkt_drv_result("FORMAT", r.format);
+	return 0;
+}
+
+void mkt_drv_import_results(mkt_drv *d, const char *source, const mkt_transfer_result *r)
+{
+	const char *format = mkt_drv_get(d, "FORMAT");
+
+	mkt_drv_result("SOURCE", source);
+	mkt_drv_result("MD5", r->md5);
+	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r->bytes_out));
+	mkt_drv_result("FORMAT", format && *format ? format : r->format);
+	mkt_drv_result("SHA256", r->sha256);
 }
 
 /* ---- results ------------------------------------------------------------ */

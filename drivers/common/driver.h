@@ -135,6 +135,23 @@ void mkt_drv_progress_flush(void);
 void mkt_drv_transfer_progress(void *ud, uint64_t done, uint64_t total);
 
 /*
+ * From the first call on, SIGTERM (marketd's time limit) and SIGINT no
+ * longer kill the driver but set the returned flag to the signal's number
+ * (0 until one comes), so an action can stop and clean up: remove a
+ * temporary file, abort an upload.  Pass it as mkt_transfer_opts.cancel.
+ */
+const volatile int *mkt_drv_stop_flag(void);
+
+/*
+ * mkt_transfer_run() the driver way: PROGRESS lines, the stop flag as the
+ * cancel flag, @user_agent (when opts->user_agent is unset).  On failure,
+ * or when a signal came (a target already renamed into place is then
+ * removed), prints one ERROR: line and returns MKT_DRV_EFAIL; 0 otherwise.
+ */
+int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
+		     mkt_transfer_result *out);
+
+/*
  * Add a result attribute: KEY="value" in template syntax, '"' and '\'
  * escaped with a backslash.  Collected, and printed on stdout when the
  * handler returns MKT_DRV_OK.  @key must be a template name
@@ -148,31 +165,29 @@ void mkt_drv_result_long(const char *key, long long value);
 const char *mkt_drv_results(void);
 void mkt_drv_results_reset(void);
 
+/*
+ * The marketplace template attributes @names[0..n-1] that @driver
+ * requires, into @values (borrowed from @d).  A missing or empty one
+ * prints "ERROR: the marketplace template has no X attribute (required by
+ * the <driver> driver)" and returns MKT_DRV_EINPUT.
+ */
+int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *names, size_t n,
+			   const char **values);
+
+/*
+ * The common part of an export: @opts has its source (and any signing)
+ * set; this adds the target (EXPORT_TARGET, which must be an absolute
+ * path), unpacking, the check against MARKETPLACEAPP/MD5, runs it with
+ * mkt_drv_transfer() and adds the results MD5, SIZE and FORMAT of the
+ * written file.  A status of the protocol.
+ */
+int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent);
+
+/* The results of an import stored at @source: SOURCE, MD5, SIZE, FORMAT
+ * (the document's FORMAT, else the one sniffed) and SHA256. */
+void mkt_drv_import_results(mkt_drv *d, const char *source, const mkt_transfer_result *r);
+
 /* Bytes -> MB as the protocol counts them: rounded up (1 byte is 1 MB). */
 long long mkt_drv_size_mb(uint64_t bytes);
-
-/* ---- Transfers (driver_transfer.c) --------------------------------------- */
-
-/*
- * mkt_transfer_run() for a driver action: PROGRESS lines as it goes, and a
- * SIGTERM (marketd's time limit) or SIGINT cancels it, so the transfer
- * module removes its temporary file and nothing half-written stays behind
- * under any name.  Sets opts->progress and opts->cancel (the caller's
- * values are replaced); everything else, user_agent included, is the
- * caller's.  MKT_DRV_OK, or MKT_DRV_EFAIL after one ERROR: line: the
- * transfer's message, or "terminated by signal N while writing TARGET".
- */
-int mkt_drv_run_transfer(mkt_transfer_opts *opts, mkt_transfer_result *out);
-
-/*
- * The whole export action of a driver whose app SOURCE is something the
- * transfer module reads (an http(s) URL, following redirects and resuming;
- * a path): MARKETPLACEAPP/SOURCE is written to EXPORT_TARGET (required,
- * absolute), unpacked, checked against MARKETPLACEAPP/MD5 when set, and
- * the results are the MD5, SIZE and FORMAT of the file written.
- * @user_agent is sent over HTTP (may be NULL).  Returns an mkt_drv_status
- * (MKT_DRV_EINPUT for a missing or relative attribute).
- */
-int mkt_drv_export_source(mkt_drv *d, const char *user_agent);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,18 +55,11 @@ static int http_market_read(mkt_drv *d, http_market *out)
 {
 	static const char *const required[] = { "BASE_URL", "PUBLIC_DIR" };
 	const char *values[2];
-	size_t i, len;
+	size_t len;
+	int ret;
 
-	for (i = 0; i < 2; i++) {
-		char *path = mkt_asprintf("MARKETPLACE/TEMPLATE/%s", required[i]);
-
-		values[i] = mkt_drv_get(d, path);
-		free(path);
-		if (!values[i] || !*values[i])
-			return mkt_drv_fail(MKT_DRV_EINPUT,
-					    "the marketplace template has no %s attribute (required by the http driver)",
-					    required[i]);
-	}
+	if ((ret = mkt_drv_market_require(d, "http", required, 2, values)) != 0)
+		return ret;
 	len = strlen(values[0]);
 	while (len > 0 && values[0][len - 1] == '/')
 		len--;
@@ -102,7 +96,7 @@ static int http_import(mkt_drv *d)
 	unsigned char rnd[NAME_RANDOM_BYTES];
 	char hex[2 * NAME_RANDOM_BYTES + 1];
 	const char *id = mkt_drv_id(d);
-	const char *source = NULL, *format, *md5;
+	const char *source = NULL, *md5;
 	char *name = NULL, *target = NULL, *url = NULL;
 	size_t i;
 	int ret;
@@ -133,18 +127,12 @@ static int http_import(mkt_drv *d)
 	opts.target = target;
 	opts.unpack = 0;
 	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
-	opts.user_agent = USER_AGENT;
 	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, target);
-	if ((ret = mkt_drv_run_transfer(&opts, &r)) != 0)
+	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
 
-	format = mkt_drv_get(d, "FORMAT");
 	url = mkt_asprintf("%s/%s", m.base_url, name);
-	mkt_drv_result("SOURCE", url);
-	mkt_drv_result("MD5", r.md5);
-	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
-	mkt_drv_result("FORMAT", format && *format ? format : r.format);
-	mkt_drv_result("SHA256", r.sha256);
+	mkt_drv_import_results(d, url, &r);
 
  cleanup:
 	free(url);
@@ -159,10 +147,17 @@ static int http_import(mkt_drv *d)
 static int http_export(mkt_drv *d)
 {
 	http_market m = { 0 };
+	mkt_transfer_opts opts = { 0 };
+	const char *source = NULL;
 	int ret;
 
-	if ((ret = http_market_read(d, &m)) == 0)
-		ret = mkt_drv_export_source(d, USER_AGENT);
+	if ((ret = http_market_read(d, &m)) != 0 ||
+	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0)
+		goto cleanup;
+	opts.source = source;
+	ret = mkt_drv_export(d, &opts, USER_AGENT);
+
+ cleanup:
 	http_market_clear(&m);
 	return ret;
 }

@@ -90,6 +90,7 @@ static int one_monitor(mkt_drv *d)
 
 static int one_export(mkt_drv *d)
 {
+	mkt_transfer_opts opts = { 0 };
 	const char *source = NULL;
 	int ret;
 
@@ -101,7 +102,8 @@ static int one_export(mkt_drv *d)
 		return mkt_drv_fail(MKT_DRV_EINPUT,
 				    "SOURCE \"%s\" is not an http:// or https:// URL of the catalog",
 				    source);
-	return mkt_drv_export_source(d, USER_AGENT);
+	opts.source = source;
+	return mkt_drv_export(d, &opts, USER_AGENT);
 }
 
 /* Import and delete: the protocol's "not supported" (3), with a message

@@ -362,7 +362,7 @@ static int copy_new(xfer *x, input *in, mkt_transfer_sink **out, int digest)
 	mkt_transfer_sink *s = NULL;
 	int ret;
 
-	if ((ret = mkt_transfer__sink_new(&s, x->opts->target, digest ? sink_digests(x) : 0)) < 0)
+	if ((ret = mkt_transfer__sink_new(&s, x->opts, digest ? sink_digests(x) : 0)) < 0)
 		return ret;
 	if ((ret = copy(x, in, s)) < 0) {
 		mkt_transfer__sink_free(s);
@@ -502,7 +502,7 @@ static int extract_tar(xfer *x, input *in, mkt_transfer_sink **out)
 					    x->display, name, best_name, best->name);
 			goto cleanup;
 		}
-		if ((ret = mkt_transfer__sink_new(&s, x->opts->target, sink_digests(x))) < 0 ||
+		if ((ret = mkt_transfer__sink_new(&s, x->opts, sink_digests(x))) < 0 ||
 		    (ret = copy(x, &data, s)) < 0)
 			goto cleanup;
 		mkt_transfer__sink_free(best);
@@ -607,12 +607,12 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out)
 	if (out)
 		*out = res;
 	x.fd = -1;
-	if (!opts || !opts->source || !opts->target || !*opts->target)
+	if (!opts || !opts->source || (!opts->write && (!opts->target || !*opts->target)))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "transfer: a source and a target are required");
 	if (opts->expect_md5 && !valid_md5(opts->expect_md5))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "transfer: '%s' is not an md5 digest", opts->expect_md5);
 	x.opts = opts;
-	x.display = display_source(opts->source);
+	x.display = opts->display ? mkt_strdup(opts->display) : display_source(opts->source);
 	x.buf = mkt_malloc(BLOCK);
 	if ((ret = mkt_transfer__digests_new(&x.digests, !opts->md5_only)) < 0 ||
 	    (ret = source_open(&x)) < 0 ||

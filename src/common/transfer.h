@@ -35,8 +35,25 @@ typedef struct {
 	 * messages. */
 	const char *source;
 	/* Final path of the content.  "-" writes to standard output instead
-	 * (no temporary file, no rename). */
+	 * (no temporary file, no rename).  Ignored (may be NULL) when @write
+	 * is set. */
 	const char *target;
+	/* Instead of a file, hand the content to @write, in order, in blocks
+	 * of any size (up to 1 MiB): an upload to a store that is not a file
+	 * system (the s3 driver's multipart upload).  It returns 0, or a
+	 * negative mkt_status after mkt_error_set(), which fails the transfer
+	 * with that error.  Nothing is committed for the caller: when
+	 * mkt_transfer_run() succeeds, every byte went to @write and the
+	 * checks (expect_md5, cancel) passed, and the caller makes the
+	 * content visible; when it fails, the caller throws away what
+	 * @write received.  Unpacking works as for "-": a tar whose better
+	 * member comes after one already written fails. */
+	int (*write)(void *ud, const unsigned char *p, size_t n);
+	void *write_ud;
+	/* How messages name the source; default: the source with a URL's
+	 * user:password hidden.  Set it when the URL itself holds a secret
+	 * (a presigned URL's signature). */
+	const char *display;
 	/* Decompress gzip/bzip2/xz/zstd and, for a tar or OVA archive, extract
 	 * its disk image (the single regular file, or for OVA the largest
 	 * .vmdk/.qcow2/.img/.raw member).  Plain content passes unchanged.
@@ -65,6 +82,15 @@ typedef struct {
 	 * User-Agent; both optional. */
 	const char *const *headers;
 	const char *user_agent;
+	/* HTTP: sign every request with AWS signature V4 (libcurl's
+	 * CURLOPT_AWS_SIGV4): @aws_sigv4 is the provider string, e.g.
+	 * "aws:amz:us-east-1:s3", @aws_key_id and @aws_secret the
+	 * credentials (never shown in messages).  S3 also wants an
+	 * "x-amz-content-sha256" header: pass it in @headers.  Redirects
+	 * are not followed then (the signature is for the first host). */
+	const char *aws_sigv4;
+	const char *aws_key_id;
+	const char *aws_secret;
 	/* Called at most about ten times a second, and once at the end of a
 	 * successful transfer with done == total == bytes_in; before that,
 	 * total is 0 while the size is unknown.  done counts source bytes. */

@@ -278,6 +278,14 @@ int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *op
 	setup_easy(h->easy, opts->source, opts->connect_timeout, opts->stall_timeout,
 		   opts->user_agent, &h->ans, h->errbuf);
 	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
+	if (opts->aws_sigv4) {
+		/* libcurl signs each request, resumes included; a redirect
+		 * would carry the signature to another host. */
+		curl_easy_setopt(h->easy, CURLOPT_AWS_SIGV4, opts->aws_sigv4);
+		curl_easy_setopt(h->easy, CURLOPT_USERNAME, opts->aws_key_id ? opts->aws_key_id : "");
+		curl_easy_setopt(h->easy, CURLOPT_PASSWORD, opts->aws_secret ? opts->aws_secret : "");
+		curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	}
 	/* Large reads: the default 16 KiB means a callback, and a copy into
 	 * the pull buffer, every 16 KiB of a multi-GiB image. */
 	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, (long)(512 * 1024));

@@ -36,6 +36,9 @@ int mkt_transfer__cancel_error(void);
 /* Where the content goes (transfer_sink.c). */
 typedef struct {
 	const char *target;             /* as given; "-" is standard output */
+	/* opts->write: the content goes there (no file, nothing to commit) */
+	int (*write)(void *ud, const unsigned char *p, size_t n);
+	void *write_ud;
 	const char *name;               /* as messages show it */
 	char *tmp;                      /* the temporary file; NULL when written in place */
 	int fd;
@@ -51,11 +54,12 @@ typedef struct {
 	mkt_transfer_digests *digests;  /* of the written bytes, or NULL */
 } mkt_transfer_sink;
 
-/* Open a temporary file beside @target (borrowed: must outlive the sink),
- * or standard output for "-", or a device or pipe in place.  With
- * @digest, the bytes written are hashed too (unpacking changes them): 1
- * md5 only, 2 md5 and sha256. */
-int mkt_transfer__sink_new(mkt_transfer_sink **out, const char *target, int digest);
+/* Open a temporary file beside opts->target (borrowed: must outlive the
+ * sink), or standard output for "-", or a device or pipe in place, or
+ * hand blocks to opts->write when set.  With @digest, the bytes written
+ * are hashed too (unpacking changes them): 1 md5 only, 2 md5 and
+ * sha256. */
+int mkt_transfer__sink_new(mkt_transfer_sink **out, const mkt_transfer_opts *opts, int digest);
 int mkt_transfer__sink_write(mkt_transfer_sink *s, const unsigned char *p, size_t n);
 /* Flush, fsync and rename over the target. */
 int mkt_transfer__sink_commit(mkt_transfer_sink *s);

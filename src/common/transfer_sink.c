@@ -75,18 +75,28 @@ void mkt_transfer__sink_free(mkt_transfer_sink *s)
 	free(s);
 }
 
-int mkt_transfer__sink_new(mkt_transfer_sink **out, const char *target, int digest)
+int mkt_transfer__sink_new(mkt_transfer_sink **out, const mkt_transfer_opts *opts, int digest)
 {
 	mkt_transfer_sink *s = mkt_calloc(1, sizeof(*s));
+	const char *target = opts->target;
 	struct stat st;
 	int ret = 0;
 
 	s->target = target;
 	s->name = target;
 	s->fd = -1;
-	s->buf = mkt_malloc(MKT_TRANSFER_BLOCK);
 	if (digest && (ret = mkt_transfer__digests_new(&s->digests, digest > 1)) < 0)
 		goto cleanup;
+	if (opts->write) {
+		/* No buffer: the callback gets the caller's blocks as they
+		 * are, and keeps what it needs itself. */
+		s->write = opts->write;
+		s->write_ud = opts->write_ud;
+		s->name = target ? target : "the writer";
+		*out = MKT_STEAL(s);
+		goto cleanup;
+	}
+	s->buf = mkt_malloc(MKT_TRANSFER_BLOCK);
 	if (!strcmp(target, "-")) {
 		s->name = "standard output";
 		s->fd = STDOUT_FILENO;
@@ -199,6 +209,12 @@ int mkt_transfer__sink_write(mkt_transfer_sink *s, const unsigned char *p, size_
 	}
 	if (s->digests && (ret = mkt_transfer__digests_update(s->digests, p, n)) < 0)
 		return ret;
+	if (s->write) {
+		ret = s->write(s->write_ud, p, n);
+		if (ret == 0)
+			s->off += n;
+		return ret < 0 ? ret : 0;
+	}
 	while (n > 0) {
 		size_t c;
 
@@ -242,6 +258,9 @@ static void sync_parent(const char *path)
 int mkt_transfer__sink_commit(mkt_transfer_sink *s)
 {
 	int ret;
+
+	if (s->write)
+		return 0;       /* the caller commits what the writer got */
 
 	if (s->len > 0) {
 		size_t n = s->len;

@@ -129,6 +129,9 @@ static int market_update(mkt_core *core, mkt_object *obj, mkt_template *tmpl)
 	return 0;
 }
 
+/* The s3 market's secret (its access key id is not one, as in oned). */
+static const char *const market_secrets[] = { "SECRET_ACCESS_KEY", NULL };
+
 const mkt_class mkt_market_class = {
 	.xml_name = "MARKETPLACE",
 	.human_name = "marketplace",
@@ -142,6 +145,7 @@ const mkt_class mkt_market_class = {
 	.row = NULL,
 	.renamed = market_renamed,
 	.update = market_update,
+	.secrets = market_secrets,
 };
 
 int mkt_market_get_mad_conf(mkt_core *core, const mkt_market *m, const mkt_market_mad_conf **out)

@@ -288,6 +288,19 @@ int mkt_object_get(mkt_core *core, const mkt_principal *who, const mkt_class *cl
 	return ret;
 }
 
+/* The class's secret attributes as @who may see them. */
+static void hide_secrets(const mkt_class *cls, const mkt_principal *who, mkt_object *obj)
+{
+	const char *const *name;
+
+	if (!cls->secrets || who->admin || who->uid == obj->uid)
+		return;
+	for (name = cls->secrets; *name; name++) {
+		if (mkt_template_get(obj->tmpl, *name))
+			mkt_template_set(obj->tmpl, *name, "****");
+	}
+}
+
 int mkt_object_info(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		    int id, char **out_xml)
 {
@@ -298,6 +311,7 @@ int mkt_object_info(mkt_core *core, const mkt_principal *who, const mkt_class *c
 	/* info is allowed on locked objects (oned's USE_NO_LCK). */
 	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_USE, 1, &obj)) < 0)
 		return ret;
+	hide_secrets(cls, who, obj);
 	cls->format(core, obj, MKT_FORMAT_VIEW, &b);
 	*out_xml = mkt_buf_steal(&b);
 	mkt_object_free(cls, obj);
@@ -541,9 +555,15 @@ void mkt_object_query_for(const mkt_principal *who, mkt_store_query *q)
 	q->ngids = who->ngids;
 }
 
+typedef struct {
+	const mkt_class *cls;
+	const mkt_principal *who;
+} pool_ctx;
+
 static int pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *payload)
 {
-	const mkt_class *cls = payload;
+	const pool_ctx *pc = payload;
+	const mkt_class *cls = pc->cls;
 	load_ctx lc = { cls, NULL };
 	int ret;
 
@@ -553,6 +573,7 @@ static int pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *
 	}
 	if ((ret = parse_row(row, &lc)) < 0)
 		return ret;
+	hide_secrets(cls, pc->who, lc.obj);
 	cls->format(core, lc.obj, MKT_FORMAT_POOL, b);
 	mkt_object_free(cls, lc.obj);
 	return 0;
@@ -561,8 +582,10 @@ static int pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, void *
 int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		    mkt_store_query *q, const char *root, char **out_xml)
 {
+	pool_ctx pc = { cls, who };
+
 	mkt_object_query_for(who, q);
-	return mkt_core_pool(core, cls->table, q, root, pool_row, (void *)cls, out_xml);
+	return mkt_core_pool(core, cls->table, q, root, pool_row, &pc, out_xml);
 }
 
 int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt_class *cls,

@@ -75,6 +75,11 @@ struct mkt_class {
 	int (*renamed)(mkt_core *core, mkt_object *obj);
 	/* Apply an update of the user template (validation, derived fields). */
 	int (*update)(mkt_core *core, mkt_object *obj, mkt_template *tmpl);
+	/* Template attributes that info and pool answers show as "****" to
+	 * anyone but the owner and the oneadmin group (oned keeps them
+	 * encrypted and decrypts them for those only); NULL-terminated, or
+	 * NULL for none.  Drivers get the real values. */
+	const char *const *secrets;
 };
 
 extern const mkt_class mkt_market_class;

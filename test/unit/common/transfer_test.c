@@ -756,6 +756,108 @@ START_TEST(test_expect_md5_invalid)
 }
 END_TEST
 
+/* ------------------------------------------------------ write callback */
+
+/* What a test writer received, and when it should fail. */
+typedef struct {
+	unsigned char *data;
+	size_t len;
+	size_t calls;
+	size_t fail_after;      /* fail the call that passes this many bytes; 0 never */
+} collector;
+
+static int collect(void *ud, const unsigned char *p, size_t n)
+{
+	collector *c = ud;
+
+	c->calls++;
+	if (c->fail_after && c->len + n > c->fail_after)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "upload refused by the test writer");
+	c->data = mkt_realloc(c->data, c->len + n);
+	memcpy(c->data + c->len, p, n);
+	c->len += n;
+	return 0;
+}
+
+/* Every byte reaches the writer, in order, digested and sniffed like a
+ * file target, and no file is created anywhere. */
+START_TEST(test_write_callback)
+{
+	mkt_transfer_result res;
+	collector c = { 0 };
+	char *src = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = src, .write = collect, .write_ud = &c };
+	unsigned char *want;
+	size_t want_len;
+
+	ck_assert_msg(mkt_transfer_run(&o, &res) == 0, "%s", mkt_error_message());
+	want = read_all(src, &want_len);
+	ck_assert_uint_eq(c.len, want_len);
+	ck_assert_int_eq(memcmp(c.data, want, want_len), 0);
+	ck_assert_uint_gt(c.calls, 1);
+	assert_digests(&res, src);
+	assert_out_digests(&res, src);
+	ck_assert_uint_eq(res.bytes_out, PLAIN_LEN);
+	ck_assert_str_eq(res.format, "raw");
+	free(want);
+	free(c.data);
+	free(src);
+}
+END_TEST
+
+/* Unpacking feeds the writer the unpacked bytes. */
+START_TEST(test_write_callback_unpack)
+{
+	mkt_transfer_result res;
+	collector c = { 0 };
+	char *src = fixture("plain.bin.gz"), *plain = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = src, .unpack = 1, .write = collect, .write_ud = &c };
+	unsigned char *want;
+	size_t want_len;
+
+	ck_assert_msg(mkt_transfer_run(&o, &res) == 0, "%s", mkt_error_message());
+	want = read_all(plain, &want_len);
+	ck_assert_uint_eq(c.len, want_len);
+	ck_assert_int_eq(memcmp(c.data, want, want_len), 0);
+	assert_out_digests(&res, plain);
+	free(want);
+	free(c.data);
+	free(src);
+	free(plain);
+}
+END_TEST
+
+/* The writer's error is the transfer's, unchanged. */
+START_TEST(test_write_callback_fails)
+{
+	collector c = { .fail_after = 2 * MIB };
+	char *src = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = src, .write = collect, .write_ud = &c };
+
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_ERROR, "upload refused by the test writer");
+	ck_assert_uint_le(c.len, 2 * MIB);
+	free(c.data);
+	free(src);
+}
+END_TEST
+
+/* A checksum mismatch fails after the writer got everything: the caller
+ * must not commit. */
+START_TEST(test_write_callback_md5_mismatch)
+{
+	collector c = { 0 };
+	char *src = fixture("plain.bin");
+	mkt_transfer_opts o = {
+		.source = src, .write = collect, .write_ud = &c,
+		.expect_md5 = "0123456789abcdef0123456789abcdef",
+	};
+
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_EINVAL, "checksum mismatch");
+	free(c.data);
+	free(src);
+}
+END_TEST
+
 /* A failed transfer leaves an existing target alone; a good one replaces it. */
 START_TEST(test_replace_target)
 {
@@ -1228,6 +1330,40 @@ START_TEST(test_http_headers)
 }
 END_TEST
 
+/* SigV4: libcurl signs with the key id and the region; the secret and a
+ * display name keep the URL's secrets out of messages. */
+START_TEST(test_http_aws_sigv4)
+{
+	char *dir = outdir(), *target = path_in(dir, "image");
+	char *u = url("__headers?X-Amz-Signature=topsecret");
+	const char *const headers[] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL };
+	mkt_transfer_opts o = {
+		.source = u, .target = target, .headers = headers,
+		.aws_sigv4 = "aws:amz:eu-west-3:s3", .aws_key_id = "AKIDTEST", .aws_secret = "s3cr3t",
+	};
+	char *missing = url("missing.bin?X-Amz-Signature=topsecret");
+	mkt_transfer_opts m = { .source = missing, .target = target, .display = "s3://bucket/missing.bin" };
+	unsigned char *body;
+	size_t len;
+
+	ck_assert_msg(mkt_transfer_run(&o, NULL) == 0, "%s", mkt_error_message());
+	body = read_all(target, &len);
+	ck_assert_ptr_nonnull(strstr((char *)body,
+				     "Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
+	ck_assert_ptr_nonnull(strstr((char *)body, "/eu-west-3/s3/aws4_request"));
+	ck_assert_ptr_nonnull(strstr((char *)body, "X-Amz-Date: "));
+	ck_assert_ptr_null(strstr((char *)body, "s3cr3t"));
+	free(body);
+	assert_failed(mkt_transfer_run(&m, NULL), MKT_ENOTFOUND,
+		      "cannot read s3://bucket/missing.bin: HTTP 404");
+	ck_assert_ptr_null(strstr(mkt_error_message(), "topsecret"));
+	free(missing);
+	free(u);
+	free(target);
+	free(dir);
+}
+END_TEST
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1397,6 +1533,10 @@ static Suite *transfer_suite(void)
 
 	tc = tcase_create("local");
 	tcase_add_test(tc, test_copy_local);
+	tcase_add_test(tc, test_write_callback);
+	tcase_add_test(tc, test_write_callback_unpack);
+	tcase_add_test(tc, test_write_callback_fails);
+	tcase_add_test(tc, test_write_callback_md5_mismatch);
 	tcase_add_test(tc, test_copy_empty);
 	tcase_add_test(tc, test_file_url);
 	tcase_add_loop_test(tc, test_unpack_compressed, 0, N_ELEMS(compressed));
@@ -1443,6 +1583,7 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_http_refused);
 	tcase_add_test(tc, test_http_credentials_hidden);
 	tcase_add_test(tc, test_http_headers);
+	tcase_add_test(tc, test_http_aws_sigv4);
 	tcase_add_test(tc, test_http_cancel_waiting);
 	tcase_add_test(tc, test_http_cancel_signal);
 	tcase_add_test(tc, test_http_threads);

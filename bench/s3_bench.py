@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Upload and download of one large file through the s3 driver, against
+`s3cmd put` and `s3cmd get` of the same file to the same s3rver in the
+same run.
+
+  upload:   the driver's import action (READ_LENGTH 32: multipart, md5 and
+            sha256 of the whole content) vs `s3cmd put` (multipart, 15 MB
+            chunks);
+  download: the driver's export action (md5 checked, written durably) vs
+            `s3cmd get`.
+The driver runs exactly as marketd runs it (the conformance kit's runner);
+its peak RSS is the child's ru_maxrss.  Each time is the best of
+BENCH_ROUNDS (default 3).  BENCH_SIZE_MB (default 1024) sets the size.
+Prints one line per measure: name, ours (s), s3cmd (s), throughput ratio
+(>= 1.0 is the target), the driver's peak RSS (< 64 MiB the target)."""
+
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
+BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+sys.path.insert(0, os.path.join(SRC, "test"))
+import s3rver  # noqa: E402
+
+SIZE_MB = int(os.environ.get("BENCH_SIZE_MB", "1024"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+MB = 1 << 20
+
+
+def load_kit():
+    path = os.path.join(SRC, "test", "drivers", "marketd-driver-check")
+    loader = importlib.machinery.SourceFileLoader("marketd_driver_check", path)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+kit = load_kit()
+
+
+def run_driver(action, document, obj_id, driver_dir):
+    """(seconds, peak RSS in bytes, stdout) of one driver action."""
+    exe = os.path.join(driver_dir, action)
+    with tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        proc = subprocess.Popen([exe, "-", str(obj_id)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err)
+        proc.stdin.write(document.encode())
+        proc.stdin.close()
+        out = proc.stdout.read()
+        proc.stdout.close()
+        # wait4 rather than wait: the rusage is this child's alone.
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - t0
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError("%s failed: %s" % (action, err.read().decode(errors="replace")[-2000:]))
+    return seconds, usage.ru_maxrss * 1024, out.decode()
+
+
+def main():
+    driver_dir = os.path.join(BUILD, "drivers", "s3")
+    tmp = tempfile.mkdtemp(prefix="mkt-s3-bench-", dir=os.environ.get("BENCH_TMPDIR"))
+    server = None
+    try:
+        server = s3rver.S3rver(BUILD, os.path.join(tmp, "s3"), buckets=["bench"]).start()
+        cfg = s3rver.s3cmd_config(os.path.join(tmp, "s3cmd.cfg"), server)
+        src = os.path.join(tmp, "image.raw")
+        with open(src, "wb") as f:
+            for _ in range(SIZE_MB):
+                f.write(os.urandom(MB))
+        market = kit.market_xml(1, "s3", [
+            ("ACCESS_KEY_ID", s3rver.KEY), ("SECRET_ACCESS_KEY", s3rver.SECRET),
+            ("REGION", "us-east-1"), ("BUCKET", "bench"), ("ENDPOINT", server.url()),
+            ("FORCE_PATH_STYLE", "YES")])
+        results = {"upload": [], "download": [], "s3cmd put": [], "s3cmd get": []}
+        rss = {"upload": 0, "download": 0}
+        for rnd in range(1, ROUNDS + 1):
+            app_id = 1000 + rnd
+            doc = kit.action_document("import", market, kit.app_xml(app_id, 1),
+                                      kit.elem("IMPORT_SOURCE", src))
+            t, r, out = run_driver("import", doc, app_id, driver_dir)
+            results["upload"].append(t)
+            rss["upload"] = max(rss["upload"], r)
+            attrs = kit.parse_result(out)
+            source, md5 = kit.result_get(attrs, "SOURCE"), kit.result_get(attrs, "MD5")
+
+            target = os.path.join(tmp, "export-%d" % rnd)
+            doc = kit.action_document(
+                "export", market, kit.app_xml(app_id, 1, source, md5, SIZE_MB, "raw"),
+                kit.image_xml(5, 1) + kit.datastore_xml(1) + kit.elem("EXPORT_TARGET", target))
+            t, r, _ = run_driver("export", doc, app_id, driver_dir)
+            results["download"].append(t)
+            rss["download"] = max(rss["download"], r)
+            os.unlink(target)
+
+            key = "s3://bench/s3cmd-%d" % rnd
+            for name, argv in (("s3cmd put", ["put", src, key]),
+                               ("s3cmd get", ["get", key, target])):
+                t0 = time.monotonic()
+                subprocess.run(["s3cmd", "-c", cfg, "--no-progress", "-q"] + argv, check=True)
+                if name == "s3cmd get":
+                    # marketd's copies are durable; make s3cmd's as well.
+                    subprocess.run(["sync", target], check=True)
+                results[name].append(time.monotonic() - t0)
+            os.unlink(target)
+
+        print("%-10s %10s %10s %8s %12s" % ("", "driver", "s3cmd", "ratio", "driver RSS"))
+        for ours, peer in (("upload", "s3cmd put"), ("download", "s3cmd get")):
+            a, b = min(results[ours]), min(results[peer])
+            print("%-10s %9.2fs %9.2fs %7.2fx %9.1f MiB   (%d MiB, best of %d; ratio = s3cmd time"
+                  " / driver time, target >= 1.0x; RSS target < 64 MiB)"
+                  % (ours, a, b, b / a, rss[ours] / MB, SIZE_MB, ROUNDS))
+    finally:
+        if server:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
