@@ -104,7 +104,23 @@ void mkt_buf_add_elem(mkt_buf *b, const char *tag, const char *text)
 
 void mkt_buf_add_elem_int(mkt_buf *b, const char *tag, long long v)
 {
-	mkt_buf_printf(b, "<%s>%lld</%s>", tag, v, tag);
+	/* Every object body has a dozen of these: no printf. */
+	char digits[24], *p = digits + sizeof(digits);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	mkt_buf_addc(b, '<');
+	mkt_buf_add(b, tag);
+	mkt_buf_addc(b, '>');
+	mkt_buf_addn(b, p, (size_t)(digits + sizeof(digits) - p));
+	mkt_buf_add(b, "</");
+	mkt_buf_add(b, tag);
+	mkt_buf_addc(b, '>');
 }
 
 const char *mkt_buf_cstr(const mkt_buf *b)
