@@ -24,9 +24,68 @@
 
 #define USER_AGENT "marketctl/" PACKAGE_VERSION
 
+/* The app's TYPE (1 IMAGE, 2 VMTEMPLATE, 3 SERVICE_TEMPLATE). */
+static int app_type(mkt_cli *cli, long long id, long long *type)
+{
+	xmlDocPtr doc = NULL;
+	int ret;
+
+	*type = 1;
+	if ((ret = mkt_object_info(cli, &mkt_cmd_app_class, id, &doc, NULL)) < 0)
+		return ret;
+	mkt_doc_get_long(xmlDocGetRootElement(doc), "TYPE", type);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* --wait of a template export: every image of its EXPORT_GROUP, in turn.
+ * One failing undoes the export, and its error is the one reported. */
+static int wait_group(mkt_cli *cli, const mkt_cli_class *head, long long id)
+{
+	xmlDocPtr doc = NULL, pool = NULL;
+	char *group = NULL, *xmltext = NULL;
+	xmlNodePtr im;
+	int ret;
+
+	if ((ret = mkt_object_info(cli, head, id, &doc, NULL)) < 0)
+		return ret;
+	group = mkt_doc_get(xmlDocGetRootElement(doc), "TEMPLATE/EXPORT_GROUP");
+	if (!group || (ret = mkt_object_pool(cli, &mkt_cmd_image_class, -2, &xmltext)) < 0)
+		goto cleanup;
+	if (!(pool = xmlReadMemory(xmltext, (int)strlen(xmltext), NULL, NULL, XML_PARSE_NONET))) {
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "unexpected reply from marketd: bad XML");
+		goto cleanup;
+	}
+	for (im = mkt_doc_first(xmlDocGetRootElement(pool), "IMAGE"); im && ret == 0;
+	     im = mkt_doc_next(im, "IMAGE")) {
+		char *g = mkt_doc_get(im, "TEMPLATE/EXPORT_GROUP");
+		long long iid = -1;
+
+		if (g && !strcmp(g, group) && mkt_doc_get_long(im, "ID", &iid) == 0) {
+			fprintf(stderr, "image %lld:\n", iid);
+			ret = mkt_wait_object(cli, &mkt_cmd_image_class, iid);
+		}
+		free(g);
+	}
+
+ cleanup:
+	if (pool)
+		xmlFreeDoc(pool);
+	xmlFreeDoc(doc);
+	free(xmltext);
+	free(group);
+	return ret;
+}
+
 int mkt_cmd_app_export(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
-	long long app_id, ds_id, id;
+	static const struct { const char *label; const mkt_cli_class *cls; } kinds[] = {
+		{ "IMAGE", &mkt_cmd_image_class },
+		{ "VMTEMPLATE", &mkt_cmd_template_class },
+		{ "DOCUMENT", &mkt_cmd_document_class },
+	};
+	long long app_id, ds_id, id, type;
+	size_t k;
 	int ret;
 
 	if (!cli->datastore)
@@ -34,8 +93,10 @@ int mkt_cmd_app_export(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **ar
 	if (cli->name && !*cli->name)
 		return mkt_object_usage("the image name must not be empty");
 	if ((ret = mkt_object_resolve(cli, cmd->cls, argv[0], &app_id)) < 0 ||
-	    (ret = mkt_object_resolve(cli, &mkt_cmd_datastore_class, cli->datastore, &ds_id)) < 0)
+	    (ret = mkt_object_resolve(cli, &mkt_cmd_datastore_class, cli->datastore, &ds_id)) < 0 ||
+	    (ret = app_type(cli, app_id, &type)) < 0)
 		return ret;
+	k = type == 2 ? 1 : type == 3 ? 2 : 0;
 	/* Without a name marketd names the image after the app. */
 	if (cli->name)
 		ret = mkt_client_call_id(cli->client, &id, "one.marketapp.export", "iis",
@@ -45,10 +106,11 @@ int mkt_cmd_app_export(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **ar
 					 (int)app_id, (int)ds_id);
 	if (ret < 0)
 		return ret;
-	printf("IMAGE ID: %lld\n", id);
+	printf("%s ID: %lld\n", kinds[k].label, id);
 	fflush(stdout);
 	if (cli->wait)
-		ret = mkt_wait_object(cli, &mkt_cmd_image_class, id);
+		ret = k == 0 ? mkt_wait_object(cli, &mkt_cmd_image_class, id) :
+		      wait_group(cli, kinds[k].cls, id);
 	return ret;
 }
 

@@ -39,6 +39,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 #define GROUP (&mkt_cmd_group_class)
 #define DATASTORE (&mkt_cmd_datastore_class)
 #define IMAGE (&mkt_cmd_image_class)
+#define TEMPLATE (&mkt_cmd_template_class)
+#define DOCUMENT (&mkt_cmd_document_class)
 #define O_APPEND MKT_CLI_OPT_APPEND
 #define O_MARKET MKT_CLI_OPT_MARKET
 #define O_FILTER MKT_CLI_OPT_FILTER
@@ -109,7 +111,7 @@ static const mkt_cli_cmd commands[] = {
 	  "Unlock a marketplace app." },
 	{ "app", "export", mkt_cmd_app_export, APP, 1, 1, O_DS | O_NAME | O_WAIT,
 	  "ID --datastore DS [--name NAME] [--wait]",
-	  "Copy an app into a datastore as a new image; prints IMAGE ID: <n>." },
+	  "Copy an app into a datastore: an image (IMAGE ID: <n>), or for a VM template or service template app a VMTEMPLATE or DOCUMENT with the images it names; --wait waits for every image." },
 	{ "app", "download", mkt_cmd_app_download, APP, 2, 2, 0, "ID FILE|-",
 	  "Download a READY app's content (http(s) SOURCE) into FILE, checked against its MD5." },
 
@@ -129,6 +131,21 @@ static const mkt_cli_cmd commands[] = {
 	  "Change a datastore's group." },
 	{ "datastore", "rename", mkt_object_rename, DATASTORE, 2, 2, 0, "ID NAME",
 	  "Rename a datastore." },
+
+	{ "template", "list", mkt_object_list, TEMPLATE, 0, 0, O_FILTER,
+	  "[--mine|--group|--all|--user USER]",
+	  "List the VM templates (what VM template apps are exported to)." },
+	{ "template", "show", mkt_object_show, TEMPLATE, 1, 1, 0, "ID",
+	  "Show a VM template." },
+	{ "template", "delete", mkt_object_delete, TEMPLATE, 1, 1, 0, "ID",
+	  "Delete a VM template (its images stay)." },
+	{ "document", "list", mkt_object_list, DOCUMENT, 0, 0, O_FILTER,
+	  "[--mine|--group|--all|--user USER]",
+	  "List the documents (service templates, TYPE 100)." },
+	{ "document", "show", mkt_object_show, DOCUMENT, 1, 1, 0, "ID",
+	  "Show a document." },
+	{ "document", "delete", mkt_object_delete, DOCUMENT, 1, 1, 0, "ID",
+	  "Delete a document." },
 
 	{ "image", "list", mkt_object_list, IMAGE, 0, 0, O_FILTER,
 	  "[--mine|--group|--all|--user USER]",

@@ -50,6 +50,8 @@ extern const mkt_cli_class mkt_cmd_user_class;
 extern const mkt_cli_class mkt_cmd_group_class;
 extern const mkt_cli_class mkt_cmd_datastore_class;
 extern const mkt_cli_class mkt_cmd_image_class;
+extern const mkt_cli_class mkt_cmd_template_class;
+extern const mkt_cli_class mkt_cmd_document_class;
 
 /* Set a usage error (exit status 2) and return MKT_CLI_EUSAGE. */
 int mkt_object_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

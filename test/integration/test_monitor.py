@@ -17,6 +17,8 @@ import time
 import unittest
 
 import harness
+sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
+from nginx import Nginx  # noqa: E402
 from harness import ACTION, AUTHORIZATION, tmpl, xint, xml, xtext
 
 EXTRA_CONF = (
@@ -412,6 +414,80 @@ class Loop(harness.TestCase):
 
 
 class Cli(harness.TestCase):
+
+    def test_export_template_apps(self):
+        """Template apps export with what they name (the catalog fake has
+        no export: marketd downloads the http SOURCE itself)."""
+        www = os.path.join(D.dir, "www")
+        os.makedirs(www, exist_ok=True)
+        data = os.urandom(200000)
+        with open(os.path.join(www, "disk-content"), "wb") as f:
+            f.write(data)
+        web = Nginx(os.path.join(D.dir, "nginx"), www).start()
+        self.addCleanup(web.stop)
+        path = web.url("/disk-content")
+        md5 = __import__("hashlib").md5(data).hexdigest()
+        svc = {"name": "svc", "roles": [{"name": "web", "vm_template": 0},
+                                        {"name": "db", "vm_template": 0}]}
+        m = CatalogMarket("exports")
+        m.write(entry("ex-disk", "d1", TYPE="IMAGE", SOURCE=path, MD5=md5, FORMAT="raw",
+                      SIZE="1"),
+                'APP="%s"' % base64.b64encode((
+                    'NAME="ex-vm"\nIMPORT_ID="v1"\nTYPE="VMTEMPLATE"\n'
+                    'APPTEMPLATE64="%s"\nDISK=[ NAME="0", APP="ex-disk" ]\n'
+                    % base64.b64encode(b'CPU="2"\nMEMORY="512"\n').decode()).encode()).decode(),
+                'APP="%s"' % base64.b64encode((
+                    'NAME="ex-svc"\nIMPORT_ID="s1"\nTYPE="SERVICE_TEMPLATE"\n'
+                    'APPTEMPLATE64="%s"\nROLE=[ NAME="web", APP="ex-vm" ]\n'
+                    'ROLE=[ NAME="db", APP="ex-vm" ]\n'
+                    % base64.b64encode(__import__("json").dumps(svc).encode()).decode()
+                    ).encode()).decode())
+        m.monitor()
+        apps = m.apps()
+        r = D.cli("app", "export", str(xint(apps["ex-vm"], "ID")), "--datastore", "1",
+                  "--name", "cli-vm", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tid = int(re.search(r"VMTEMPLATE ID: (\d+)", r.stdout).group(1))
+        t = D.info("template", tid)
+        self.assertEqual(xtext(t, "TEMPLATE/CPU"), "2")
+        iid = int(xtext(t, "TEMPLATE/DISK/IMAGE_ID"))
+        im = D.info("image", iid)
+        self.assertEqual(xint(im, "STATE"), 1)
+        with open(xtext(im, "SOURCE"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        r = D.cli("template", "show", str(tid))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cli-vm", r.stdout)
+        r = D.cli("app", "export", str(xint(apps["ex-svc"], "ID")), "--datastore", "1",
+                  "--name", "cli-svc", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        did = int(re.search(r"DOCUMENT ID: (\d+)", r.stdout).group(1))
+        doc = D.info("document", did)
+        self.assertEqual(xint(doc, "TYPE"), 100)
+        body = __import__("json").loads(xtext(doc, "TEMPLATE/BODY"))
+        for role in body["roles"]:
+            vt = D.info("template", role["vm_template"])
+            self.assertEqual(xtext(vt, "NAME"), "cli-svc-%s" % role["name"])
+        r = D.cli("document", "list")
+        self.assertIn("cli-svc", r.stdout)
+        # A name already taken: nothing is created at all.
+        def counts():
+            return [len(xml(D.ok(p, -2, -1, -1))) for p in (
+                "one.imagepool.info", "one.templatepool.info", "one.documentpool.info")]
+        before = counts()
+        r = D.cli("app", "export", str(xint(apps["ex-svc"], "ID")), "--datastore", "1",
+                  "--name", "cli-svc")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already taken", r.stderr)
+        self.assertEqual(counts(), before)
+        # Taken by an image the export would make (cli-svc2-web-disk-0).
+        D.ok("one.image.allocate", tmpl(NAME="cli-svc2-web-disk-0", PATH=path), 1)
+        before = counts()
+        r = D.cli("app", "export", str(xint(apps["ex-svc"], "ID")), "--datastore", "1",
+                  "--name", "cli-svc2")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already taken", r.stderr)
+        self.assertEqual(counts(), before)
 
     def test_market_monitor_wait(self):
         m = CatalogMarket("by-cli")
