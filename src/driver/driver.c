@@ -164,7 +164,8 @@ static void on_stderr(void *ud, const char *line)
 		line += n;
 		while (*line == ' ')
 			line++;
-		mkt_log(levels[i].level, "driver", "%s %s %d: %s", req->mad,
+		mkt_log(req->own_failure_log && levels[i].level == MKT_LOG_ERROR ?
+			MKT_LOG_DEBUG : levels[i].level, "driver", "%s %s %d: %s", req->mad,
 			actions[req->action].name, req->oid, line);
 		if (levels[i].level == MKT_LOG_ERROR)
 			keep_line(&rc->errors, line);
@@ -244,8 +245,9 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 		reply.ok = 1;
 	}
 	if (!reply.ok)
-		mkt_log(MKT_LOG_ERROR, "driver", "%s %s for %d failed: %s", req->mad,
-			actions[req->action].name, req->oid, message);
+		mkt_log(req->own_failure_log ? MKT_LOG_DEBUG : MKT_LOG_ERROR, "driver",
+			"%s %s for %d failed: %s", req->mad, actions[req->action].name, req->oid,
+			message);
 	reply.message = message;
 	reply.shutdown = !reply.ok && drv->stopping;
 	req->done(&reply, req->ud);

@@ -47,6 +47,10 @@ typedef struct {
 	mkt_driver_done_cb done;
 	mkt_driver_progress_cb progress;
 	void *ud;
+	/* The flow logs a failure itself, once: the driver's ERROR: lines
+	 * and the failure are then logged at debug level only (a monitor
+	 * that fails every pass offline must not fill the log). */
+	int own_failure_log;
 } mkt_driver_request;
 
 int mkt_driver_new(mkt_driver **out, const mkt_config *conf);

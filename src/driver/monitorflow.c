@@ -50,7 +50,7 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_MONITOR, .oid = market_id,
-				   .done = pass_done };
+				   .done = pass_done, .own_failure_log = 1 };
 	char *mad = NULL;
 	int ret;
 

@@ -272,8 +272,12 @@ class Reconcile(harness.TestCase):
             m.monitor()
         self.assertEqual(sorted(xint(a, "ID") for a in m.apps().values()), ids)
         # One warning per failed pass, not a storm.
-        fails = re.findall(r"market %d: monitor failed" % m.id, D.read_log())
+        log = D.read_log()
+        fails = re.findall(r"market %d: monitor failed" % m.id, log)
         self.assertEqual(len(fails), failed_runs)
+        loud = [l for l in log.splitlines() if "catalog unavailable" in l and "][D]:" not in l
+                and (" %d: " % m.id) in l]
+        self.assertEqual(len(loud), failed_runs, "\n".join(loud))
 
     def test_stdout_noise_fails_the_pass_cleanly(self):
         m = CatalogMarket("noisy")
