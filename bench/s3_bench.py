@@ -8,8 +8,10 @@ same run.
             chunks);
   download: the driver's export action (md5 checked, written durably) vs
             `s3cmd get`.
-The driver runs exactly as marketd runs it (the conformance kit's runner);
-its peak RSS is the child's ru_maxrss.  Each time is the best of
+The driver runs alone exactly as marketd runs it (the conformance kit's
+runner; peak RSS = the child's ru_maxrss), then the same through marketd:
+an app imported from an image into an s3 market, and exported into a
+datastore (peak RSS of marketd and of the driver sampled from /proc).  Each time is the best of
 BENCH_ROUNDS (default 3).  BENCH_SIZE_MB (default 1024) sets the size.
 Prints one line per measure: name, ours (s), s3cmd (s), throughput ratio
 (>= 1.0 is the target), the driver's peak RSS (< 64 MiB the target)."""
@@ -67,6 +69,44 @@ def run_driver(action, document, obj_id, driver_dir):
     return seconds, usage.ru_maxrss * 1024, out.decode()
 
 
+def through_daemon(tmp, server, src):
+    """Best-of-ROUNDS seconds of an app import into an s3 market and of its
+    export into a datastore, through marketd, and the peak RSS of marketd
+    and of the driver meanwhile."""
+    sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+    import harness
+    from transfer_bench import RssSampler
+    driver_dir = os.path.join(BUILD, "drivers")
+    d = harness.Daemon(name="s3-bench", driver_dir=driver_dir).start()
+    sampler = RssSampler(d.proc.pid, driver_dir)
+    sampler.start()
+    up, down = [], []
+    try:
+        iid = d.ok("one.image.allocate", harness.tmpl(NAME="s3-bench-src", PATH=src), 1)
+        d.wait_state("image", iid, (1,), timeout=900)
+        mid = d.ok("one.market.allocate", harness.tmpl(
+            NAME="s3-bench", MARKET_MAD="s3", ACCESS_KEY_ID=s3rver.KEY,
+            SECRET_ACCESS_KEY=s3rver.SECRET, REGION="us-east-1", BUCKET="bench",
+            ENDPOINT=server.url(), FORCE_PATH_STYLE="YES", APP_PREFIX="daemon"))
+        for rnd in range(ROUNDS):
+            t0 = time.monotonic()
+            aid = d.ok("one.marketapp.allocate",
+                       harness.tmpl(NAME="s3-bench-%d" % rnd, ORIGIN_ID=str(iid)), mid)
+            d.wait_state("marketapp", aid, (1,), timeout=900)
+            up.append(time.monotonic() - t0)
+            t0 = time.monotonic()
+            eid = d.ok("one.marketapp.export", aid, 1, "s3-bench-export-%d" % rnd)
+            d.wait_state("image", eid, (1,), timeout=900)
+            down.append(time.monotonic() - t0)
+            d.ok("one.image.delete", eid)
+    finally:
+        sampler.stop = True
+        sampler.join()
+        d.cleanup()
+    return min(up), min(down), sampler.peak["marketd"] * 1024, sampler.peak["driver"] * 1024
+
+
 def main():
     driver_dir = os.path.join(BUILD, "drivers", "s3")
     tmp = tempfile.mkdtemp(prefix="mkt-s3-bench-", dir=os.environ.get("BENCH_TMPDIR"))
@@ -113,13 +153,22 @@ def main():
                     subprocess.run(["sync", target], check=True)
                 results[name].append(time.monotonic() - t0)
             os.unlink(target)
+        d_up, d_down, rss_marketd, rss_driver = through_daemon(tmp, server, src)
 
-        print("%-10s %10s %10s %8s %12s" % ("", "driver", "s3cmd", "ratio", "driver RSS"))
-        for ours, peer in (("upload", "s3cmd put"), ("download", "s3cmd get")):
-            a, b = min(results[ours]), min(results[peer])
-            print("%-10s %9.2fs %9.2fs %7.2fx %9.1f MiB   (%d MiB, best of %d; ratio = s3cmd time"
-                  " / driver time, target >= 1.0x; RSS target < 64 MiB)"
-                  % (ours, a, b, b / a, rss[ours] / MB, SIZE_MB, ROUNDS))
+        print("%-34s %9s %9s %7s" % ("", "ours", "s3cmd", "ratio"))
+        put, get = min(results["s3cmd put"]), min(results["s3cmd get"])
+        for name, ours, peer, rss_note in (
+                ("upload, driver alone", min(results["upload"]), put,
+                 "driver RSS %.1f MiB" % (rss["upload"] / MB)),
+                ("download, driver alone", min(results["download"]), get,
+                 "driver RSS %.1f MiB" % (rss["download"] / MB)),
+                ("app import through marketd", d_up, put, ""),
+                ("app export through marketd", d_down, get, "")):
+            print("%-34s %8.2fs %8.2fs %6.2fx  %s" % (name, ours, peer, peer / ours, rss_note))
+        print("peak RSS through marketd: marketd %.1f MiB + driver %.1f MiB = %.1f MiB "
+              "(target < 64 MiB); %d MiB, best of %d; ratio = s3cmd time / ours, target >= 1.0x"
+              % (rss_marketd / MB, rss_driver / MB, (rss_marketd + rss_driver) / MB, SIZE_MB,
+                 ROUNDS))
     finally:
         if server:
             server.stop()
