@@ -209,6 +209,9 @@ int mkt_cmd_market_monitor(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char 
 	for (;;) {
 		if ((ret = read_monitoring(cli, id, &doc, &passes, &running)) < 0)
 			break;
+		/* marketd restarted meanwhile: its count started again. */
+		if (passes < before)
+			before = 0;
 		if (passes > before && !running) {
 			ret = report_pass(id, mkt_doc_find(xmlDocGetRootElement(doc), "MONITORING"));
 			break;

@@ -66,6 +66,20 @@ static market_status *status_of(mkt_core *core, int market_id, int create)
 	return &cs->v[cs->n++];
 }
 
+static void forget_status(mkt_core *core, int market_id)
+{
+	mkt_catalog_status *cs = core->catalog;
+	size_t i;
+
+	for (i = 0; cs && i < cs->n; i++) {
+		if (cs->v[i].market_id != market_id)
+			continue;
+		free(cs->v[i].message);
+		cs->v[i] = cs->v[--cs->n];
+		return;
+	}
+}
+
 void mkt_catalog_free_status(mkt_core *core)
 {
 	size_t i;
@@ -160,6 +174,11 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 
 	if (!error && (ret = mkt_catalog_reconcile(core, market_id, result, &stats)) < 0)
 		error = mkt_error_message();
+	/* Deleted during the pass: nothing to report on. */
+	if (ret == MKT_ENOTFOUND) {
+		forget_status(core, market_id);
+		return ret;
+	}
 	stats.pass_ms = elapsed_ms(&s->started);
 	s->running = 0;
 	s->passes++;
@@ -194,6 +213,7 @@ typedef struct {
 	size_t n, cap;
 	mkt_strmap *by_digest;   /* digest -> index in apps */
 	mkt_strmap *by_key;      /* key -> index in apps */
+	mkt_strmap *applied;     /* keys of this pass's entries so far */
 	mkt_catalog_stats *stats;
 } pass;
 
@@ -232,6 +252,7 @@ static void pass_clear(pass *p)
 	free(p->gname);
 	mkt_strmap_free(p->by_digest);
 	mkt_strmap_free(p->by_key);
+	mkt_strmap_free(p->applied);
 }
 
 /* The digest of an entry is that of its text as the driver printed it:
@@ -314,16 +335,13 @@ static int add_app(pass *p, mkt_template *t, const char *key, const char *digest
 		goto cleanup;
 	p->stats->rows++;
 	p->stats->added++;
-	/* Two entries with one key in a pass: the later one updates. */
-	mkt_strmap_put(p->by_key, key, -1 - (long)a->obj.id);
 
  cleanup:
 	mkt_object_free(&mkt_app_class, &a->obj);
 	return ret;
 }
 
-static int update_app(pass *p, int oid, mkt_template *t, const char *key, const char *digest,
-		      int catalog_op)
+static int update_app(pass *p, int oid, mkt_template *t, const char *key, const char *digest)
 {
 	mkt_object *obj = NULL;
 	char *old_name = NULL;
@@ -336,16 +354,18 @@ static int update_app(pass *p, int oid, mkt_template *t, const char *key, const 
 	old_name = mkt_strdup(obj->name);
 	if ((ret = mkt_app_set_catalog_entry((mkt_app *)obj, t)) < 0)
 		goto cleanup;
-	/* A renamed entry keeps the app's name if the new one is taken. */
+	/* A renamed entry keeps the app's name while the new one is taken;
+	 * no digest is kept then, so the next pass tries again. */
 	if (strcmp(old_name, obj->name) != 0 &&
 	    mkt_object_check_name(p->core, &mkt_app_class, obj->name, obj->uid, oid) < 0) {
 		mkt_error_clear();
 		free(obj->name);
 		obj->name = old_name;
 		old_name = NULL;
+		digest = "";
 	}
 	if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) < 0 ||
-	    (ret = write_catalog_row(p, catalog_op, oid, key, digest, 0)) < 0)
+	    (ret = write_catalog_row(p, MKT_STORE_UPDATE, oid, key, digest, 0)) < 0)
 		goto cleanup;
 	p->stats->rows++;
 	p->stats->updated++;
@@ -367,10 +387,11 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 	int ret;
 
 	entry_digest(b64, digest);
-	if (mkt_strmap_get(p->by_digest, digest, &idx) && idx >= 0 && !p->apps[idx].seen) {
+	if (mkt_strmap_get(p->by_digest, digest, &idx) && !p->apps[idx].seen) {
 		known_app *k = &p->apps[idx];
 
 		k->seen = 1;
+		mkt_strmap_put(p->applied, k->key, 1);
 		p->stats->unchanged++;
 		if (k->missing == 0)
 			return 0;
@@ -380,13 +401,20 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 	if ((ret = mkt_template_parse_base64(&t, b64)) < 0)
 		goto skip;
 	key = entry_key(t);
-	if (!mkt_strmap_get(p->by_key, key, &idx))
+	/* The first entry of a key wins, so the answer means the same thing
+	 * every pass (and an unchanged one writes nothing). */
+	if (mkt_strmap_get(p->applied, key, &idx)) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s %s was already listed",
+				    strncmp(key, "id:", 3) ? "NAME" : "IMPORT_ID", key + (key[0] == 'i' ? 3 : 5));
+		goto skip;
+	}
+	mkt_strmap_put(p->applied, key, 1);
+	if (!mkt_strmap_get(p->by_key, key, &idx)) {
 		ret = add_app(p, t, key, digest);
-	else if (idx >= 0) {
+	} else {
 		p->apps[idx].seen = 1;
-		ret = update_app(p, p->apps[idx].oid, t, key, digest, MKT_STORE_UPDATE);
-	} else
-		ret = update_app(p, (int)(-1 - idx), t, key, digest, MKT_STORE_UPDATE);
+		ret = update_app(p, p->apps[idx].oid, t, key, digest);
+	}
 	t = NULL;
 	if (ret == MKT_EINVAL || ret == MKT_EEXISTS)
 		goto skip;
@@ -481,6 +509,7 @@ static int reconcile_apps(pass *p, const mkt_template *result)
 
 	p->by_digest = mkt_strmap_new();
 	p->by_key = mkt_strmap_new();
+	p->applied = mkt_strmap_new();
 	if ((ret = load_owner_names(p)) < 0 ||
 	    (ret = mkt_store_catalog_list(p->core->store, p->market_id, collect_known, p)) < 0)
 		return ret;
@@ -521,8 +550,12 @@ int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *res
 		goto cleanup;
 	p.market_name = mkt_strdup(obj->name);
 	/* Disabled meanwhile: its catalog apps are gone and stay gone. */
-	if (((mkt_market *)obj)->state != MKT_MARKET_ENABLED)
+	if (((mkt_market *)obj)->state != MKT_MARKET_ENABLED) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "marketplace %d was disabled during the pass: its answer was not applied",
+				    market_id);
 		goto cleanup;
+	}
 	if ((ret = update_capacity(&p, (mkt_market *)obj, result)) < 0)
 		goto cleanup;
 	if (mkt_template_count(result, "APP") > 0)

@@ -3,11 +3,14 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "catalog.h"
 #include "core.h"
 #include "market.h"
@@ -108,12 +111,15 @@ int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store)
 	return 0;
 }
 
+static void end_unlinks(mkt_core *core, int committed);
+
 void mkt_core_free(mkt_core *core)
 {
 	if (!core)
 		return;
 	mkt_auth_cache_free(core->auth_cache);
 	mkt_catalog_free_status(core);
+	end_unlinks(core, 0);
 	if (core->progress) {
 		pthread_mutex_destroy(&core->progress->lock);
 		free(core->progress);
@@ -164,14 +170,44 @@ int mkt_core_begin(mkt_core *core)
 	return mkt_store_begin(core->store);
 }
 
+void mkt_core_unlink_on_commit(mkt_core *core, const char *path)
+{
+	core->unlink_on_commit = mkt_realloc(core->unlink_on_commit,
+					     (core->n_unlink + 1) * sizeof(char *));
+	core->unlink_on_commit[core->n_unlink++] = mkt_strdup(path);
+}
+
+/* The outermost transaction ended: remove the files it let go of, or
+ * forget them if it rolled back. */
+static void end_unlinks(mkt_core *core, int committed)
+{
+	size_t i;
+
+	if (mkt_store_depth(core->store) > 0)
+		return;
+	for (i = 0; i < core->n_unlink; i++) {
+		if (committed && unlink(core->unlink_on_commit[i]) < 0 && errno != ENOENT)
+			mkt_log(MKT_LOG_WARN, "core", "cannot remove %s: %s",
+				core->unlink_on_commit[i], strerror(errno));
+		free(core->unlink_on_commit[i]);
+	}
+	free(core->unlink_on_commit);
+	core->unlink_on_commit = NULL;
+	core->n_unlink = 0;
+}
+
 int mkt_core_end(mkt_core *core, int ret)
 {
 	mkt_error saved;
 
-	if (ret == 0)
-		return mkt_store_commit(core->store);
+	if (ret == 0) {
+		ret = mkt_store_commit(core->store);
+		end_unlinks(core, ret == 0);
+		return ret;
+	}
 	mkt_error_preserve(&saved);
 	mkt_store_rollback(core->store);
+	end_unlinks(core, 0);
 	mkt_error_restore(&saved);
 	return ret;
 }

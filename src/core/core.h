@@ -32,6 +32,8 @@ typedef struct {
 	mkt_auth_cache *auth_cache;
 	mkt_progress *progress;      /* transfers in flight (own lock) */
 	mkt_catalog_status *catalog; /* last monitor pass of each market */
+	char **unlink_on_commit;     /* files to remove once the change commits */
+	size_t n_unlink;
 	int req_id;                  /* last request id handed out */
 } mkt_core;
 
@@ -81,5 +83,10 @@ int mkt_core_progress_get(mkt_core *core, mkt_table t, int oid,
  * keeping the first error; it returns the final status. */
 int mkt_core_begin(mkt_core *core);
 int mkt_core_end(mkt_core *core, int ret);
+
+/* Remove the file @path when the transaction in progress commits (a
+ * deleted image's file); a rollback keeps it, so the database never
+ * names a file that is gone. */
+void mkt_core_unlink_on_commit(mkt_core *core, const char *path);
 
 #endif

@@ -27,42 +27,67 @@ typedef struct {
 	size_t nimages;
 } exporter;
 
-/* An app another one names (DISK/ROLE APP=): same market, by name, or by
- * the name the monitor gave it when oneadmin had that name already. */
+/* An app another one names (DISK/ROLE APP=): in the same market, by name
+ * (or by the name the monitor gave it when oneadmin had that name
+ * already), among the apps the caller may use; the referring app's owner's
+ * wins, and any other choice must be the only one. */
 static int find_app(exporter *x, const mkt_app *from, const char *name, int type,
 		    mkt_object **out)
 {
 	mkt_store_query q;
 	char *alt = mkt_asprintf("%s (%s)", name, from->market_name ? from->market_name : "");
 	const char *names[2] = { name, alt };
-	int *ids = NULL;
-	size_t i, n = 0;
-	int ret = 0;
+	mkt_object *pick = NULL;
+	int *ids = NULL, usable = 0, ret = 0;
+	size_t i, k, n = 0;
 
 	mkt_store_query_init(&q);
 	q.parent = from->market_id;
-	for (i = 0; i < 2 && ret == 0 && n == 0; i++) {
-		q.name = names[i];
-		ret = mkt_store_list_ids(x->core->store, MKT_TABLE_APP, &q, &ids, &n);
+	for (k = 0; k < 2 && ret == 0 && !pick; k++) {
+		q.name = names[k];
+		if ((ret = mkt_store_list_ids(x->core->store, MKT_TABLE_APP, &q, &ids, &n)) < 0)
+			break;
+		for (i = 0; i < n && ret == 0; i++) {
+			mkt_object *obj = NULL;
+
+			if ((ret = mkt_object_load(x->core, &mkt_app_class, ids[i], &obj)) < 0)
+				break;
+			if (mkt_object_authorize(x->who, &mkt_app_class, obj, MKT_AUTH_USE) < 0) {
+				mkt_error_clear();
+				mkt_object_free(&mkt_app_class, obj);
+				continue;
+			}
+			usable++;
+			if (!pick || (obj->uid == from->obj.uid && pick->uid != from->obj.uid)) {
+				mkt_object_free(&mkt_app_class, pick);
+				pick = obj;
+			} else {
+				mkt_object_free(&mkt_app_class, obj);
+			}
+		}
+		free(ids);
+		ids = NULL;
 	}
 	free(alt);
-	if (ret < 0)
-		return ret;
-	if (n == 0)
-		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE,
-				     "MARKETPLACEAPP %d refers to app \"%s\", which its marketplace %d does not hold",
-				     from->obj.id, name, from->market_id);
-	ret = mkt_object_get(x->core, x->who, &mkt_app_class, ids[0], MKT_AUTH_USE, 0, out);
-	free(ids);
-	if (ret == 0 && ((mkt_app *)*out)->type != type) {
+	if (ret == 0 && !pick)
+		ret = mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d refers to app \"%s\", which its marketplace %d does not hold",
+				    from->obj.id, name, from->market_id);
+	else if (ret == 0 && usable > 1 && pick->uid != from->obj.uid)
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d refers to app \"%s\", and marketplace %d holds several",
+				    from->obj.id, name, from->market_id);
+	else if (ret == 0 && ((mkt_app *)pick)->type != type)
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 				    "MARKETPLACEAPP %d refers to app \"%s\" (%d), a %s, where a %s is expected",
-				    from->obj.id, name, (*out)->id,
-				    mkt_app_type_name(((mkt_app *)*out)->type), mkt_app_type_name(type));
-		mkt_object_free(&mkt_app_class, *out);
-		*out = NULL;
+				    from->obj.id, name, pick->id,
+				    mkt_app_type_name(((mkt_app *)pick)->type), mkt_app_type_name(type));
+	if (ret < 0) {
+		mkt_object_free(&mkt_app_class, pick);
+		return ret;
 	}
-	return ret;
+	*out = pick;
+	return 0;
 }
 
 static int export_image(exporter *x, const mkt_app *a, const char *name, int *out)
@@ -73,11 +98,20 @@ static int export_image(exporter *x, const mkt_app *a, const char *name, int *ou
 	mkt_buf_add(&b, "<IMAGE>");
 	mkt_buf_add_elem_int(&b, "FROM_APP", a->obj.id);
 	mkt_buf_add_elem(&b, "NAME", name);
-	if (*x->group)
-		mkt_buf_add_elem(&b, "EXPORT_GROUP", x->group);
 	mkt_buf_add(&b, "</IMAGE>");
 	ret = mkt_image_allocate(x->core, x->who, mkt_buf_cstr(&b), x->ds_id, out);
 	mkt_buf_free(&b);
+	/* EXPORT_GROUP is marketd's: allocation strips it from what users
+	 * send, so it is set here. */
+	if (ret == 0 && *x->group) {
+		mkt_object *im = NULL;
+
+		if ((ret = mkt_object_load(x->core, &mkt_image_class, *out, &im)) == 0) {
+			mkt_template_set(im->tmpl, "EXPORT_GROUP", x->group);
+			ret = mkt_object_save(x->core, &mkt_image_class, im, MKT_STORE_UPDATE);
+		}
+		mkt_object_free(&mkt_image_class, im);
+	}
 	if (ret == 0) {
 		x->images = mkt_realloc(x->images, (x->nimages + 1) * sizeof(int));
 		x->images[x->nimages++] = *out;
@@ -283,17 +317,23 @@ int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_
 
 /* ---- undoing a failed export ------------------------------------------- */
 
-static int in_group(const mkt_object *obj, const char *group)
+typedef struct {
+	const char *group;
+	int owner;               /* only the failed image's owner's objects */
+	int failed_id;
+} undo;
+
+static int in_group(const mkt_object *obj, const undo *u)
 {
 	const char *g = mkt_template_get(obj->tmpl, "EXPORT_GROUP");
 
-	return g && !strcmp(g, group);
+	return obj->uid == u->owner && g && !strcmp(g, u->group);
 }
 
-/* Apply @fn to every object of @cls in export group @group. */
-static int each_in_group(mkt_core *core, const mkt_class *cls, const char *group,
-			 int (*fn)(mkt_core *core, mkt_object *obj, const void *arg),
-			 const void *arg)
+/* Apply @fn to every object of @cls in the undo's group. */
+static int each_in_group(mkt_core *core, const mkt_class *cls, const undo *u,
+			 int (*fn)(mkt_core *core, const mkt_class *cls, mkt_object *obj,
+				   const undo *u))
 {
 	mkt_store_query q;
 	int *ids = NULL;
@@ -306,82 +346,69 @@ static int each_in_group(mkt_core *core, const mkt_class *cls, const char *group
 	for (i = 0; i < n && ret >= 0; i++) {
 		mkt_object *obj = NULL;
 
-		if ((ret = mkt_object_load(core, cls, ids[i], &obj)) == 0 && in_group(obj, group))
-			ret = fn(core, obj, arg);
+		if ((ret = mkt_object_load(core, cls, ids[i], &obj)) == 0 && in_group(obj, u))
+			ret = fn(core, cls, obj, u);
 		mkt_object_free(cls, obj);
 	}
 	free(ids);
 	return ret < 0 ? ret : 0;
 }
 
-static int count_one(mkt_core *core, mkt_object *obj, const void *arg)
-{
-	(*(int *)arg)++;
-	return 0;
-}
-
 static int drop_object(mkt_core *core, const mkt_class *cls, mkt_object *obj)
 {
 	int ret = mkt_object_save(core, cls, obj, MKT_STORE_DELETE);
 
+	if (ret == 0 && cls == &mkt_image_class && ((mkt_image *)obj)->source)
+		mkt_core_unlink_on_commit(core, ((mkt_image *)obj)->source);
 	if (ret == 0)
 		mkt_log(MKT_LOG_INFO, "core", "%s %d (%s) removed: its export failed",
 			cls->human_name, obj->id, obj->name);
 	return ret;
 }
 
-static int drop_head(mkt_core *core, mkt_object *obj, const void *arg)
+/* The failed image stays (its ERROR says why); one still being filled is
+ * marked and goes when its copy ends; every other object goes now. */
+static int undo_one(mkt_core *core, const mkt_class *cls, mkt_object *obj, const undo *u)
 {
-	return drop_object(core, arg, obj);
-}
+	unsigned long long done, total;
 
-/* Images of the group that ended (READY) go with their file; those still
- * being filled go when they end; @arg is the image that failed. */
-static int drop_image(mkt_core *core, mkt_object *obj, const void *arg)
-{
-	mkt_image *im = (mkt_image *)obj;
-	int ret;
-
-	if (obj->id == *(const int *)arg || im->state == MKT_IMAGE_LOCKED ||
-	    im->state == MKT_IMAGE_ERROR)
+	if (cls != &mkt_image_class)
+		return drop_object(core, cls, obj);
+	if (obj->id == u->failed_id)
 		return 0;
-	if ((ret = drop_object(core, &mkt_image_class, obj)) == 0 && im->source &&
-	    unlink(im->source) < 0 && errno != ENOENT)
-		mkt_log(MKT_LOG_WARN, "core", "image %d removed, but %s stays: %s", obj->id,
-			im->source, strerror(errno));
-	return ret;
+	if (((mkt_image *)obj)->state == MKT_IMAGE_LOCKED &&
+	    mkt_core_progress_get(core, MKT_TABLE_IMAGE, obj->id, &done, &total)) {
+		mkt_template_set(obj->tmpl, "EXPORT_UNDONE", "YES");
+		return mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);
+	}
+	return drop_object(core, cls, obj);
 }
 
 int mkt_export_image_done(mkt_core *core, const mkt_image *im, int failed)
 {
-	const char *group = mkt_template_get(im->obj.tmpl, "EXPORT_GROUP");
-	int heads = 0, ret;
+	static const mkt_class *const classes[] = {
+		&mkt_document_class, &mkt_vmtemplate_class, &mkt_image_class,
+	};
+	undo u = { mkt_template_get(im->obj.tmpl, "EXPORT_GROUP"), im->obj.uid, im->obj.id };
+	size_t i;
+	int ret;
 
-	if (!group || !*group)
+	if (!u.group || !*u.group)
 		return 0;
-	if (failed) {
-		mkt_log(MKT_LOG_WARN, "core", "image %d of export %s failed: undoing the export",
-			im->obj.id, group);
-		if ((ret = each_in_group(core, &mkt_document_class, group, drop_head,
-					 &mkt_document_class)) < 0 ||
-		    (ret = each_in_group(core, &mkt_vmtemplate_class, group, drop_head,
-					 &mkt_vmtemplate_class)) < 0)
-			return ret;
-		return each_in_group(core, &mkt_image_class, group, drop_image, &im->obj.id);
-	}
-	/* Finished after its export was undone: it goes too. */
-	if ((ret = each_in_group(core, &mkt_vmtemplate_class, group, count_one, &heads)) < 0 ||
-	    (ret = each_in_group(core, &mkt_document_class, group, count_one, &heads)) < 0 ||
-	    heads > 0)
+	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
-	{
-		int none = -1;
+	if (mkt_template_get(im->obj.tmpl, "EXPORT_UNDONE")) {
+		/* Its export was undone while it was being filled. */
 		mkt_object *self = NULL;
 
-		if ((ret = mkt_object_load(core, &mkt_image_class, im->obj.id, &self)) < 0)
-			return ret;
-		ret = drop_image(core, self, &none);
+		if ((ret = mkt_object_load(core, &mkt_image_class, im->obj.id, &self)) == 0)
+			ret = drop_object(core, &mkt_image_class, self);
 		mkt_object_free(&mkt_image_class, self);
+	} else if (failed) {
+		mkt_log(MKT_LOG_WARN, "core", "image %d of export %s failed: undoing the export",
+			im->obj.id, u.group);
+		for (i = 0; i < sizeof(classes) / sizeof(classes[0]) && ret == 0; i++)
+			ret = each_in_group(core, classes[i], &u, undo_one);
 	}
-	return ret;
+	return mkt_core_end(core, ret);
 }

@@ -183,6 +183,7 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
 
 	if ((ret = mkt_template_parse_any(&im->obj.tmpl, text)) < 0)
 		goto cleanup;
+	mkt_object_strip_daemon_attrs(im->obj.tmpl);
 	name = mkt_template_get(im->obj.tmpl, "NAME");
 	if ((ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
@@ -274,8 +275,13 @@ int mkt_image_fill_done(mkt_core *core, int id, unsigned long long bytes, const 
 		if (sha256 && *sha256)
 			mkt_template_set(obj->tmpl, "SHA256", sha256);
 	}
-	if ((ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_UPDATE)) == 0)
+	ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_UPDATE);
+	/* The image's own outcome is recorded whatever its export makes of
+	 * it next. */
+	if ((ret = mkt_core_end(core, ret)) == 0)
 		ret = mkt_export_image_done(core, im, error != NULL);
+	mkt_object_free(&mkt_image_class, obj);
+	return ret;
 
  cleanup:
 	mkt_object_free(&mkt_image_class, obj);
@@ -301,9 +307,8 @@ int mkt_image_delete(mkt_core *core, const mkt_principal *who, int id)
 		goto cleanup;
 	}
 	if ((ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_DELETE)) == 0 &&
-	    im->source && unlink(im->source) < 0 && errno != ENOENT)
-		mkt_log(MKT_LOG_WARN, "core", "image %d deleted, but %s stays: %s", id, im->source,
-			strerror(errno));
+	    im->source)
+		mkt_core_unlink_on_commit(core, im->source);
 
  cleanup:
 	mkt_object_free(&mkt_image_class, obj);

@@ -424,6 +424,32 @@ int mkt_object_rename(mkt_core *core, const mkt_principal *who, const mkt_class 
 	return mkt_core_end(core, ret);
 }
 
+/* Attributes only marketd writes: what ties the objects of one export
+ * together (an undo deletes by them, so users must not forge them). */
+static const char *const daemon_attrs[] = { "EXPORT_GROUP", "EXPORT_UNDONE" };
+
+void mkt_object_strip_daemon_attrs(mkt_template *tmpl)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(daemon_attrs) / sizeof(daemon_attrs[0]); i++)
+		mkt_template_remove(tmpl, daemon_attrs[i]);
+}
+
+/* An update replaces the user's attributes, never marketd's. */
+static void keep_daemon_attrs(const mkt_template *old, mkt_template *tmpl)
+{
+	size_t i;
+
+	mkt_object_strip_daemon_attrs(tmpl);
+	for (i = 0; i < sizeof(daemon_attrs) / sizeof(daemon_attrs[0]); i++) {
+		const char *v = mkt_template_get(old, daemon_attrs[i]);
+
+		if (v)
+			mkt_template_set(tmpl, daemon_attrs[i], v);
+	}
+}
+
 int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		      int id, const char *text, int merge)
 {
@@ -433,10 +459,13 @@ int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class 
 
 	if ((ret = mkt_template_parse_any(&tmpl, text)) < 0)
 		return ret;
-	if ((ret = mkt_core_begin(core)) < 0)
-		goto cleanup;
+	if ((ret = mkt_core_begin(core)) < 0) {
+		mkt_template_free(tmpl);
+		return ret;
+	}
 	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
 		goto cleanup;
+	mkt_object_strip_daemon_attrs(tmpl);
 	if (merge) {
 		mkt_template_merge(obj->tmpl, tmpl);
 		mkt_template_free(tmpl);
@@ -445,6 +474,7 @@ int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class 
 	/* The class validates the new template before it replaces the old. */
 	if (cls->update && (ret = cls->update(core, obj, tmpl)) < 0)
 		goto cleanup;
+	keep_daemon_attrs(obj->tmpl, tmpl);
 	mkt_template_free(obj->tmpl);
 	obj->tmpl = MKT_STEAL(tmpl);
 	ret = mkt_object_save(core, cls, obj, MKT_STORE_UPDATE);

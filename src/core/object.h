@@ -134,6 +134,9 @@ int mkt_object_chown(mkt_core *core, const mkt_principal *who, const mkt_class *
 		     int id, int uid, int gid);
 int mkt_object_rename(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		      int id, const char *name);
+/* Remove the attributes only marketd sets (EXPORT_GROUP, EXPORT_UNDONE)
+ * from a template a user sent. */
+void mkt_object_strip_daemon_attrs(mkt_template *tmpl);
 int mkt_object_update(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		      int id, const char *text, int merge);
 int mkt_object_lock(mkt_core *core, const mkt_principal *who, const mkt_class *cls,

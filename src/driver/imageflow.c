@@ -122,7 +122,9 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 				   &market)) < 0 ||
 	    (ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
 		goto cleanup;
-	f->expect_md5 = mkt_strdup(((mkt_app *)app)->md5);
+	/* A catalog entry may come without an MD5: nothing to check then. */
+	if (((mkt_app *)app)->md5 && *((mkt_app *)app)->md5)
+		f->expect_md5 = mkt_strdup(((mkt_app *)app)->md5);
 	f->format = mkt_strdup(((mkt_app *)app)->format);
 	f->source = mkt_strdup(((mkt_app *)app)->source);
 	*out_mad = mkt_strdup(((mkt_market *)market)->mad);

@@ -33,11 +33,15 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 	mkt_flow *p = ud;
 	const char *error = reply->ok ? NULL :
 			    reply->shutdown ? "marketd stopped during the pass" : reply->message;
+	int ret;
 
 	pthread_mutex_lock(&p->core->lock);
 	/* One line per failed pass: offline installs must not fill the log. */
-	if (mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL,
-				 error, NULL) < 0)
+	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL, error, NULL);
+	if (ret == MKT_ENOTFOUND || ret == MKT_EACTION)
+		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %s", p->id,
+			ret == MKT_ENOTFOUND ? "deleted during its monitor pass" : mkt_error_message());
+	else if (ret < 0)
 		mkt_log(MKT_LOG_ERROR, "monitor", "market %d: cannot record the monitor pass: %s",
 			p->id, mkt_error_message());
 	else if (error && !reply->shutdown)

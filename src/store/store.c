@@ -105,8 +105,17 @@ int mkt_store_begin(mkt_store *s)
 	return ret;
 }
 
+int mkt_store_depth(const mkt_store *s)
+{
+	return s->depth;
+}
+
 int mkt_store_commit(mkt_store *s)
 {
+	/* Unbalanced: a caller's bug, which must not shift every later
+	 * transaction by one level. */
+	if (s->depth <= 0)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "commit without a transaction");
 	if (--s->depth > 0)
 		return 0;
 	if (s->failed) {
@@ -120,6 +129,8 @@ int mkt_store_commit(mkt_store *s)
 
 void mkt_store_rollback(mkt_store *s)
 {
+	if (s->depth <= 0)
+		return;
 	if (--s->depth > 0) {
 		s->failed = 1;
 		return;

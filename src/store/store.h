@@ -115,6 +115,9 @@ int mkt_store_begin(mkt_store *s);
 int mkt_store_commit(mkt_store *s);
 void mkt_store_rollback(mkt_store *s);
 
+/* How many transactions are open (0: none). */
+int mkt_store_depth(const mkt_store *s);
+
 /* Insert, update or delete a row (delete uses only row->oid and body may be
  * NULL) and append to the change log.  Insert of a taken name gives
  * MKT_EEXISTS; update/delete of a missing oid MKT_ENOTFOUND. */

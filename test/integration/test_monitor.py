@@ -310,6 +310,18 @@ class Reconcile(harness.TestCase):
         self.assertEqual(list(b.apps(raw=True)), ["app-7 (twin-b)"])
         self.assertEqual(sorted(a.apps()), ["app-8"])
 
+    def test_duplicate_import_id_first_wins_every_pass(self):
+        m = CatalogMarket("dups")
+        m.write(image_entry(1, version="1"), image_entry(1, version="2"))
+        st = m.monitor()
+        self.assertEqual((xint(st, "APPS_ADDED"), xint(st, "APPS_SKIPPED")), (1, 1))
+        self.assertEqual(xtext(m.apps()["app-1"], "VERSION"), "1")
+        for _ in range(2):
+            st = m.monitor()
+            self.assertEqual((xint(st, "APPS_UNCHANGED"), xint(st, "APPS_SKIPPED"),
+                              xint(st, "ROWS_WRITTEN")), (1, 1, 0))
+        self.assertIn("IMPORT_ID oid0001 was already listed", D.read_log())
+
     def test_entry_without_import_id_matched_by_name(self):
         m = CatalogMarket("byname")
         m.write(entry("plain", None, VERSION="1", SOURCE="s1"))
@@ -380,6 +392,91 @@ class Reconcile(harness.TestCase):
             self.assertIsNone(mk.find("MONITORING"))
         st = m.status()
         self.assertAlmostEqual(xint(st, "LAST_MONITOR"), time.time(), delta=60)
+
+
+class Exports(harness.TestCase):
+    """Exports of catalog apps (content served by a private nginx; the
+    catalog fake has no export, so marketd downloads SOURCE itself)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.www = os.path.join(D.dir, "www-exports")
+        os.makedirs(cls.www, exist_ok=True)
+        cls.web = Nginx(os.path.join(D.dir, "nginx-exports"), cls.www).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.web.stop()
+
+    def serve(self, name, data):
+        with open(os.path.join(self.www, name), "wb") as f:
+            f.write(data)
+        return self.web.url("/" + name)
+
+    def vm_entry(self, name, *disks):
+        text = ('NAME="%s"\nIMPORT_ID="%s"\nTYPE="VMTEMPLATE"\nAPPTEMPLATE64="%s"\n'
+                % (name, name, base64.b64encode(b'CPU="1"').decode()))
+        text += "".join('DISK=[ NAME="%d", APP="%s" ]\n' % (i, d) for i, d in enumerate(disks))
+        return 'APP="%s"' % base64.b64encode(text.encode()).decode()
+
+    def pools(self):
+        return {k: sorted(xint(o, "ID") for o in xml(D.ok("one.%spool.info" % k, -2, -1, -1)))
+                for k in ("image", "template", "document")}
+
+    def test_forged_export_group_is_ignored(self):
+        uid, session = D.user("forger")
+        url = self.serve("forged", b"x" * 1000)
+        iid = D.ok("one.image.allocate", tmpl(NAME="forged", PATH=url, EXPORT_GROUP="app1-x",
+                                              EXPORT_UNDONE="YES"), 1, session=session)
+        im = D.wait_state("image", iid, (1,))
+        self.assertIsNone(im.find("TEMPLATE/EXPORT_GROUP"))
+        self.assertIsNone(im.find("TEMPLATE/EXPORT_UNDONE"))
+        D.ok("one.image.update", iid, tmpl(EXPORT_GROUP="app1-x"), 1, session=session)
+        self.assertIsNone(D.info("image", iid).find("TEMPLATE/EXPORT_GROUP"))
+
+    def test_missing_md5_exports(self):
+        m = CatalogMarket("nomd5")
+        url = self.serve("nomd5", b"y" * 5000)
+        m.write(entry("nomd5-img", "n1", TYPE="IMAGE", SOURCE=url, FORMAT="raw"))
+        m.monitor()
+        iid = D.ok("one.marketapp.export", xint(m.apps()["nomd5-img"], "ID"), 1, "nomd5-out")
+        D.wait_state("image", iid, (1,))
+
+    def test_failed_start_leaves_nothing_locked(self):
+        m = CatalogMarket("badstart")
+        good = self.serve("good-disk", os.urandom(3000))
+        m.write(entry("bs-local", "l1", TYPE="IMAGE", SOURCE="/etc/hostname", FORMAT="raw"),
+                entry("bs-good", "g1", TYPE="IMAGE", SOURCE=good, FORMAT="raw"),
+                self.vm_entry("bs-vm", "bs-good", "bs-local", "bs-good"))
+        m.monitor()
+        before = self.pools()
+        r = D.rpc("one.marketapp.export", xint(m.apps()["bs-vm"], "ID"), 1, "bs-out")
+        self.assertFalse(r[0])
+        self.assertIn("not an http(s) URL", r[1])
+
+        def settled():
+            after = self.pools()
+            new = [i for i in after["image"] if i not in before["image"]]
+            states = [xint(D.info("image", i), "STATE") for i in new]
+            return (after["template"] == before["template"] and 4 not in states
+                    and states == [5]) and new
+        new = self.wait_for(settled, timeout=20, what="the export undone")
+        self.assertIn("not an http(s) URL", xtext(D.info("image", new[0]), "TEMPLATE/ERROR"))
+
+    def test_template_deleted_while_disks_fill_keeps_them(self):
+        m = CatalogMarket("keepdisks")
+        data = os.urandom(4000)
+        url = self.serve("keep-disk", data)
+        m.write(entry("kd-img", "k1", TYPE="IMAGE", SOURCE=url, FORMAT="raw",
+                      MD5=__import__("hashlib").md5(data).hexdigest()),
+                self.vm_entry("kd-vm", "kd-img"))
+        m.monitor()
+        tid = D.ok("one.marketapp.export", xint(m.apps()["kd-vm"], "ID"), 1, "kd-out")
+        iid = int(xtext(D.info("template", tid), "TEMPLATE/DISK/IMAGE_ID"))
+        D.ok("one.template.delete", tid)
+        im = D.wait_state("image", iid, (1,))
+        with open(xtext(im, "SOURCE"), "rb") as f:
+            self.assertEqual(f.read(), data)
 
 
 class PublicMarket(harness.TestCase):
