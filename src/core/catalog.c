@@ -281,17 +281,17 @@ static char *entry_key(const mkt_template *t)
 /* A name for a new app: the entry's, or when oneadmin already has an app
  * of that name (another market's, or one of its own uploads), the name
  * qualified with the market's. */
-static int pick_name(pass *p, mkt_app *a)
+static int pick_name(pass *p, mkt_app *a, int self)
 {
 	char *alt;
 	int ret;
 
 	if ((ret = mkt_object_check_name(p->core, &mkt_app_class, a->obj.name,
-					 MKT_ONEADMIN_UID, -1)) != MKT_EEXISTS)
+					 a->obj.uid, self)) != MKT_EEXISTS)
 		return ret;
 	mkt_error_clear();
 	alt = mkt_asprintf("%s (%s)", a->obj.name, p->market_name);
-	if ((ret = mkt_object_check_name(p->core, &mkt_app_class, alt, MKT_ONEADMIN_UID, -1)) == 0) {
+	if ((ret = mkt_object_check_name(p->core, &mkt_app_class, alt, a->obj.uid, self)) == 0) {
 		free(a->obj.name);
 		a->obj.name = alt;
 		return 0;
@@ -318,10 +318,10 @@ static int add_app(pass *p, mkt_template *t, const char *key, const char *digest
 	int ret;
 
 	a->obj.tmpl = mkt_template_new();
-	if ((ret = mkt_app_set_catalog_entry(a, t)) < 0 ||
-	    (ret = pick_name(p, a)) < 0)
-		goto cleanup;
 	a->obj.uid = MKT_ONEADMIN_UID;
+	if ((ret = mkt_app_set_catalog_entry(a, t)) < 0 ||
+	    (ret = pick_name(p, a, -1)) < 0)
+		goto cleanup;
 	a->obj.gid = MKT_ONEADMIN_GID;
 	a->obj.uname = mkt_strdup(p->uname);
 	a->obj.gname = mkt_strdup(p->gname);
@@ -356,8 +356,7 @@ static int update_app(pass *p, int oid, mkt_template *t, const char *key, const 
 		goto cleanup;
 	/* A renamed entry keeps the app's name while the new one is taken;
 	 * no digest is kept then, so the next pass tries again. */
-	if (strcmp(old_name, obj->name) != 0 &&
-	    mkt_object_check_name(p->core, &mkt_app_class, obj->name, obj->uid, oid) < 0) {
+	if (strcmp(old_name, obj->name) != 0 && pick_name(p, (mkt_app *)obj, oid) < 0) {
 		mkt_error_clear();
 		free(obj->name);
 		obj->name = old_name;
