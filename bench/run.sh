@@ -6,10 +6,18 @@
 set -eu
 : "${MKT_BUILDDIR:=$(pwd)}"
 : "${MKT_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+# Absolute: the benches start daemons and drivers in other directories.
+MKT_BUILDDIR=$(cd "$MKT_BUILDDIR" && pwd)
+MKT_SRCDIR=$(cd "$MKT_SRCDIR" && pwd)
 export MKT_BUILDDIR MKT_SRCDIR
 
 echo "== driver dispatch: 1000 no-op actions, one at a time"
-set -- $("$MKT_BUILDDIR/bench/dispatch_bench" "$MKT_BUILDDIR/bench/drivers" 1000)
+# A failed action would time nothing: the figures count only if all ran.
+out=$("$MKT_BUILDDIR/bench/dispatch_bench" "$MKT_BUILDDIR/bench/drivers" 1000 2>/dev/null) || {
+	echo "dispatch bench failed: $out (n pool spawn failed)" >&2
+	exit 1
+}
+set -- $out
 awk -v n="$1" -v pool="$2" -v spawn="$3" 'BEGIN {
 	printf "%-46s %8.3f s  %-8s %8.3f s  %5.2fx slower (target <= 1.5x)\n",
 	       "marketd driver pool", pool, "spawn", spawn, pool / spawn }'
