@@ -32,13 +32,15 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 class RssSampler(threading.Thread):
-    """Peak VmRSS of marketd and of any process running a driver action."""
+    """Peak VmRSS of marketd and of any process running a driver action,
+    and the peak of their summed Pss (shared library pages counted once
+    between them, which a sum of two RSS counts twice)."""
 
     def __init__(self, daemon_pid, driver_dir):
         super().__init__(daemon=True)
         self.pid = daemon_pid
         self.driver_dir = driver_dir
-        self.peak = {"marketd": 0, "driver": 0}
+        self.peak = {"marketd": 0, "driver": 0, "pss_sum": 0}
         self.stop = False
 
     @staticmethod
@@ -52,9 +54,21 @@ class RssSampler(threading.Thread):
             pass
         return 0
 
+    @staticmethod
+    def pss_kb(pid):
+        try:
+            with open("/proc/%s/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
     def run(self):
         while not self.stop:
             self.peak["marketd"] = max(self.peak["marketd"], self.rss_kb(self.pid))
+            pss = self.pss_kb(self.pid)
             for p in os.listdir("/proc"):
                 if not p.isdigit():
                     continue
@@ -65,6 +79,8 @@ class RssSampler(threading.Thread):
                     continue
                 if cmd.startswith(self.driver_dir):
                     self.peak["driver"] = max(self.peak["driver"], self.rss_kb(p))
+                    pss += self.pss_kb(p)
+            self.peak["pss_sum"] = max(self.peak["pss_sum"], pss)
             time.sleep(0.02)
 
 

@@ -189,23 +189,6 @@ static int answer_error(s3_client *c, request *r)
 	return ret;
 }
 
-/* Failures worth a retry: the network, not the request. */
-static int transient(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SSL_CONNECT_ERROR:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /* Send @r; 0 for a 2xx answer, else the error recorded. */
 static int perform(s3_client *c, request *r)
 {
@@ -284,7 +267,7 @@ static int perform(s3_client *c, request *r)
 		goto cleanup;
 	}
 	if (rc != CURLE_OK) {
-		ret = s3__fail(c, MKT_ERROR, transient(rc), r->what, r->key, 0, NULL,
+		ret = s3__fail(c, MKT_ERROR, mkt_transfer_curl_retryable(rc), r->what, r->key, 0, NULL,
 			       errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		goto cleanup;
 	}

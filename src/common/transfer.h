@@ -145,4 +145,9 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out);
  * MKT_ENOTFOUND when it does not exist, 0 with *out = 0 when unknown. */
 int mkt_transfer_probe(const char *source, uint64_t *out);
 
+/* Is libcurl's result @code (a CURLcode) worth a retry: the network or
+ * the server failed, not the request?  For every client of libcurl in
+ * marketd, so they all retry the same failures. */
+int mkt_transfer_curl_retryable(int code);
+
 #endif

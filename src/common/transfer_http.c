@@ -321,10 +321,9 @@ static int start_attempt(mkt_transfer_http *h)
 	return 0;
 }
 
-/* Failures worth a retry: the network or the server, not the request. */
-static int transient(CURLcode rc)
+int mkt_transfer_curl_retryable(int code)
 {
-	switch (rc) {
+	switch ((CURLcode)code) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
@@ -409,7 +408,7 @@ static int attempt_done(mkt_transfer_http *h, CURLcode rc)
 		return retry(h, status_code(status), why);
 	}
 	snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-	if (!transient(rc))
+	if (!mkt_transfer_curl_retryable(rc))
 		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot read %s: %s", h->display, why);
 	return retry(h, MKT_ERROR, why);
 }

@@ -23,24 +23,21 @@ Environment knobs:
 
 import base64
 import hashlib
-import http.server
 import json
 import os
 import re
 import shutil
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
-import urllib.request
 from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import catalog  # noqa: E402
+from proxy import CountingProxy  # noqa: E402
 import test_http_driver as base  # noqa: E402  (kit loader, valgrind settings)
 
 kit = base.kit
@@ -88,47 +85,6 @@ def environment(**values):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-class CountingProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    """A forward HTTP proxy on loopback that counts the requests it relays
-    (GET with an absolute URI only: all a plain-http monitor needs)."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.requests = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.requests.append(self.path)
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                req = urllib.request.Request(self.path, headers={
-                    "User-Agent": self.headers.get("User-Agent", "")})
-                try:
-                    with opener.open(req, timeout=30) as resp:
-                        body, code = resp.read(), resp.status
-                except urllib.error.HTTPError as e:
-                    body, code = e.read(), e.code
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d" % self.server_address[1]
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
 
 
 class OneDriverTest(unittest.TestCase):

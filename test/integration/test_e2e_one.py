@@ -24,24 +24,20 @@ sys.dont_write_bytecode = True
 import base64
 import copy
 import hashlib
-import http.server
 import json
 import math
 import os
 import re
 import shutil
-import socketserver
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import harness
 from harness import NO_EXISTS, tmpl, xint, xml, xtext
 
 sys.path.insert(0, os.path.join(harness.SRCDIR, "test", "drivers"))
-import catalog  # noqa: E402
+import catalog  # noqa: E402  (puts test/ on the path too)
+from proxy import CountingProxy  # noqa: E402
 
 DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
 PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
@@ -232,47 +228,6 @@ def appliance(oid, name, type_, **fields):
 
 
 # -- a forward proxy that counts ------------------------------------------------------------
-
-class CountingProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    """A forward HTTP proxy on loopback that records the absolute URIs it
-    relays (GET only: all a plain-http monitor needs)."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.requests = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.requests.append(self.path)
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                req = urllib.request.Request(self.path, headers={
-                    "User-Agent": self.headers.get("User-Agent", "")})
-                try:
-                    with opener.open(req, timeout=30) as resp:
-                        data, code = resp.read(), resp.status
-                except urllib.error.HTTPError as e:
-                    data, code = e.read(), e.code
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d" % self.server_address[1]
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
-
 
 # -- module set-up ------------------------------------------------------------------------
 
