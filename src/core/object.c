@@ -288,6 +288,17 @@ int mkt_object_get(mkt_core *core, const mkt_principal *who, const mkt_class *cl
 	return ret;
 }
 
+int mkt_object_has_secrets(const mkt_class *cls, const mkt_object *obj)
+{
+	const char *const *name;
+
+	for (name = cls->secrets; name && *name; name++) {
+		if (mkt_template_get(obj->tmpl, *name))
+			return 1;
+	}
+	return 0;
+}
+
 /* The class's secret attributes as @who may see them. */
 static void hide_secrets(const mkt_class *cls, const mkt_principal *who, mkt_object *obj)
 {

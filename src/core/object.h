@@ -134,6 +134,8 @@ int mkt_object_chown(mkt_core *core, const mkt_principal *who, const mkt_class *
 		     int id, int uid, int gid);
 int mkt_object_rename(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 		      int id, const char *name);
+/* Does @obj's template hold one of its class's secret attributes? */
+int mkt_object_has_secrets(const mkt_class *cls, const mkt_object *obj);
 /* Remove the attributes only marketd sets (EXPORT_GROUP, EXPORT_UNDONE)
  * from a template a user sent. */
 void mkt_object_strip_daemon_attrs(mkt_template *tmpl);

@@ -51,10 +51,10 @@ static int append_object(mkt_core *core, const mkt_class *cls, int id, mkt_buf *
 }
 
 int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, int market_id,
-			 const char *extra, char **out)
+			 const char *extra, mkt_driver_request *req)
 {
 	mkt_buf b = MKT_BUF_INIT;
-	mkt_object *app = NULL;
+	mkt_object *app = NULL, *market = NULL;
 	int ret;
 
 	mkt_buf_add(&b, "<MARKET_DRIVER_ACTION_DATA>");
@@ -64,13 +64,16 @@ int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, i
 			goto cleanup;
 		market_id = ((mkt_app *)app)->market_id;
 	}
-	if ((ret = append_object(core, &mkt_market_class, market_id, &b, NULL)) < 0)
+	if ((ret = append_object(core, &mkt_market_class, market_id, &b, &market)) < 0)
 		goto cleanup;
 	mkt_buf_add(&b, extra);
 	mkt_buf_add(&b, "</MARKET_DRIVER_ACTION_DATA>");
-	*out = mkt_buf_steal(&b);
+	req->document = mkt_buf_steal(&b);
+	/* Anyone on the host can read a process's arguments. */
+	req->document_secret = mkt_object_has_secrets(&mkt_market_class, market);
 
  cleanup:
+	mkt_object_free(&mkt_market_class, market);
 	mkt_object_free(&mkt_app_class, app);
 	mkt_buf_free(&b);
 	return ret;
@@ -153,7 +156,7 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
 	if ((ret = mkt_object_load(core, &mkt_market_class, a->market_id, &mobj)) < 0 ||
 	    (ret = import_source(core, a, &extra)) < 0 ||
 	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
-					mkt_buf_cstr(&extra), &req.document)) < 0)
+					mkt_buf_cstr(&extra), &req)) < 0)
 		goto fail;
 	/* Visible at once, and marks the app as being uploaded. */
 	mkt_core_progress_set(core, MKT_TABLE_APP, app_id, 0, 0);
@@ -208,8 +211,7 @@ int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 			app_id);
 	if (!mad)
 		return 0;
-	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "",
-					&req.document)) == 0)
+	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "", &req)) == 0)
 		ret = mkt_appflow_submit(drv, core, &req, mad, app_id);
 	if (ret < 0) {
 		mkt_log(MKT_LOG_ERROR, "driver", "app %d dropped without its driver: %s",

@@ -31,10 +31,12 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id);
  * dropped; apps without stored content are dropped at once. */
 int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id);
 
-/* The action document: <MARKET_DRIVER_ACTION_DATA> with the action, the
- * app (when @app_id >= 0), its market (without the app list, which would
- * make the document grow with the market) and @extra, an XML fragment. */
+/* The action document, into req->document: <MARKET_DRIVER_ACTION_DATA>
+ * with the action, the app (when @app_id >= 0), its market (without the
+ * app list, which would make the document grow with the market) and
+ * @extra, an XML fragment; req->document_secret says whether it holds a
+ * secret (the market's SECRET_ACCESS_KEY...). */
 int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, int market_id,
-			 const char *extra, char **out);
+			 const char *extra, mkt_driver_request *req);
 
 #endif

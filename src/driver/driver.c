@@ -205,7 +205,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	mkt_driver_reply reply = { 0, NULL, NULL, 0 };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
-	char *arg = doclen * 4 / 3 + 4 < ARG_LIMIT ?
+	char *arg = !req->document_secret && doclen * 4 / 3 + 4 < ARG_LIMIT ?
 		    mkt_util_base64_encode(req->document, doclen) : mkt_strdup("-");
 	char id[16], why[128];
 	char **env = build_env(drv, req);

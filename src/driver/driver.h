@@ -44,6 +44,9 @@ typedef struct {
 	const char *mad;               /* the market's MARKET_MAD */
 	int oid;                       /* app id; market id for monitor */
 	char *document;                /* the action document, stolen */
+	/* It holds a secret: only on stdin, never in argv[1] (which every
+	 * user of the host can read in /proc). */
+	int document_secret;
 	mkt_driver_done_cb done;
 	mkt_driver_progress_cb progress;
 	void *ud;

@@ -131,8 +131,7 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 	mkt_image_class.format(core, &im->obj, MKT_FORMAT_STORE, &extra);
 	mkt_datastore_class.format(core, ds, MKT_FORMAT_STORE, &extra);
 	mkt_buf_add_elem(&extra, "EXPORT_TARGET", f->target);
-	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra),
-				   &req->document);
+	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra), req);
 
  cleanup:
 	mkt_buf_free(&extra);

@@ -60,8 +60,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 
 	if ((ret = mkt_catalog_begin_pass(core, market_id, &mad)) != 0)
 		return ret > 0 ? 0 : ret;
-	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, "",
-					&req.document)) == 0)
+	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, "", &req)) == 0)
 		ret = mkt_appflow_submit(drv, core, &req, mad, market_id);
 	if (ret < 0) {
 		mkt_error saved;

@@ -390,6 +390,20 @@ class ActionDocument(harness.TestCase):
         self.assertEqual(doc.findtext("IMPORT_SOURCE"), xtext(img, "SOURCE"))
         self.assertTrue(os.path.isfile(doc.findtext("IMPORT_SOURCE")))
 
+    def test_secret_never_in_argv(self):
+        """A market with a secret (SECRET_ACCESS_KEY): the document goes on
+        stdin only, since every user of the host can read argv."""
+        secret = "s3cr3t-" + os.urandom(6).hex()
+        market = D.ok("one.market.allocate",
+                      tmpl(NAME="probe-secret", MARKET_MAD="probe", PROBE_DIR=PROBE_DIR,
+                           SECRET_ACCESS_KEY=secret))
+        app = image_app(market, prefix="secret")
+        D.wait_state("marketapp", app, (APP_READY, APP_ERROR))
+        rec = read_record("import", app)
+        self.assertIn(secret, rec["stdin"], "the driver still gets it")
+        self.assertEqual(rec["argv"][1:], ["-", str(app)])
+        self.assertNotIn(secret, " ".join(rec["argv"]))
+
     def test_argv(self):
         argv = self.rec["argv"]
         self.assertEqual(len(argv), 3, argv)
