@@ -79,12 +79,14 @@ def through_daemon(tmp, server, src):
     from transfer_bench import RssSampler
     driver_dir = os.path.join(BUILD, "drivers")
     d = harness.Daemon(name="s3-bench", driver_dir=driver_dir).start()
-    sampler = RssSampler(d.proc.pid, driver_dir)
-    sampler.start()
+    sampler = None
     up, down = [], []
     try:
+        # The image is marketd's own copy, not part of the measure.
         iid = d.ok("one.image.allocate", harness.tmpl(NAME="s3-bench-src", PATH=src), 1)
         d.wait_state("image", iid, (1,), timeout=900)
+        sampler = RssSampler(d.proc.pid, driver_dir)
+        sampler.start()
         mid = d.ok("one.market.allocate", harness.tmpl(
             NAME="s3-bench", MARKET_MAD="s3", ACCESS_KEY_ID=s3rver.KEY,
             SECRET_ACCESS_KEY=s3rver.SECRET, REGION="us-east-1", BUCKET="bench",
@@ -101,8 +103,9 @@ def through_daemon(tmp, server, src):
             down.append(time.monotonic() - t0)
             d.ok("one.image.delete", eid)
     finally:
-        sampler.stop = True
-        sampler.join()
+        if sampler:
+            sampler.stop = True
+            sampler.join()
         d.cleanup()
     return (min(up), min(down), sampler.peak["marketd"] * 1024, sampler.peak["driver"] * 1024,
             sampler.peak["pss_sum"] * 1024)
