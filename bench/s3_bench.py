@@ -5,7 +5,8 @@ same run.
 
   upload:   the driver's import action (READ_LENGTH 32: multipart, md5 and
             sha256 of the whole content) vs `s3cmd put` (multipart, 15 MB
-            chunks);
+            chunks), each reading its source from the disk (evicted from
+            the page cache first);
   download: the driver's export action (md5 checked, written durably) vs
             `s3cmd get`.
 The driver runs alone exactly as marketd runs it (the conformance kit's
@@ -69,52 +70,78 @@ def run_driver(action, document, obj_id, driver_dir):
     return seconds, usage.ru_maxrss * 1024, out.decode()
 
 
-def through_daemon(tmp, server, src):
-    """Best-of-ROUNDS seconds of an app import into an s3 market and of its
-    export into a datastore, through marketd, and the peak RSS of marketd
-    and of the driver meanwhile."""
-    sys.path.insert(0, HERE)
-    sys.path.insert(0, os.path.join(SRC, "test", "integration"))
-    import harness
-    from transfer_bench import RssSampler
-    driver_dir = os.path.join(BUILD, "drivers")
-    d = harness.Daemon(name="s3-bench", driver_dir=driver_dir).start()
-    sampler = None
-    up, down = [], []
+def evict(path):
+    """Drop @path from the page cache: every upload, ours and s3cmd's,
+    reads its source from the disk (marketd's image copy leaves the image
+    out of the cache, so without this the peer would read from memory)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+class ThroughDaemon:
+    """An s3 market in a running marketd: app import from an image and
+    export into a datastore, and the memory of marketd and its driver."""
+
+    def __init__(self, server, src):
+        sys.path.insert(0, HERE)
+        sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+        import harness
+        from transfer_bench import RssSampler
+        self.h = harness
+        driver_dir = os.path.join(BUILD, "drivers")
+        # No automatic monitor pass in the middle of a measure.
+        self.d = harness.Daemon(name="s3-bench", driver_dir=driver_dir,
+                                extra_conf="MONITORING_INTERVAL_MARKET = 100000\n").start()
         # The image is marketd's own copy, not part of the measure.
-        iid = d.ok("one.image.allocate", harness.tmpl(NAME="s3-bench-src", PATH=src), 1)
-        d.wait_state("image", iid, (1,), timeout=900)
-        sampler = RssSampler(d.proc.pid, driver_dir)
-        sampler.start()
-        mid = d.ok("one.market.allocate", harness.tmpl(
+        self.iid = self.d.ok("one.image.allocate", harness.tmpl(NAME="s3-bench-src", PATH=src), 1)
+        self.d.wait_state("image", self.iid, (1,), timeout=900)
+        self.image_file = self.d.info("image", self.iid).findtext("SOURCE")
+        self.mid = self.d.ok("one.market.allocate", harness.tmpl(
             NAME="s3-bench", MARKET_MAD="s3", ACCESS_KEY_ID=s3rver.KEY,
             SECRET_ACCESS_KEY=s3rver.SECRET, REGION="us-east-1", BUCKET="bench",
             ENDPOINT=server.url(), FORCE_PATH_STYLE="YES", APP_PREFIX="daemon"))
-        for rnd in range(ROUNDS):
-            t0 = time.monotonic()
-            aid = d.ok("one.marketapp.allocate",
-                       harness.tmpl(NAME="s3-bench-%d" % rnd, ORIGIN_ID=str(iid)), mid)
-            d.wait_state("marketapp", aid, (1,), timeout=900)
-            up.append(time.monotonic() - t0)
-            t0 = time.monotonic()
-            eid = d.ok("one.marketapp.export", aid, 1, "s3-bench-export-%d" % rnd)
-            d.wait_state("image", eid, (1,), timeout=900)
-            down.append(time.monotonic() - t0)
-            d.ok("one.image.delete", eid)
-    finally:
-        if sampler:
-            sampler.stop = True
-            sampler.join()
-        d.cleanup()
-    return (min(up), min(down), sampler.peak["marketd"] * 1024, sampler.peak["driver"] * 1024,
-            sampler.peak["pss_sum"] * 1024)
+        time.sleep(6)      # past the first automatic pass (5 s after start)
+        self.sampler = RssSampler(self.d.proc.pid, driver_dir)
+        self.sampler.start()
+        self.app = None
+
+    def upload(self, rnd):
+        evict(self.image_file)
+        t0 = time.monotonic()
+        self.app = self.d.ok("one.marketapp.allocate",
+                             self.h.tmpl(NAME="s3-bench-%d" % rnd, ORIGIN_ID=str(self.iid)),
+                             self.mid)
+        self.d.wait_state("marketapp", self.app, (1,), timeout=900)
+        return time.monotonic() - t0
+
+    def download(self, rnd):
+        t0 = time.monotonic()
+        eid = self.d.ok("one.marketapp.export", self.app, 1, "s3-bench-export-%d" % rnd)
+        self.d.wait_state("image", eid, (1,), timeout=900)
+        t = time.monotonic() - t0
+        self.d.ok("one.image.delete", eid)
+        self.d.ok("one.marketapp.delete", self.app)
+        return t
+
+    def close(self):
+        self.sampler.stop = True
+        self.sampler.join()
+        self.d.cleanup()
+
+
+def settle():
+    """Write back what earlier steps left dirty, so no step pays for
+    another's writes."""
+    os.sync()
 
 
 def main():
     driver_dir = os.path.join(BUILD, "drivers", "s3")
     tmp = tempfile.mkdtemp(prefix="mkt-s3-bench-", dir=os.environ.get("BENCH_TMPDIR"))
-    server = None
+    server = daemon = None
     try:
         server = s3rver.S3rver(BUILD, os.path.join(tmp, "s3"), buckets=["bench"]).start()
         cfg = s3rver.s3cmd_config(os.path.join(tmp, "s3cmd.cfg"), server)
@@ -122,42 +149,60 @@ def main():
         with open(src, "wb") as f:
             for _ in range(SIZE_MB):
                 f.write(os.urandom(MB))
+        daemon = ThroughDaemon(server, src)
         market = kit.market_xml(1, "s3", [
             ("ACCESS_KEY_ID", s3rver.KEY), ("SECRET_ACCESS_KEY", s3rver.SECRET),
             ("REGION", "us-east-1"), ("BUCKET", "bench"), ("ENDPOINT", server.url()),
             ("FORCE_PATH_STYLE", "YES")])
-        results = {"upload": [], "download": [], "s3cmd put": [], "s3cmd get": []}
+        results = {k: [] for k in ("upload", "download", "s3cmd put", "s3cmd get",
+                                   "daemon up", "daemon down")}
         rss = {"upload": 0, "download": 0}
+
+        def s3cmd(*argv):
+            subprocess.run(["s3cmd", "-c", cfg, "--no-progress", "-q"] + list(argv), check=True)
+
+        # Each round runs every contender once, in turn, from a settled
+        # disk: a slow moment of the machine hits them all alike.
         for rnd in range(1, ROUNDS + 1):
             app_id = 1000 + rnd
             doc = kit.action_document("import", market, kit.app_xml(app_id, 1),
                                       kit.elem("IMPORT_SOURCE", src))
+            settle()
+            evict(src)
             t, r, out = run_driver("import", doc, app_id, driver_dir)
             results["upload"].append(t)
             rss["upload"] = max(rss["upload"], r)
             attrs = kit.parse_result(out)
             source, md5 = kit.result_get(attrs, "SOURCE"), kit.result_get(attrs, "MD5")
+            key = "s3://bench/s3cmd-%d" % rnd
+            settle()
+            evict(src)
+            t0 = time.monotonic()
+            s3cmd("put", src, key)
+            results["s3cmd put"].append(time.monotonic() - t0)
+            settle()
+            results["daemon up"].append(daemon.upload(rnd))
 
             target = os.path.join(tmp, "export-%d" % rnd)
             doc = kit.action_document(
                 "export", market, kit.app_xml(app_id, 1, source, md5, SIZE_MB, "raw"),
                 kit.image_xml(5, 1) + kit.datastore_xml(1) + kit.elem("EXPORT_TARGET", target))
+            settle()
             t, r, _ = run_driver("export", doc, app_id, driver_dir)
             results["download"].append(t)
             rss["download"] = max(rss["download"], r)
             os.unlink(target)
-
-            key = "s3://bench/s3cmd-%d" % rnd
-            for name, argv in (("s3cmd put", ["put", src, key]),
-                               ("s3cmd get", ["get", key, target])):
-                t0 = time.monotonic()
-                subprocess.run(["s3cmd", "-c", cfg, "--no-progress", "-q"] + argv, check=True)
-                if name == "s3cmd get":
-                    # marketd's copies are durable; make s3cmd's as well.
-                    subprocess.run(["sync", target], check=True)
-                results[name].append(time.monotonic() - t0)
+            settle()
+            t0 = time.monotonic()
+            s3cmd("get", key, target)
+            # marketd's copies are durable; make s3cmd's as well.
+            subprocess.run(["sync", target], check=True)
+            results["s3cmd get"].append(time.monotonic() - t0)
             os.unlink(target)
-        d_up, d_down, rss_marketd, rss_driver, pss_sum = through_daemon(tmp, server, src)
+            settle()
+            results["daemon down"].append(daemon.download(rnd))
+            # Keep the store small: every round starts alike.
+            s3cmd("del", key, source)
 
         print("%-34s %9s %9s %7s" % ("", "ours", "s3cmd", "ratio"))
         put, get = min(results["s3cmd put"]), min(results["s3cmd get"])
@@ -166,15 +211,18 @@ def main():
                  "driver RSS %.1f MiB" % (rss["upload"] / MB)),
                 ("download, driver alone", min(results["download"]), get,
                  "driver RSS %.1f MiB" % (rss["download"] / MB)),
-                ("app import through marketd", d_up, put, ""),
-                ("app export through marketd", d_down, get, "")):
+                ("app import through marketd", min(results["daemon up"]), put, ""),
+                ("app export through marketd", min(results["daemon down"]), get, "")):
             print("%-34s %8.2fs %8.2fs %6.2fx  %s" % (name, ours, peer, peer / ours, rss_note))
+        pk = daemon.sampler.peak
         print("peak RSS through marketd: marketd %.1f MiB + driver %.1f MiB = %.1f MiB "
               "(target < 64 MiB); peak Pss of the two together %.1f MiB (shared libraries "
-              "counted once)" % (rss_marketd / MB, rss_driver / MB,
-                                 (rss_marketd + rss_driver) / MB, pss_sum / MB))
+              "counted once)" % (pk["marketd"] / 1024, pk["driver"] / 1024,
+                                 (pk["marketd"] + pk["driver"]) / 1024, pk["pss_sum"] / 1024))
         print("%d MiB, best of %d; ratio = s3cmd time / ours, target >= 1.0x" % (SIZE_MB, ROUNDS))
     finally:
+        if daemon:
+            daemon.close()
         if server:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
