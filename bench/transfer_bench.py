@@ -65,13 +65,23 @@ class RssSampler(threading.Thread):
             pass
         return 0
 
+    def children(self):
+        """marketd's child processes (its drivers), without scanning all
+        of /proc: the sampler must not eat the CPU it measures."""
+        out = []
+        try:
+            for tid in os.listdir("/proc/%d/task" % self.pid):
+                with open("/proc/%d/task/%s/children" % (self.pid, tid)) as f:
+                    out += f.read().split()
+        except OSError:
+            pass
+        return out
+
     def run(self):
         while not self.stop:
             self.peak["marketd"] = max(self.peak["marketd"], self.rss_kb(self.pid))
             pss = self.pss_kb(self.pid)
-            for p in os.listdir("/proc"):
-                if not p.isdigit():
-                    continue
+            for p in self.children():
                 try:
                     with open("/proc/%s/cmdline" % p, "rb") as f:
                         cmd = f.read().split(b"\0")[0].decode(errors="replace")
@@ -81,7 +91,7 @@ class RssSampler(threading.Thread):
                     self.peak["driver"] = max(self.peak["driver"], self.rss_kb(p))
                     pss += self.pss_kb(p)
             self.peak["pss_sum"] = max(self.peak["pss_sum"], pss)
-            time.sleep(0.02)
+            time.sleep(0.05)
 
 
 def timed(fn):
