@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -233,6 +234,11 @@ int main(int argc, char **argv)
 	mkt_daemon d = { .config_path = MKT_SYSCONFDIR "/marketd/marketd.conf" };
 	xmlrpc_env env;
 	int c, ret;
+
+	/* Every request and driver action runs on a thread of its own, and
+	 * glibc would give each its own malloc arena: a few are plenty for a
+	 * daemon whose work is serialised by the core lock. */
+	mallopt(M_ARENA_MAX, 2);
 
 	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
 		switch (c) {
