@@ -472,6 +472,19 @@ const char *mkt_drv_id(mkt_drv *d)
 	return id && *id ? id : NULL;
 }
 
+int mkt_drv_require_id(mkt_drv *d, const char **out)
+{
+	const char *id = mkt_drv_id(d), *p;
+
+	for (p = id; p && isdigit((unsigned char)*p); p++)
+		;
+	if (!id || !*id || *p)
+		return mkt_drv_fail(MKT_DRV_EINPUT, "the app id \"%s\" is not a number",
+				    id ? id : "");
+	*out = id;
+	return 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const char *const protocol_actions[] = { "import", "export", "delete", "monitor", NULL };

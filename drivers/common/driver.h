@@ -90,6 +90,12 @@ const char *mkt_drv_action_name(const mkt_drv *d);
  * NULL when neither is there.  Borrowed from @d. */
 const char *mkt_drv_id(mkt_drv *d);
 
+/* mkt_drv_id() when it is a number (what names an app's content in a
+ * store, so never anything that could change a path or a key); else
+ * prints "ERROR: the app id "…" is not a number" and returns
+ * MKT_DRV_EINPUT. */
+int mkt_drv_require_id(mkt_drv *d, const char **out);
+
 /*
  * Text of the element at @path, an XPath relative to the document root
  * (MARKET_DRIVER_ACTION_DATA), e.g. "MARKETPLACE/TEMPLATE/BASE_URL", with

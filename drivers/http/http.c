@@ -21,7 +21,6 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,19 +74,6 @@ static int http_market_read(mkt_drv *d, http_market *out)
 
 /* ---- actions ------------------------------------------------------------ */
 
-static int valid_id(const char *id)
-{
-	const char *p;
-
-	if (!id || !*id)
-		return 0;
-	for (p = id; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 static int http_import(mkt_drv *d)
 {
 	http_market m = { 0 };
@@ -95,20 +81,16 @@ static int http_import(mkt_drv *d)
 	mkt_transfer_result r;
 	unsigned char rnd[NAME_RANDOM_BYTES];
 	char hex[2 * NAME_RANDOM_BYTES + 1];
-	const char *id = mkt_drv_id(d);
-	const char *source = NULL, *md5;
+	const char *id = NULL, *source = NULL, *md5;
 	char *name = NULL, *target = NULL, *url = NULL;
 	size_t i;
 	int ret;
 
 	if ((ret = http_market_read(d, &m)) != 0)
 		goto cleanup;
-	if ((ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0)
+	if ((ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0 ||
+	    (ret = mkt_drv_require_id(d, &id)) != 0)
 		goto cleanup;
-	if (!valid_id(id)) {
-		ret = mkt_drv_fail(MKT_DRV_EINPUT, "the app id \"%s\" is not a number", id ? id : "");
-		goto cleanup;
-	}
 	if (mkt_util_random(rnd, sizeof(rnd)) < 0) {
 		ret = mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
 		goto cleanup;

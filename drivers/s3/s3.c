@@ -195,19 +195,6 @@ static int source_key(const s3_market *m, const char *source, const char **out)
 	return 0;
 }
 
-static int valid_id(const char *id)
-{
-	const char *p;
-
-	if (!id || !*id)
-		return 0;
-	for (p = id; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- import: the content, part after part --------------------------------- */
 
 /*
@@ -376,18 +363,15 @@ static int s3_import(mkt_drv *d)
 	upload u = { .spool = -1 };
 	mkt_transfer_opts opts = { 0 };
 	mkt_transfer_result r;
-	const char *id = mkt_drv_id(d), *source = NULL, *md5;
+	const char *id = NULL, *source = NULL, *md5;
 	const volatile int *stop;
 	char *key = NULL, *url = NULL;
 	int ret;
 
 	if ((ret = s3_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0)
+	    (ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0 ||
+	    (ret = mkt_drv_require_id(d, &id)) != 0)
 		goto cleanup;
-	if (!valid_id(id)) {
-		ret = mkt_drv_fail(MKT_DRV_EINPUT, "the app id \"%s\" is not a number", id ? id : "");
-		goto cleanup;
-	}
 	if (m.part_size < MIN_S3_PART * MB)
 		mkt_drv_log(MKT_LOG_WARN, "READ_LENGTH %llu is below S3's 5 MB minimum part size",
 			    (unsigned long long)(m.part_size / MB));

@@ -58,15 +58,6 @@ static int print_list(FILE *fp, xmlNodePtr pool)
 	return 0;
 }
 
-static const char *yes_no(xmlNodePtr node, const char *path)
-{
-	long long v;
-
-	if (mkt_doc_get_long(node, path, &v) < 0)
-		return "-";
-	return v ? "Yes" : "No";
-}
-
 static int print_show(FILE *fp, xmlNodePtr im)
 {
 	char *id = mkt_doc_get_or(im, "ID", "-");
@@ -85,7 +76,7 @@ static int print_show(FILE *fp, xmlNodePtr im)
 	mkt_output_kv_take(fp, "REGISTER TIME",
 			   mkt_doc_get_long(im, "REGTIME", &t) == 0 ?
 			   mkt_output_time(t, 1) : mkt_strdup("-"));
-	mkt_output_kv(fp, "PERSISTENT", yes_no(im, "PERSISTENT"));
+	mkt_output_kv(fp, "PERSISTENT", mkt_output_yes_no(im, "PERSISTENT"));
 	mkt_output_kv_take(fp, "SOURCE", mkt_doc_get(im, "SOURCE"));
 	mkt_output_kv_take(fp, "PATH", mkt_doc_get(im, "PATH"));
 	mkt_output_kv_take(fp, "FORMAT", mkt_doc_get(im, "FORMAT"));

@@ -37,16 +37,6 @@ static int print_list(FILE *fp, xmlNodePtr pool)
 	return 0;
 }
 
-/* ENABLED is 1/0 in oned's user XML. */
-static const char *yes_no(xmlNodePtr node, const char *path)
-{
-	long long v;
-
-	if (mkt_doc_get_long(node, path, &v) < 0)
-		return "-";
-	return v ? "Yes" : "No";
-}
-
 static int print_show(FILE *fp, xmlNodePtr u)
 {
 	char *id = mkt_doc_get_or(u, "ID", "-");
@@ -69,7 +59,7 @@ static int print_show(FILE *fp, xmlNodePtr u)
 	mkt_output_kv_take(fp, "GID", mkt_doc_get(u, "GID"));
 	mkt_output_kv(fp, "GROUPS", mkt_buf_cstr(&groups));
 	mkt_output_kv_take(fp, "AUTH_DRIVER", mkt_doc_get(u, "AUTH_DRIVER"));
-	mkt_output_kv(fp, "ENABLED", yes_no(u, "ENABLED"));
+	mkt_output_kv(fp, "ENABLED", mkt_output_yes_no(u, "ENABLED"));
 	mkt_buf_free(&groups);
 
 	ret = mkt_output_template(fp, "USER TEMPLATE", mkt_doc_find(u, "TEMPLATE"));

@@ -175,6 +175,15 @@ char *mkt_output_avail(xmlNodePtr node)
 	return mkt_asprintf("%.0f%%", (double)free_mb * 100.0 / (double)total);
 }
 
+const char *mkt_output_yes_no(xmlNodePtr node, const char *path)
+{
+	long long v;
+
+	if (mkt_doc_get_long(node, path, &v) < 0)
+		return "-";
+	return v ? "Yes" : "No";
+}
+
 const char *mkt_output_enum(xmlNodePtr node, const char *path,
 			    const char *const *names, size_t n)
 {

@@ -45,6 +45,10 @@ char *mkt_output_avail(xmlNodePtr node);
 
 /* The name of the enum value at @path below @node (@names indexed by
  * value, @n of them); "-" when missing or out of range.  Borrowed. */
+/* "Yes"/"No" for the 1/0 at @path below @node (oned's booleans:
+ * ENABLED, PERSISTENT); "-" when missing. */
+const char *mkt_output_yes_no(xmlNodePtr node, const char *path);
+
 const char *mkt_output_enum(xmlNodePtr node, const char *path,
 			    const char *const *names, size_t n);
 

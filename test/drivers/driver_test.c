@@ -220,6 +220,39 @@ START_TEST(test_id)
 }
 END_TEST
 
+/* Only a number names an app's content in a store. */
+static const struct {
+	const char *id;
+	int ok;
+} require_id_cases[] = {
+	{ "99", 1 }, { "0", 1 }, { "", 0 }, { "1a", 0 }, { "../x", 0 }, { "-1", 0 },
+};
+
+START_TEST(test_require_id)
+{
+	mkt_drv *d = load("import", require_id_cases[_i].id, "<MARKET_DRIVER_ACTION_DATA/>");
+	const char *id = NULL;
+	capture c;
+	char *err;
+	int ret;
+
+	capture_start(&c, STDERR_FILENO);
+	ret = mkt_drv_require_id(d, &id);
+	err = capture_end(&c);
+	if (require_id_cases[_i].ok) {
+		ck_assert_int_eq(ret, 0);
+		ck_assert_str_eq(id, require_id_cases[_i].id);
+		ck_assert_str_eq(err, "");
+	} else {
+		ck_assert_int_eq(ret, MKT_DRV_EINPUT);
+		ck_assert_ptr_null(id);
+		ck_assert_ptr_nonnull(strstr(err, "is not a number"));
+	}
+	free(err);
+	mkt_drv_free(d);
+}
+END_TEST
+
 /* ---- results ------------------------------------------------------------------ */
 
 static const struct {
@@ -414,6 +447,8 @@ static Suite *driver_suite(void)
 	tcase_add_loop_test(tc, test_get, 0, N_ELEMS(get_cases));
 	tcase_add_test(tc, test_typed_getters);
 	tcase_add_test(tc, test_id);
+	tcase_add_loop_test(tc, test_require_id, 0,
+			    sizeof(require_id_cases) / sizeof(require_id_cases[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("output");
