@@ -17,8 +17,6 @@ BENCH_ROUNDS (default 3).  BENCH_SIZE_MB (default 1024) sets the size.
 Prints one line per measure: name, ours (s), s3cmd (s), throughput ratio
 (>= 1.0 is the target), the driver's peak RSS (< 64 MiB the target)."""
 
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -30,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
 BUILD = os.environ.get("MKT_BUILDDIR") or SRC
 sys.path.insert(0, os.path.join(SRC, "test"))
+import driverkit  # noqa: E402
 import s3rver  # noqa: E402
 
 SIZE_MB = int(os.environ.get("BENCH_SIZE_MB", "1024"))
@@ -37,16 +36,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 MB = 1 << 20
 
 
-def load_kit():
-    path = os.path.join(SRC, "test", "drivers", "marketd-driver-check")
-    loader = importlib.machinery.SourceFileLoader("marketd_driver_check", path)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-kit = load_kit()
+kit = driverkit.load()
 
 
 def run_driver(action, document, obj_id, driver_dir):

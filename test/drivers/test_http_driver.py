@@ -21,8 +21,6 @@ Environment knobs:
 import base64
 import gzip
 import hashlib
-import importlib.machinery
-import importlib.util
 import os
 import re
 import select
@@ -37,7 +35,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("MKT_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILDDIR = os.environ.get("MKT_BUILDDIR") or SRCDIR
-KIT_PATH = os.path.join(HERE, "marketd-driver-check")
 HTTP_DIR = os.path.join(BUILDDIR, "drivers", "http")
 DUMMY_DIR = os.path.join(SRCDIR, "share", "examples", "drivers", "dummy")
 
@@ -50,20 +47,11 @@ MB = 1 << 20
 APP_NAME_RE = re.compile(r"^(\d+)-[0-9a-f]{16}$")
 
 
-def load_kit():
-    """The conformance kit, imported as a module for its helpers."""
-    loader = importlib.machinery.SourceFileLoader("marketd_driver_check", KIT_PATH)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-kit = load_kit()
-
-
 sys.path.insert(0, os.path.join(SRCDIR, "test"))
+import driverkit  # noqa: E402
 from nginx import Nginx, free_port  # noqa: E402  (shared with the e2e tests and bench)
+
+kit = driverkit.load()
 
 
 def md5_bytes(data):
@@ -151,7 +139,7 @@ class HttpDriverTest(DriverTestCase):
         tpl = self.write("http-market.tpl",
                          ('BASE_URL = "%s"\nPUBLIC_DIR = "%s"\n'
                           % (self.nginx.url(), self.public)).encode())
-        cmd = [sys.executable, KIT_PATH, "--market-template", tpl,
+        cmd = [sys.executable, driverkit.PATH, "--market-template", tpl,
                "--timeout", str(60 * SLOW)]
         if self.wrapper:
             cmd += ["--wrapper", self.wrapper]
@@ -385,7 +373,7 @@ class DummyDriverTest(unittest.TestCase):
             tpl = os.path.join(tmp, "dummy.tpl")
             with open(tpl, "w") as f:
                 f.write('DIR = "%s"\n' % os.path.join(tmp, "market"))
-            res = subprocess.run([sys.executable, KIT_PATH, "--market-template", tpl, DUMMY_DIR],
+            res = subprocess.run([sys.executable, driverkit.PATH, "--market-template", tpl, DUMMY_DIR],
                                  capture_output=True, text=True)
             self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         finally:

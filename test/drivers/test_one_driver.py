@@ -37,8 +37,9 @@ from contextlib import contextmanager
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import catalog  # noqa: E402
+import driverkit  # noqa: E402
 from proxy import CountingProxy  # noqa: E402
-import test_http_driver as base  # noqa: E402  (kit loader, valgrind settings)
+import test_http_driver as base  # noqa: E402  (valgrind and sanitizer settings)
 
 kit = base.kit
 SRCDIR = base.SRCDIR
@@ -440,7 +441,7 @@ class OneDriverTest(unittest.TestCase):
         tpl = os.path.join(self.tmp, "one-market.tpl")
         with open(tpl, "w") as f:
             f.write('ENDPOINT = "%s"\n' % self.endpoint)
-        cmd = [sys.executable, base.KIT_PATH, "--read-only", "--market-template", tpl,
+        cmd = [sys.executable, driverkit.PATH, "--read-only", "--market-template", tpl,
                "--actions", "import,delete,monitor", "--timeout", str(120 * SLOW)]
         if self.wrapper:
             cmd += ["--wrapper", self.wrapper]

@@ -18,8 +18,6 @@ Knobs: MKT_TEST_WRAPPER=valgrind, MKT_TEST_KEEP=1 (keep the temp dir).
 """
 
 import hashlib
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import signal
@@ -33,7 +31,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("MKT_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILDDIR = os.environ.get("MKT_BUILDDIR") or SRCDIR
-KIT_PATH = os.path.join(HERE, "marketd-driver-check")
 S3_DIR = os.path.join(BUILDDIR, "drivers", "s3")
 
 WRAPPER = os.environ.get("MKT_TEST_WRAPPER", "")
@@ -44,18 +41,11 @@ SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 MB = 1 << 20
 
 sys.path.insert(0, os.path.join(SRCDIR, "test"))
+import driverkit  # noqa: E402
 import s3rver  # noqa: E402
 
 
-def load_kit():
-    loader = importlib.machinery.SourceFileLoader("marketd_driver_check", KIT_PATH)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-kit = load_kit()
+kit = driverkit.load()
 
 
 class S3DriverTest(unittest.TestCase):
@@ -163,7 +153,7 @@ class S3DriverTest(unittest.TestCase):
     def kit_run(self, attrs):
         tpl = self.write("kit-%s.tpl" % attrs["BUCKET"],
                          "".join('%s = "%s"\n' % kv for kv in attrs.items()).encode())
-        cmd = [sys.executable, KIT_PATH, "--market-template", tpl, "--timeout", str(120 * SLOW)]
+        cmd = [sys.executable, driverkit.PATH, "--market-template", tpl, "--timeout", str(120 * SLOW)]
         if WRAPPER == "valgrind":
             cmd += ["--wrapper", VALGRIND]
         for name in SANITIZER_ENV:
