@@ -5,7 +5,6 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +151,11 @@ static int read_monitoring(mkt_cli *cli, long long id, xmlDocPtr *doc, long long
 
 static int report_pass(long long id, xmlNodePtr mon)
 {
-	static const char *const counts[] = { "ADDED", "UPDATED", "REMOVED", "UNCHANGED",
-					      "SKIPPED", "MISSING" };
+	static const struct { const char *elem, *label; } counts[] = {
+		{ "APPS_ADDED", "added" }, { "APPS_UPDATED", "updated" },
+		{ "APPS_REMOVED", "removed" }, { "APPS_UNCHANGED", "unchanged" },
+		{ "APPS_SKIPPED", "skipped" }, { "APPS_MISSING", "missing" },
+	};
 	char *state = mkt_doc_get_or(mon, "STATE", "-");
 	char *msg = mkt_doc_get_or(mon, "MESSAGE", "");
 	size_t i;
@@ -166,15 +168,10 @@ static int report_pass(long long id, xmlNodePtr mon)
 	}
 	printf("MARKETPLACE %lld monitored: ", id);
 	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		char *path = mkt_asprintf("APPS_%s", counts[i]), *lower = mkt_strdup(counts[i]), *p;
 		long long n = 0;
 
-		mkt_doc_get_long(mon, path, &n);
-		for (p = lower; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		printf("%s%lld %s", i ? ", " : "", n, lower);
-		free(path);
-		free(lower);
+		mkt_doc_get_long(mon, counts[i].elem, &n);
+		printf("%s%lld %s", i ? ", " : "", n, counts[i].label);
 	}
 	printf(" app(s)\n");
 
