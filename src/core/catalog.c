@@ -18,6 +18,22 @@
 #include "marketapp.h"
 #include "user.h"
 
+/* What a pass did (shown in <MONITORING>). */
+typedef struct {
+	int added;
+	int updated;
+	int removed;
+	int unchanged;
+	int skipped;           /* malformed entries */
+	int missing;           /* apps not in this pass, not yet removed */
+	long long rows;        /* rows written: apps, catalog state, market */
+	long long apply_ms;    /* applying the answer (the transaction) */
+	long long pass_ms;     /* the whole pass, driver included */
+} mkt_catalog_stats;
+
+static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
+		     mkt_catalog_stats *out);
+
 /* ---- status of each market's last pass ------------------------------- */
 
 typedef enum { PASS_NONE = 0, PASS_RUNNING, PASS_DONE, PASS_FAILED } pass_state;
@@ -166,13 +182,13 @@ static long long elapsed_ms(const struct timespec *since)
 }
 
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 const char *error, mkt_catalog_stats *out)
+			 const char *error)
 {
 	market_status *s = status_of(core, market_id, 1);
 	mkt_catalog_stats stats = { 0 };
 	int ret = 0;
 
-	if (!error && (ret = mkt_catalog_reconcile(core, market_id, result, &stats)) < 0)
+	if (!error && (ret = reconcile(core, market_id, result, &stats)) < 0)
 		error = mkt_error_message();
 	/* Deleted during the pass: nothing to report on. */
 	if (ret == MKT_ENOTFOUND) {
@@ -187,8 +203,6 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 	free(s->message);
 	s->message = mkt_strdup(error ? error : "");
 	s->state = error ? PASS_FAILED : PASS_DONE;
-	if (out)
-		*out = stats;
 	return ret;
 }
 
@@ -533,8 +547,9 @@ static int reconcile_apps(pass *p, const mkt_template *result)
 	return usable ? age_missing(p) : 0;
 }
 
-int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *result,
-			  mkt_catalog_stats *out)
+/* Apply @result to market @market_id, in one transaction. */
+static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
+		     mkt_catalog_stats *out)
 {
 	mkt_catalog_stats stats = { 0 };
 	pass p = { .core = core, .market_id = market_id, .stats = &stats };

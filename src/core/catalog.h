@@ -31,18 +31,6 @@
 
 #define MKT_CATALOG_MAX_MISSING 3
 
-typedef struct {
-	int added;
-	int updated;
-	int removed;
-	int unchanged;
-	int skipped;           /* malformed entries */
-	int missing;           /* apps not in this pass, not yet removed */
-	long long rows;        /* rows written: apps, catalog state, market */
-	long long apply_ms;    /* applying the answer (the transaction) */
-	long long pass_ms;     /* the whole pass, driver included */
-} mkt_catalog_stats;
-
 /*
  * A pass of market @market_id is about to start.  0 with *out_mad set to
  * the market's driver (caller frees); 1 when a pass of that market is
@@ -54,15 +42,11 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad);
 
 /*
  * The pass ended: apply the driver's @result, or record @error (result
- * NULL).  Ends the pass whatever happens.  @out (may be NULL) gets the
- * counts.
+ * NULL).  Ends the pass whatever happens; MKT_ENOTFOUND when the market
+ * went meanwhile, MKT_EACTION when it was disabled.
  */
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 const char *error, mkt_catalog_stats *out);
-
-/* Apply @result to market @market_id (what end_pass does on success). */
-int mkt_catalog_reconcile(mkt_core *core, int market_id, const mkt_template *result,
-			  mkt_catalog_stats *out);
+			 const char *error);
 
 /* <MONITORING> of one.market.info: STATE (RUNNING, DONE, FAILED; nothing
  * before the first pass), LAST_MONITOR (end time), PASSES (passes ended

@@ -37,7 +37,7 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 
 	pthread_mutex_lock(&p->core->lock);
 	/* One line per failed pass: offline installs must not fill the log. */
-	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL, error, NULL);
+	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL, error);
 	if (ret == MKT_ENOTFOUND || ret == MKT_EACTION)
 		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %s", p->id,
 			ret == MKT_ENOTFOUND ? "deleted during its monitor pass" : mkt_error_message());
@@ -66,7 +66,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 		mkt_error saved;
 
 		mkt_error_preserve(&saved);
-		mkt_catalog_end_pass(core, market_id, NULL, saved.message, NULL);
+		mkt_catalog_end_pass(core, market_id, NULL, saved.message);
 		mkt_error_restore(&saved);
 	}
 	free(mad);
