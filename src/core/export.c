@@ -384,27 +384,24 @@ static int undo_one(mkt_core *core, const mkt_class *cls, mkt_object *obj, const
 	return drop_object(core, cls, obj);
 }
 
-int mkt_export_image_done(mkt_core *core, const mkt_image *im, int failed)
+int mkt_export_image_done(mkt_core *core, mkt_image *im, int failed)
 {
 	static const mkt_class *const classes[] = {
 		&mkt_document_class, &mkt_vmtemplate_class, &mkt_image_class,
 	};
 	undo u = { mkt_template_get(im->obj.tmpl, "EXPORT_GROUP"), im->obj.uid, im->obj.id };
+	int undone = mkt_template_get(im->obj.tmpl, "EXPORT_UNDONE") != NULL;
 	size_t i;
 	int ret;
 
-	if (!u.group || !*u.group)
+	if (!u.group || !*u.group || (!undone && !failed))
 		return 0;
 	if ((ret = mkt_core_begin(core)) < 0)
 		return ret;
-	if (mkt_template_get(im->obj.tmpl, "EXPORT_UNDONE")) {
+	if (undone) {
 		/* Its export was undone while it was being filled. */
-		mkt_object *self = NULL;
-
-		if ((ret = mkt_object_load(core, &mkt_image_class, im->obj.id, &self)) == 0)
-			ret = drop_object(core, &mkt_image_class, self);
-		mkt_object_free(&mkt_image_class, self);
-	} else if (failed) {
+		ret = drop_object(core, &mkt_image_class, &im->obj);
+	} else {
 		mkt_log(MKT_LOG_WARN, "core", "image %d of export %s failed: undoing the export",
 			im->obj.id, u.group);
 		for (i = 0; i < sizeof(classes) / sizeof(classes[0]) && ret == 0; i++)

@@ -34,9 +34,10 @@ typedef struct {
 int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_id,
 		   const char *name, mkt_export_result *out);
 
-/* Inside mkt_image_fill_done()'s transaction: @im (saved) ended, @failed
- * or not.  Undoes the rest of its export group after a failure, and drops
- * an image that finished after its group was undone. */
-int mkt_export_image_done(mkt_core *core, const mkt_image *im, int failed);
+/* After mkt_image_fill_done() recorded the end of @im (as saved), @failed
+ * or not, in a transaction of its own: undoes the rest of its export
+ * group after a failure, and drops an image that finished after its group
+ * was undone. */
+int mkt_export_image_done(mkt_core *core, mkt_image *im, int failed);
 
 #endif
