@@ -50,12 +50,10 @@ static int wait_group(mkt_cli *cli, const mkt_cli_class *head, long long id)
 	if ((ret = mkt_object_info(cli, head, id, &doc, NULL)) < 0)
 		return ret;
 	group = mkt_doc_get(xmlDocGetRootElement(doc), "TEMPLATE/EXPORT_GROUP");
-	if (!group || (ret = mkt_object_pool(cli, &mkt_cmd_image_class, -2, &xmltext)) < 0)
+	if (!group || (ret = mkt_object_pool(cli, &mkt_cmd_image_class, -2, &xmltext)) < 0 ||
+	    (ret = mkt_doc_parse(&pool, xmltext, mkt_cmd_image_class.pool_method,
+				 mkt_cmd_image_class.pool_root)) < 0)
 		goto cleanup;
-	if (!(pool = xmlReadMemory(xmltext, (int)strlen(xmltext), NULL, NULL, XML_PARSE_NONET))) {
-		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "unexpected reply from marketd: bad XML");
-		goto cleanup;
-	}
 	for (im = mkt_doc_first(xmlDocGetRootElement(pool), "IMAGE"); im && ret == 0;
 	     im = mkt_doc_next(im, "IMAGE")) {
 		char *g = mkt_doc_get(im, "TEMPLATE/EXPORT_GROUP");
