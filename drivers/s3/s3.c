@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -198,23 +199,58 @@ static int source_key(const s3_market *m, const char *source, const char **out)
 /* ---- import: the content, part after part --------------------------------- */
 
 /*
- * What the transfer writes goes into one part buffer.  A full buffer is
- * sent when more content comes: with v4 as the next part of a multipart
- * upload, with v2 (no multipart) appended to a spool file in TMPDIR, sent
- * with one PUT at the end.  Content that fits in one part is one PUT from
- * the buffer.  Nothing is visible in the bucket before upload_finish().
+ * The transfer hands the content over in order (hashing it on the way);
+ * every part_size bytes make a part, sent when more content comes: with
+ * v4 as the next part of a multipart upload, with v2 (no multipart) kept
+ * for one PUT at the end.  Content that fits in one part is one PUT.
+ * Nothing is visible in the bucket before upload_finish().
+ *
+ * Where a part's bytes come from when it is sent (and sent again on a
+ * retry):
+ *   - a source that is a local regular file, the usual case (an image of
+ *     a datastore): the file itself, read back at the part's offset.  The
+ *     driver then holds no part in memory, and a v2 PUT is of the file.
+ *     The file must not change meanwhile: upload_finish() refuses to make
+ *     the object when its size, times or identity moved, as the digests
+ *     would not describe what was stored.
+ *   - anything else (a URL): a part buffer of part_size bytes, and for v2
+ *     a spool file in TMPDIR that the buffer is appended to.
  */
 typedef struct {
 	s3_client *client;
 	const char *key;
-	unsigned char *buf;
-	size_t cap;
-	size_t len;
+	size_t part_size;
+	int src;                /* the source file, or -1 */
+	struct stat src_st;     /* as it was when the import began */
+	unsigned char *buf;     /* the part being filled, when src is -1 */
+	uint64_t sent;          /* bytes of the content before the current part */
+	size_t len;             /* bytes of the current part */
 	int parts;              /* parts sent so far */
 	char *upload_id;        /* the multipart upload, once begun */
-	int spool;              /* v2: the spool file, or -1 */
-	uint64_t spooled;
+	int spool;              /* v2 without src: the spool file, or -1 */
 } upload;
+
+static void upload_init(upload *u, s3_client *c, const char *key, size_t part_size, const char *source)
+{
+	u->client = c;
+	u->key = key;
+	u->part_size = part_size;
+	u->spool = -1;
+	if ((u->src = mkt_transfer_open_file(source)) >= 0 && fstat(u->src, &u->src_st) < 0) {
+		close(u->src);
+		u->src = -1;
+	}
+	if (u->src < 0)
+		u->buf = mkt_malloc(part_size);
+}
+
+/* The current part, where upload_flush() and upload_finish() send it from. */
+static s3_body upload_part(const upload *u)
+{
+	s3_body b = { u->buf, u->src, u->src >= 0 ? u->sent : 0, u->len };
+
+	return b;
+}
 
 static int spool_write(upload *u)
 {
@@ -244,25 +280,28 @@ static int spool_write(upload *u)
 		p += w;
 		n -= (size_t)w;
 	}
-	u->spooled += u->len;
 	return 0;
 }
 
-/* Send the buffer on: the next part, or to the spool. */
+/* Send the current part on: to S3, to the spool, or (v2 reading the
+ * source file) nowhere yet. */
 static int upload_flush(upload *u)
 {
-	int ret;
+	s3_body part = upload_part(u);
+	int ret = 0;
 
 	if (!s3_client_multipart(u->client)) {
-		ret = spool_write(u);
+		if (u->src < 0)
+			ret = spool_write(u);
 	} else {
 		if (!u->upload_id && (ret = s3_multipart_begin(u->client, u->key, &u->upload_id)) < 0)
 			return ret;
-		ret = s3_multipart_part(u->client, u->key, u->upload_id, u->parts + 1, u->buf, u->len);
+		ret = s3_multipart_part(u->client, u->key, u->upload_id, u->parts + 1, &part);
 	}
 	if (ret < 0)
 		return ret;
 	u->parts++;
+	u->sent += u->len;
 	u->len = 0;
 	return 0;
 }
@@ -276,10 +315,11 @@ static int upload_write(void *ud, const unsigned char *p, size_t n)
 	while (n > 0) {
 		size_t c;
 
-		if (u->len == u->cap && (ret = upload_flush(u)) < 0)
+		if (u->len == u->part_size && (ret = upload_flush(u)) < 0)
 			return ret;
-		c = u->cap - u->len < n ? u->cap - u->len : n;
-		memcpy(u->buf + u->len, p, c);
+		c = u->part_size - u->len < n ? u->part_size - u->len : n;
+		if (u->buf)
+			memcpy(u->buf + u->len, p, c);
 		u->len += c;
 		p += c;
 		n -= c;
@@ -287,12 +327,33 @@ static int upload_write(void *ud, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* All content is in: make the object. */
-static int upload_finish(upload *u)
+/* The source file still is what the transfer read and hashed. */
+static int source_unchanged(const upload *u, const char *source)
 {
-	s3_body body = { u->buf, -1, u->len };
+	const struct stat *a = &u->src_st;
+	struct stat b;
+
+	if (u->src < 0)
+		return 0;
+	if (fstat(u->src, &b) < 0)
+		return mkt_error_set_os(errno, "cannot read %s", source);
+	if (a->st_dev != b.st_dev || a->st_ino != b.st_ino ||
+	    (uint64_t)b.st_size != u->sent + u->len ||
+	    a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec ||
+	    a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
+				     "%s changed while it was being imported; not storing it", source);
+	return 0;
+}
+
+/* All content is in: make the object. */
+static int upload_finish(upload *u, const char *source)
+{
+	s3_body body;
 	int ret;
 
+	if ((ret = source_unchanged(u, source)) < 0)
+		return ret;
 	if (u->upload_id) {
 		if (u->len > 0 && (ret = upload_flush(u)) < 0)
 			return ret;
@@ -301,9 +362,10 @@ static int upload_finish(upload *u)
 	if (u->spool >= 0) {
 		if ((ret = spool_write(u)) < 0)
 			return ret;
-		body.data = NULL;
-		body.fd = u->spool;
-		body.len = u->spooled;
+		body = (s3_body){ NULL, u->spool, 0, u->sent + u->len };
+	} else {
+		/* One part, or v2 reading the source file. */
+		body = (s3_body){ u->buf, u->src, 0, u->sent + u->len };
 	}
 	return s3_object_put(u->client, u->key, &body);
 }
@@ -327,6 +389,8 @@ static void upload_clear(upload *u)
 	free(u->upload_id);
 	if (u->spool >= 0)
 		close(u->spool);
+	if (u->src >= 0)
+		close(u->src);
 }
 
 /* The bucket exists (created when missing) and holds no object @key. */
@@ -360,7 +424,7 @@ static int s3_import(mkt_drv *d)
 {
 	s3_market m = { 0 };
 	s3_client *c = NULL;
-	upload u = { .spool = -1 };
+	upload u = { .spool = -1, .src = -1 };
 	mkt_transfer_opts opts = { 0 };
 	mkt_transfer_result r;
 	const char *id = NULL, *source = NULL, *md5;
@@ -383,10 +447,7 @@ static int s3_import(mkt_drv *d)
 	if ((ret = import_check(c, key)) != 0)
 		goto cleanup;
 
-	u.client = c;
-	u.key = key;
-	u.cap = m.part_size;
-	u.buf = mkt_malloc(u.cap);
+	upload_init(&u, c, key, m.part_size, source);
 	md5 = mkt_drv_get(d, "MD5");
 	opts.source = source;
 	opts.target = url;
@@ -396,7 +457,7 @@ static int s3_import(mkt_drv *d)
 	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, url);
 	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
-	if ((ret = upload_finish(&u)) == 0)
+	if ((ret = upload_finish(&u, source)) == 0)
 		MKT_FREE(u.upload_id);  /* complete: nothing to abort */
 	if (*stop) {
 		/* marketd gave up on the action: an object made anyway would

@@ -5,11 +5,13 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -115,6 +117,29 @@ int s3__status_code(long status)
 	if (status == 401 || status == 403)
 		return MKT_EPERM;
 	return MKT_ERROR;
+}
+
+ssize_t s3__body_read(const s3_body *body, uint64_t pos, void *buf, size_t n)
+{
+	ssize_t got;
+
+	if (pos >= body->len)
+		return 0;
+	if (n > body->len - pos)
+		n = (size_t)(body->len - pos);
+	if (body->data) {
+		memcpy(buf, body->data + pos, n);
+		return (ssize_t)n;
+	}
+	do
+		got = pread(body->fd, buf, n, (off_t)(body->offset + pos));
+	while (got < 0 && errno == EINTR);
+	if (got == 0) {
+		/* The file is shorter than when the body was measured. */
+		errno = EIO;
+		return -1;
+	}
+	return got;
 }
 
 int s3__cancelled(const s3_client *c)
@@ -302,7 +327,7 @@ int s3_multipart_begin(s3_client *c, const char *key, char **upload_id)
 }
 
 int s3_multipart_part(s3_client *c, const char *key, const char *upload_id, int number,
-		      const unsigned char *data, size_t len)
+		      const s3_body *body)
 {
 	char *etag = NULL;
 	int ret;
@@ -316,7 +341,7 @@ int s3_multipart_part(s3_client *c, const char *key, const char *upload_id, int 
 		free(url);
 		return ret;
 	}
-	WITH_RETRIES(c, c->t->multipart_part(c, key, upload_id, number, data, len, &etag));
+	WITH_RETRIES(c, c->t->multipart_part(c, key, upload_id, number, body, &etag));
 	if (ret < 0)
 		return ret;
 	if (number > c->netags) {

@@ -61,11 +61,13 @@ typedef struct {
 
 typedef struct s3_client s3_client;
 
-/* The content of a PUT: @len bytes at @data, or when @data is NULL, read
- * from @fd at offset 0. */
+/* The content of a PUT or of a part: @len bytes at @data, or when @data
+ * is NULL, read from @fd at @offset (with pread(), so a retry reads it
+ * again and one fd serves every part). */
 typedef struct {
 	const unsigned char *data;
 	int fd;
+	uint64_t offset;
 	uint64_t len;
 } s3_body;
 
@@ -114,7 +116,7 @@ int s3_multipart_begin(s3_client *c, const char *key, char **upload_id);
 /* Part @number (1..S3_MAX_PARTS); its ETag is kept in the client for
  * s3_multipart_complete(). */
 int s3_multipart_part(s3_client *c, const char *key, const char *upload_id, int number,
-		      const unsigned char *data, size_t len);
+		      const s3_body *body);
 int s3_multipart_complete(s3_client *c, const char *key, const char *upload_id);
 int s3_multipart_abort(s3_client *c, const char *key, const char *upload_id);
 

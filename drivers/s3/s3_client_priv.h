@@ -6,6 +6,8 @@
 #ifndef MKT_S3_CLIENT_PRIV_H
 #define MKT_S3_CLIENT_PRIV_H
 
+#include <sys/types.h>
+
 #include "s3_client.h"
 
 /*
@@ -28,7 +30,7 @@ typedef struct {
 	int (*download)(s3_client *c, const char *key, s3_download *out);
 	int (*multipart_begin)(s3_client *c, const char *key, char **upload_id);
 	int (*multipart_part)(s3_client *c, const char *key, const char *upload_id, int number,
-			      const unsigned char *data, size_t len, char **etag);
+			      const s3_body *body, char **etag);
 	int (*multipart_complete)(s3_client *c, const char *key, const char *upload_id,
 				  char *const *etags, int n);
 	int (*multipart_abort)(s3_client *c, const char *key, const char *upload_id);
@@ -61,6 +63,12 @@ int s3__fail(s3_client *c, int code, int retryable, const char *what, const char
 /* The mkt_status of an HTTP status: 404 MKT_ENOTFOUND, 401/403 MKT_EPERM,
  * else MKT_ERROR. */
 int s3__status_code(long status);
+
+/* Copy up to @n bytes of @body from position @pos (relative to the
+ * body's start) into @buf: the count (0 at the end), or -1 with errno set
+ * when reading its fd failed.  Both transports feed their libraries'
+ * read callbacks with it. */
+ssize_t s3__body_read(const s3_body *body, uint64_t pos, void *buf, size_t n);
 
 /* Nonzero once the configured cancel flag is set. */
 int s3__cancelled(const s3_client *c);

@@ -10,6 +10,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,11 @@ typedef struct {
 	const char *what;       /* for messages: "read", "write", ... */
 	const char *key;        /* NULL: the bucket */
 	const char *query;      /* encoded, without '?'; NULL for none */
-	const unsigned char *body;
-	size_t body_len;
-	size_t body_pos;
+	const s3_body *upload;  /* PUT */
+	uint64_t upload_pos;
+	int read_errno;         /* reading the upload's fd failed */
+	const char *post;       /* POST */
+	size_t post_len;
 	const char *content_type;
 	const s3_client *c;
 	long status;
@@ -133,15 +136,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	request *r = ud;
-	size_t n = size * nmemb, left = r->body_len - r->body_pos;
+	ssize_t got = s3__body_read(r->upload, r->upload_pos, buf, size * nmemb);
 
-	if (n > left)
-		n = left;
-	if (n == 0)
-		return 0;
-	memcpy(buf, r->body + r->body_pos, n);
-	r->body_pos += n;
-	return n;
+	if (got < 0) {
+		r->read_errno = errno;
+		return CURL_READFUNC_ABORT;
+	}
+	r->upload_pos += (uint64_t)got;
+	return (size_t)got;
 }
 
 /* A retry sends the body again from its start. */
@@ -149,9 +151,9 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
 {
 	request *r = ud;
 
-	if (origin != SEEK_SET || offset < 0 || (size_t)offset > r->body_len)
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->upload->len)
 		return CURL_SEEKFUNC_FAIL;
-	r->body_pos = (size_t)offset;
+	r->upload_pos = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -243,7 +245,7 @@ static int perform(s3_client *c, request *r)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT")) {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload->len);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
@@ -252,16 +254,21 @@ static int perform(s3_client *c, request *r)
 		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	} else if (!strcmp(r->method, "POST")) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post ? r->post : "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len);
 	} else if (strcmp(r->method, "GET")) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 
-	r->body_pos = 0;
+	r->upload_pos = 0;
+	r->read_errno = 0;
 	mkt_buf_reset(&r->answer);
 	r->etag[0] = '\0';
 	rc = curl_easy_perform(e);
+	if (r->read_errno) {
+		ret = s3__fail(c, MKT_ERROR, 0, r->what, r->key, 0, NULL, strerror(r->read_errno));
+		goto cleanup;
+	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		ret = mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "cancelled");
 		goto cleanup;
@@ -344,8 +351,9 @@ static int curl_bucket_head(s3_client *c)
 
 static int curl_bucket_create(s3_client *c)
 {
-	request r = { .method = "PUT", .what = "create" };
 	mkt_buf body = MKT_BUF_INIT;
+	s3_body content = { .data = (const unsigned char *)"", .fd = -1 };
+	request r = { .method = "PUT", .what = "create", .upload = &content };
 	int ret;
 
 	/* us-east-1 is the one region that takes no LocationConstraint. */
@@ -354,8 +362,8 @@ static int curl_bucket_create(s3_client *c)
 			    "<LocationConstraint>");
 		mkt_buf_add_xml(&body, c->cfg.region);
 		mkt_buf_add(&body, "</LocationConstraint></CreateBucketConfiguration>");
-		r.body = (const unsigned char *)body.ptr;
-		r.body_len = body.len;
+		content.data = (const unsigned char *)body.ptr;
+		content.len = body.len;
 		r.content_type = "application/xml";
 	}
 	ret = perform(c, &r);
@@ -377,16 +385,10 @@ static int curl_object_head(s3_client *c, const char *key, uint64_t *size)
 
 static int curl_object_put(s3_client *c, const char *key, const s3_body *body)
 {
-	request r = { .method = "PUT", .what = "write", .key = key,
+	request r = { .method = "PUT", .what = "write", .key = key, .upload = body,
 		      .content_type = "application/octet-stream" };
-	int ret;
+	int ret = perform(c, &r);
 
-	if (!body->data)
-		return s3__fail(c, MKT_EINVAL, 0, "write", key, 0, NULL,
-				"the v4 transport uploads from memory only");
-	r.body = body->data;
-	r.body_len = (size_t)body->len;
-	ret = perform(c, &r);
 	request_clear(&r);
 	return ret;
 }
@@ -514,11 +516,10 @@ static char *upload_query(const char *upload_id, int number)
 }
 
 static int curl_multipart_part(s3_client *c, const char *key, const char *upload_id, int number,
-			       const unsigned char *data, size_t len, char **etag)
+			       const s3_body *body, char **etag)
 {
 	char *query = upload_query(upload_id, number);
-	request r = { .method = "PUT", .what = "write", .key = key, .query = query,
-		      .body = data, .body_len = len };
+	request r = { .method = "PUT", .what = "write", .key = key, .query = query, .upload = body };
 	int ret;
 
 	if ((ret = perform(c, &r)) == 0) {
@@ -551,8 +552,8 @@ static int curl_multipart_complete(s3_client *c, const char *key, const char *up
 		mkt_buf_add(&body, "</Part>");
 	}
 	mkt_buf_add(&body, "</CompleteMultipartUpload>");
-	r.body = (const unsigned char *)body.ptr;
-	r.body_len = body.len;
+	r.post = body.ptr;
+	r.post_len = body.len;
 	if ((ret = perform(c, &r)) < 0 || (ret = answer_root(c, &r, &doc, &root)) < 0)
 		goto cleanup;
 	/* S3 may answer 200 and report the failure in the body. */

@@ -180,25 +180,13 @@ static int libs3_object_head(s3_client *c, const char *key, uint64_t *size)
 static int on_put_data(int size, char *buf, void *ud)
 {
 	call *k = ud;
-	uint64_t left = k->body->len - k->pos;
-	size_t n = (uint64_t)size < left ? (size_t)size : (size_t)left;
 	ssize_t got;
 
 	if (s3__cancelled(k->c))
 		return -1;
-	if (n == 0)
-		return 0;
-	if (k->body->data) {
-		memcpy(buf, k->body->data + k->pos, n);
-		got = (ssize_t)n;
-	} else {
-		do
-			got = pread(k->body->fd, buf, n, (off_t)k->pos);
-		while (got < 0 && errno == EINTR);
-		if (got <= 0) {
-			k->read_errno = got < 0 ? errno : EIO;
-			return -1;
-		}
+	if ((got = s3__body_read(k->body, k->pos, buf, (size_t)size)) < 0) {
+		k->read_errno = errno;
+		return -1;
 	}
 	k->pos += (uint64_t)got;
 	return (int)got;

@@ -690,3 +690,22 @@ int mkt_transfer_probe(const char *source, uint64_t *out)
 	free(display);
 	return ret;
 }
+
+int mkt_transfer_open_file(const char *source)
+{
+	char *path = NULL;
+	struct stat st;
+	int fd = -1;
+
+	if (!source || mkt_transfer__is_http(source) || local_path(&path, source, source) < 0)
+		goto cleanup;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+
+ cleanup:
+	mkt_error_clear();
+	free(path);
+	return fd;
+}

@@ -145,6 +145,14 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out);
  * MKT_ENOTFOUND when it does not exist, 0 with *out = 0 when unknown. */
 int mkt_transfer_probe(const char *source, uint64_t *out);
 
+/* @source opened read-only when it is a local regular file (a path or a
+ * file:// URL), else -1: a URL, a device, a pipe, or a file that cannot
+ * be opened (mkt_transfer_run() reports why).  For a writer that would
+ * rather read back what it was handed than keep it in memory: the bytes
+ * @write receives from a plain (not unpacking) transfer of such a source
+ * are the file's, in order from offset 0. */
+int mkt_transfer_open_file(const char *source);
+
 /* Is libcurl's result @code (a CURLcode) worth a retry: the network or
  * the server failed, not the request?  For every client of libcurl in
  * marketd, so they all retry the same failures. */

@@ -9,7 +9,9 @@ test/s3rver.py) on free loopback ports, twice:
     ("/bucket/" against "/bucket"; see test/s3rver.py).
 Then runs the built driver ($MKT_BUILDDIR/drivers/s3) directly with action
 documents: the conformance kit with V4 and V2, single PUT and multipart
-uploads, a driver stopped mid-upload, wrong credentials, a missing
+uploads from a file (read back part by part: the driver's peak RSS is
+measured) and from a URL through nginx (a part buffer), a source file
+changed mid-upload, a driver stopped mid-upload, wrong credentials, a missing
 bucket, a corrupted object, monitor across more than 1000 objects, and
 s3cmd (an independent client) reading back what the driver wrote.
 
@@ -39,9 +41,12 @@ VALGRIND = ("valgrind --quiet --error-exitcode=99 --leak-check=full "
 SLOW = 10 if WRAPPER == "valgrind" else 1
 SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 MB = 1 << 20
+# Runs a command and writes its peak RSS (KiB) to the file named first.
+MAXRSS = os.path.join(HERE, "maxrss.py")
 
 sys.path.insert(0, os.path.join(SRCDIR, "test"))
 import driverkit  # noqa: E402
+import nginx  # noqa: E402
 import s3rver  # noqa: E402
 
 
@@ -63,10 +68,12 @@ class S3DriverTest(unittest.TestCase):
                                 pass_env=SANITIZER_ENV, scratch=os.path.join(cls.tmp, "scratch"))
         os.makedirs(cls.runner.scratch)
         cls.s3cmd_cfg = s3rver.s3cmd_config(os.path.join(cls.tmp, "s3cmd.cfg"), cls.strict)
+        cls.web = nginx.Nginx(os.path.join(cls.tmp, "nginx"), cls.tmp, access_log=False).start()
         cls.next_id = 1
 
     @classmethod
     def tearDownClass(cls):
+        cls.web.stop()
         cls.strict.stop()
         cls.lax.stop()
         if os.environ.get("MKT_TEST_KEEP"):
@@ -133,6 +140,26 @@ class S3DriverTest(unittest.TestCase):
         with open(target, "rb") as f:
             self.assertEqual(f.read(), data)
         return app
+
+    def uploads_of(self, app_id):
+        return [u for u, k in self.strict.uploads("market") if k == "marketapp-%d" % app_id]
+
+    def start_upload(self, source, app_id, parts=1):
+        """Start a multipart import of @source (1 MB parts) and return
+        (proc, workdir) once @parts of it are on the server."""
+        proc, workdir, data = self.runner.start(
+            "import", self.import_doc(source, app_id, self.market(READ_LENGTH="1")), app_id)
+        proc.stdin.write(data)
+        proc.stdin.close()
+        proc.stdin = None
+        deadline = time.monotonic() + 30 * SLOW
+        while time.monotonic() < deadline:
+            mine = self.uploads_of(app_id)
+            if mine and len(os.listdir(os.path.join(self.strict.datadir, "market",
+                                                    s3rver.UPLOADS, mine[0]))) >= parts:
+                return proc, workdir
+            time.sleep(0.02)
+        self.fail("no multipart upload of %d parts started" % parts)
 
     def monitor(self, market):
         run = self.runner.run("monitor", kit.action_document("monitor", market), 1)
@@ -216,6 +243,71 @@ class S3DriverTest(unittest.TestCase):
             with open(self.lax.object_path("v2market", "marketapp-%d" % app["ID"]), "rb") as f:
                 self.assertEqual(f.read(), data)
 
+    def test_url_source(self):
+        """A source that is not a local file is held a part at a time in
+        memory: multipart with v4, the spool and one PUT with v2."""
+        for server, sig in ((self.strict, "v4"), (self.lax, "v2")):
+            data = os.urandom(3 * MB + 777)
+            app_id = self.new_id()
+            self.write("web-%d" % app_id, data)
+            market = self.market(server, BUCKET="web-" + sig, SIGNATURE_VERSION=sig, READ_LENGTH="1")
+            run = self.runner.run("import", self.import_doc(self.web.url("web-%d" % app_id), app_id,
+                                                            market), app_id)
+            self.assertEqual(run.status, 0, run.describe())
+            attrs = kit.parse_result(run.stdout)
+            self.assertEqual(kit.result_get(attrs, "MD5"), hashlib.md5(data).hexdigest())
+            with open(server.object_path("web-" + sig, "marketapp-%d" % app_id), "rb") as f:
+                self.assertEqual(f.read(), data, sig)
+            self.assertEqual(server.uploads("web-" + sig), [])
+
+    def test_file_source_is_not_held_in_memory(self):
+        """A local file is read back part by part: a two-part import with
+        48 MB parts peaks at about the RSS of a 1 KB one, where a part
+        buffer would add 48 MiB."""
+        if WRAPPER or any(name in os.environ for name in SANITIZER_ENV):
+            self.skipTest("RSS is the tool's own under valgrind or a sanitizer")
+        peaks = {}
+        for size in (1000, 50 * MB):
+            data = os.urandom(size)
+            app_id = self.new_id()
+            src = self.write("big-%d" % app_id, data)
+            runner = kit.Runner(S3_DIR, timeout=120, scratch=self.runner.scratch,
+                                wrapper="%s %s %s" % (sys.executable, MAXRSS,
+                                                      os.path.join(self.tmp, "rss-%d" % app_id)))
+            run = runner.run("import", self.import_doc(src, app_id, self.market(READ_LENGTH="48")),
+                             app_id)
+            self.assertEqual(run.status, 0, run.describe())
+            with open(os.path.join(self.tmp, "rss-%d" % app_id)) as f:
+                peaks[size] = int(f.read()) * 1024
+            os.unlink(src)
+        self.assertEqual(self.strict.uploads("market"), [])
+        self.assertLess(peaks[50 * MB] - peaks[1000], 16 * MB, peaks)
+
+    def test_file_changed_during_import(self):
+        """The source file is rewritten while its parts are sent: what was
+        hashed is not what would be stored, so nothing is stored."""
+        data = os.urandom(40 * MB)
+        app_id = self.new_id()
+        src = self.write("changing-%d" % app_id, data)
+        proc, workdir = self.start_upload(src, app_id)
+        os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            # Still under way: the change lands before the end.
+            self.assertEqual(len(self.uploads_of(app_id)), 1)
+            with open(src, "r+b") as f:
+                f.write(b"changed")
+        finally:
+            os.killpg(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=60 * SLOW)
+        shutil.rmtree(workdir, ignore_errors=True)
+        err = err.decode(errors="replace")
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("changed while it was being imported", err)
+        self.assertIn("aborted the multipart upload", err)
+        self.assertEqual(out, b"")
+        self.assertFalse(self.strict.has_object("market", "marketapp-%d" % app_id))
+        self.assertEqual(self.strict.uploads("market"), [])
+
     def test_missing_bucket_is_created(self):
         for server, sig in ((self.strict, "v4"), (self.lax, "v2")):
             bucket = "fresh-%s" % sig
@@ -287,20 +379,7 @@ class S3DriverTest(unittest.TestCase):
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        proc, workdir, data = self.runner.start(
-            "import", self.import_doc(fifo, app_id, self.market(READ_LENGTH="1")), app_id)
-        proc.stdin.write(data)
-        proc.stdin.close()
-        proc.stdin = None
-        deadline = time.monotonic() + 30 * SLOW
-        mine = []
-        while time.monotonic() < deadline:
-            mine = [u for u, k in self.strict.uploads("market") if k == "marketapp-%d" % app_id]
-            if mine and len(os.listdir(os.path.join(self.strict.datadir, "market",
-                                                    s3rver.UPLOADS, mine[0]))) > 3:
-                break
-            time.sleep(0.1)
-        self.assertTrue(mine, "no multipart upload started")
+        proc, workdir = self.start_upload(fifo, app_id, parts=4)
         os.killpg(proc.pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30 * SLOW)
         stop.set()
@@ -312,8 +391,7 @@ class S3DriverTest(unittest.TestCase):
         self.assertIn("aborted the multipart upload", err)
         self.assertEqual(out, b"")
         self.assertFalse(self.strict.has_object("market", "marketapp-%d" % app_id))
-        self.assertEqual([u for u, k in self.strict.uploads("market")
-                          if k == "marketapp-%d" % app_id], [])
+        self.assertEqual(self.uploads_of(app_id), [])
 
     # -- credentials -----------------------------------------------------------
 
