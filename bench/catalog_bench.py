@@ -25,8 +25,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
-BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+SRC = os.path.abspath(os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE))
+# Absolute: daemons and drivers run in directories of their own.
+BUILD = os.path.abspath(os.environ.get("MKT_BUILDDIR") or SRC)
 sys.path.insert(0, os.path.join(SRC, "test", "integration"))
 sys.path.insert(0, os.path.join(SRC, "test", "drivers"))
 sys.path.insert(0, os.path.join(SRC, "test"))

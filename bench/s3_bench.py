@@ -9,9 +9,9 @@ same run.
             the page cache first);
   download: the driver's export action (md5 checked, written durably) vs
             `s3cmd get`.
-The driver runs alone exactly as marketd runs it (the conformance kit's
-runner; peak RSS = the child's ru_maxrss), then the same through marketd:
-an app imported from an image into an s3 market, and exported into a
+The driver runs alone as marketd runs it (peak RSS = its ru_maxrss,
+through test/drivers/maxrss.py), then the same through marketd: an app
+imported from an image into an s3 market, and exported into a
 datastore (peak RSS of marketd and of the driver sampled from /proc).  Each time is the best of
 BENCH_ROUNDS (default 3).  BENCH_SIZE_MB (default 1024) sets the size.
 Prints one line per measure: name, ours (s), s3cmd (s), throughput ratio
@@ -25,8 +25,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
-BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+SRC = os.path.abspath(os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE))
+# Absolute: daemons and drivers run in directories of their own.
+BUILD = os.path.abspath(os.environ.get("MKT_BUILDDIR") or SRC)
 sys.path.insert(0, os.path.join(SRC, "test"))
 import driverkit  # noqa: E402
 import s3rver  # noqa: E402
@@ -37,27 +38,24 @@ MB = 1 << 20
 
 
 kit = driverkit.load()
+# Measures the driver's own peak RSS (see there why not wait4() from here).
+MAXRSS = os.path.join(SRC, "test", "drivers", "maxrss.py")
 
 
 def run_driver(action, document, obj_id, driver_dir):
     """(seconds, peak RSS in bytes, stdout) of one driver action."""
     exe = os.path.join(driver_dir, action)
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.monotonic()
-        proc = subprocess.Popen([exe, "-", str(obj_id)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=err)
-        proc.stdin.write(document.encode())
-        proc.stdin.close()
-        out = proc.stdout.read()
-        proc.stdout.close()
-        # wait4 rather than wait: the rusage is this child's alone.
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.Popen([sys.executable, "-S", MAXRSS, rss.name, exe, "-", str(obj_id)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        out, _ = proc.communicate(document.encode())
         seconds = time.monotonic() - t0
         if proc.returncode != 0:
             err.seek(0)
             raise RuntimeError("%s failed: %s" % (action, err.read().decode(errors="replace")[-2000:]))
-    return seconds, usage.ru_maxrss * 1024, out.decode()
+        peak = int(rss.read()) * 1024
+    return seconds, peak, out.decode()
 
 
 def evict(path):

@@ -20,8 +20,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE)
-BUILD = os.environ.get("MKT_BUILDDIR") or SRC
+SRC = os.path.abspath(os.environ.get("MKT_SRCDIR") or os.path.dirname(HERE))
+# Absolute: daemons and drivers run in directories of their own.
+BUILD = os.path.abspath(os.environ.get("MKT_BUILDDIR") or SRC)
 sys.path.insert(0, os.path.join(SRC, "test", "integration"))
 sys.path.insert(0, os.path.join(SRC, "test"))
 import harness  # noqa: E402  (starts the real marketd)
@@ -32,9 +33,11 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 class RssSampler(threading.Thread):
-    """Peak VmRSS of marketd and of any process running a driver action,
-    and the peak of their summed Pss (shared library pages counted once
-    between them, which a sum of two RSS counts twice)."""
+    """Peak RSS of marketd and of any process running a driver action
+    (their VmHWM, the kernel's own high-water mark, so a peak between two
+    samples is not missed), and the peak of their summed Pss (shared
+    library pages counted once between them, which a sum of two RSS
+    counts twice; sampled)."""
 
     def __init__(self, daemon_pid, driver_dir):
         super().__init__(daemon=True)
@@ -44,11 +47,11 @@ class RssSampler(threading.Thread):
         self.stop = False
 
     @staticmethod
-    def rss_kb(pid):
+    def hwm_kb(pid):
         try:
             with open("/proc/%s/status" % pid) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("VmHWM:"):
                         return int(line.split()[1])
         except OSError:
             pass
@@ -79,7 +82,7 @@ class RssSampler(threading.Thread):
 
     def run(self):
         while not self.stop:
-            self.peak["marketd"] = max(self.peak["marketd"], self.rss_kb(self.pid))
+            self.peak["marketd"] = max(self.peak["marketd"], self.hwm_kb(self.pid))
             pss = self.pss_kb(self.pid)
             for p in self.children():
                 try:
@@ -88,7 +91,7 @@ class RssSampler(threading.Thread):
                 except OSError:
                     continue
                 if cmd.startswith(self.driver_dir):
-                    self.peak["driver"] = max(self.peak["driver"], self.rss_kb(p))
+                    self.peak["driver"] = max(self.peak["driver"], self.hwm_kb(p))
                     pss += self.pss_kb(p)
             self.peak["pss_sum"] = max(self.peak["pss_sum"], pss)
             time.sleep(0.05)

@@ -1,6 +1,10 @@
 """maxrss.py FILE COMMAND [ARG...]: run COMMAND (sharing this process's
 stdin, stdout and stderr), write its peak RSS in KiB to FILE, exit with its
-status.  A driver test's wrapper, to measure one driver run."""
+status.  A wrapper for the driver tests and benches, to measure one driver
+run: the peak a parent's wait4() reports also counts the memory of the
+process that forked the driver (the kernel keeps the larger of the two
+at exec), so the driver is forked from this small process (run it with
+python3 -S: about 8 MiB) rather than from a test or bench process."""
 
 import os
 import signal
@@ -20,7 +24,8 @@ def main():
     _, status, usage = os.wait4(pid, 0)
     with open(out, "w") as f:
         f.write("%d\n" % usage.ru_maxrss)
-    sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+    code = os.waitstatus_to_exitcode(status)
+    sys.exit(code if code >= 0 else 128 - code)     # killed: as a shell says it
 
 
 if __name__ == "__main__":

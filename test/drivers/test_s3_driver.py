@@ -272,7 +272,7 @@ class S3DriverTest(unittest.TestCase):
             app_id = self.new_id()
             src = self.write("big-%d" % app_id, data)
             runner = kit.Runner(S3_DIR, timeout=120, scratch=self.runner.scratch,
-                                wrapper="%s %s %s" % (sys.executable, MAXRSS,
+                                wrapper="%s -S %s %s" % (sys.executable, MAXRSS,
                                                       os.path.join(self.tmp, "rss-%d" % app_id)))
             run = runner.run("import", self.import_doc(src, app_id, self.market(READ_LENGTH="48")),
                              app_id)

@@ -33,8 +33,9 @@ import xml.etree.ElementTree as ET
 import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("MKT_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILDDIR = os.environ.get("MKT_BUILDDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
+# Absolute: the daemon runs in a directory of its own.
+SRCDIR = os.path.abspath(os.environ.get("MKT_SRCDIR") or os.path.join(HERE, "..", ".."))
+BUILDDIR = os.path.abspath(os.environ.get("MKT_BUILDDIR") or os.path.join(HERE, "..", ".."))
 
 WRAPPER = os.environ.get("MKT_TEST_WRAPPER", "")
 SLOW = 10 if WRAPPER == "valgrind" else 1
