@@ -208,6 +208,8 @@ def main():
               "counted once)" % (pk["marketd"] / 1024, pk["driver"] / 1024,
                                  (pk["marketd"] + pk["driver"]) / 1024, pk["pss_sum"] / 1024))
         print("%d MiB, best of %d; ratio = s3cmd time / ours, target >= 1.0x" % (SIZE_MB, ROUNDS))
+        print("every round (s): " + "; ".join(
+            "%s %s" % (k, " ".join("%.2f" % t for t in v)) for k, v in results.items()))
     finally:
         if daemon:
             daemon.close()
