@@ -118,14 +118,19 @@ class S3rver:
         return os.path.exists(self.object_path(bucket, key))
 
     def uploads(self, bucket):
-        """Multipart uploads not completed nor aborted: [(upload id, key)]."""
+        """Multipart uploads not completed nor aborted: [(upload id, key)],
+        key None while s3rver is still writing the upload's records."""
         d = os.path.join(self.datadir, bucket, UPLOADS)
         if not os.path.isdir(d):
             return []
         out = []
         for upload_id in sorted(os.listdir(d)):
-            with open(os.path.join(d, upload_id, "key")) as f:
-                out.append((upload_id, f.read()))
+            try:
+                with open(os.path.join(d, upload_id, "key")) as f:
+                    out.append((upload_id, f.read()))
+            except FileNotFoundError:
+                if os.path.isdir(os.path.join(d, upload_id)):
+                    out.append((upload_id, None))
         return out
 
     def put_direct(self, bucket, key, data):

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,8 +214,13 @@ static int source_key(const s3_market *m, const char *source, const char **out)
  *     The file must not change meanwhile: upload_finish() refuses to make
  *     the object when its size, times or identity moved, as the digests
  *     would not describe what was stored.
- *   - anything else (a URL): a part buffer of part_size bytes, and for v2
- *     a spool file in TMPDIR that the buffer is appended to.
+ *     A part read from the file is sent by a thread of its own while the
+ *     transfer reads and hashes the next one: the network and the store
+ *     are kept busy during the hashing.  One part is in flight at most, so
+ *     the S3 client is never used by two threads at once.
+ *   - anything else (a URL): a part buffer of part_size bytes, sent before
+ *     the buffer is filled again, and for v2 a spool file in TMPDIR that
+ *     the buffer is appended to.
  */
 typedef struct {
 	s3_client *client;
@@ -228,6 +234,13 @@ typedef struct {
 	int parts;              /* parts sent so far */
 	char *upload_id;        /* the multipart upload, once begun */
 	int spool;              /* v2 without src: the spool file, or -1 */
+	/* The part in flight (file sources) and how its sending ended. */
+	int sending;
+	pthread_t sender;
+	s3_body flight;
+	int flight_number;
+	int flight_ret;
+	mkt_error flight_error;
 } upload;
 
 static void upload_init(upload *u, s3_client *c, const char *key, size_t part_size, const char *source)
@@ -283,8 +296,32 @@ static int spool_write(upload *u)
 	return 0;
 }
 
-/* Send the current part on: to S3, to the spool, or (v2 reading the
- * source file) nowhere yet. */
+static void *flight_run(void *ud)
+{
+	upload *u = ud;
+
+	u->flight_ret = s3_multipart_part(u->client, u->key, u->upload_id, u->flight_number,
+					  &u->flight);
+	if (u->flight_ret < 0)
+		mkt_error_preserve(&u->flight_error);
+	return NULL;
+}
+
+/* Wait for the part in flight; its failure becomes this thread's error. */
+static int upload_wait(upload *u)
+{
+	if (!u->sending)
+		return 0;
+	pthread_join(u->sender, NULL);
+	u->sending = 0;
+	if (u->flight_ret < 0)
+		mkt_error_restore(&u->flight_error);
+	return u->flight_ret;
+}
+
+/* Send the current part on: to S3 (from a file: in flight until the next
+ * upload_wait()), to the spool, or (v2 reading the source file) nowhere
+ * yet. */
 static int upload_flush(upload *u)
 {
 	s3_body part = upload_part(u);
@@ -294,9 +331,20 @@ static int upload_flush(upload *u)
 		if (u->src < 0)
 			ret = spool_write(u);
 	} else {
-		if (!u->upload_id && (ret = s3_multipart_begin(u->client, u->key, &u->upload_id)) < 0)
+		if ((ret = upload_wait(u)) < 0 ||
+		    (!u->upload_id && (ret = s3_multipart_begin(u->client, u->key, &u->upload_id)) < 0))
 			return ret;
-		ret = s3_multipart_part(u->client, u->key, u->upload_id, u->parts + 1, &part);
+		if (u->src < 0) {
+			ret = s3_multipart_part(u->client, u->key, u->upload_id, u->parts + 1, &part);
+		} else {
+			u->flight = part;
+			u->flight_number = u->parts + 1;
+			u->sending = 1;
+			if ((ret = pthread_create(&u->sender, NULL, flight_run, u)) != 0) {
+				u->sending = 0;
+				return mkt_error_set_os(ret, "cannot start a thread");
+			}
+		}
 	}
 	if (ret < 0)
 		return ret;
@@ -349,16 +397,18 @@ static int source_unchanged(const upload *u, const char *source)
 /* All content is in: make the object. */
 static int upload_finish(upload *u, const char *source)
 {
+	mkt_error first;
 	s3_body body;
 	int ret;
 
-	if ((ret = source_unchanged(u, source)) < 0)
-		return ret;
 	if (u->upload_id) {
-		if (u->len > 0 && (ret = upload_flush(u)) < 0)
+		if ((u->len > 0 && (ret = upload_flush(u)) < 0) || (ret = upload_wait(u)) < 0 ||
+		    (ret = source_unchanged(u, source)) < 0)
 			return ret;
 		return s3_multipart_complete(u->client, u->key, u->upload_id);
 	}
+	if ((ret = source_unchanged(u, source)) < 0)
+		return ret;
 	if (u->spool >= 0) {
 		if ((ret = spool_write(u)) < 0)
 			return ret;
@@ -367,12 +417,26 @@ static int upload_finish(upload *u, const char *source)
 		/* One part, or v2 reading the source file. */
 		body = (s3_body){ u->buf, u->src, 0, u->sent + u->len };
 	}
-	return s3_object_put(u->client, u->key, &body);
+	if ((ret = s3_object_put(u->client, u->key, &body)) < 0 ||
+	    (ret = source_unchanged(u, source)) == 0)
+		return ret;
+	/* The file changed while it was sent: the object is not what was
+	 * hashed. */
+	mkt_error_preserve(&first);
+	s3_object_delete(u->client, u->key);
+	mkt_error_restore(&first);
+	return ret;
 }
 
 /* A failed upload leaves no parts behind (when the server lets us). */
 static void upload_abort(upload *u)
 {
+	mkt_error first;
+
+	/* The client is free once the part in flight has ended. */
+	mkt_error_preserve(&first);
+	upload_wait(u);
+	mkt_error_restore(&first);
 	if (!u->upload_id)
 		return;
 	s3_client_ignore_cancel(u->client);

@@ -699,7 +699,12 @@ int mkt_transfer_open_file(const char *source)
 
 	if (!source || mkt_transfer__is_http(source) || local_path(&path, source, source) < 0)
 		goto cleanup;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+	/* Not even opened when it is not a plain file: opening a FIFO would
+	 * wait for a writer, or take the one the transfer is to read. */
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		goto cleanup;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0 &&
+	    (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;
 	}

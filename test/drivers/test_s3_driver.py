@@ -379,11 +379,28 @@ class S3DriverTest(unittest.TestCase):
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        proc, workdir = self.start_upload(fifo, app_id, parts=4)
-        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            self.assert_sigterm_aborts(fifo, app_id)
+        finally:
+            stop.set()
+            feeder.join(5)
+
+    def test_sigterm_mid_upload_of_a_file(self):
+        """The same with a file source, whose parts are sent by a thread
+        while the next one is hashed: the part in flight ends before the
+        abort."""
+        app_id = self.new_id()
+        self.assert_sigterm_aborts(self.write("term-%d" % app_id, os.urandom(48 * MB)), app_id)
+
+    def assert_sigterm_aborts(self, source, app_id):
+        proc, workdir = self.start_upload(source, app_id, parts=4)
+        os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            self.assertEqual(len(self.uploads_of(app_id)), 1, "the upload ended too soon")
+            os.killpg(proc.pid, signal.SIGTERM)
+        finally:
+            os.killpg(proc.pid, signal.SIGCONT)
         out, err = proc.communicate(timeout=30 * SLOW)
-        stop.set()
-        feeder.join(5)
         shutil.rmtree(workdir, ignore_errors=True)
         err = err.decode(errors="replace")
         self.assertEqual(proc.returncode, 1, err)

@@ -1149,6 +1149,38 @@ START_TEST(test_probe_local)
 }
 END_TEST
 
+/* Only a plain local file is opened, and a FIFO is not touched: opening
+ * it would block (no writer) or take the writer the transfer is to read. */
+START_TEST(test_open_file)
+{
+	char *src = fixture("plain.bin"), *file_url = mkt_asprintf("file://%s", src);
+	char *dir = outdir(), *fifo = path_in(dir, "fifo"), *missing = fixture("no-such-file");
+	struct stat st;
+	int fd;
+
+	fd = mkt_transfer_open_file(src);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, PLAIN_LEN);
+	close(fd);
+	fd = mkt_transfer_open_file(file_url);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(mkt_transfer_open_file(fifo), -1);     /* returns: did not wait */
+	ck_assert_int_eq(mkt_transfer_open_file(dir), -1);
+	ck_assert_int_eq(mkt_transfer_open_file(missing), -1);
+	ck_assert_int_eq(mkt_transfer_open_file("http://127.0.0.1:1/plain.bin"), -1);
+	ck_assert_int_eq(mkt_transfer_open_file(NULL), -1);
+	ck_assert_int_eq(mkt_error_last()->code, 0);
+	free(src);
+	free(file_url);
+	free(dir);
+	free(fifo);
+	free(missing);
+}
+END_TEST
+
 /* ----------------------------------------------------------- HTTP cases */
 
 static void http_ok(const char *query, const char *fixture_name, const char *expect_name,
@@ -1566,6 +1598,7 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_cancel_local);
 	tcase_add_test(tc, test_probe_local);
+	tcase_add_test(tc, test_open_file);
 	tcase_add_unchecked_fixture(tc, setup_fixtures, NULL);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
