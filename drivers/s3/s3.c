@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -211,9 +212,11 @@ static int source_key(const s3_market *m, const char *source, const char **out)
  *   - a source that is a local regular file, the usual case (an image of
  *     a datastore): the file itself, read back at the part's offset.  The
  *     driver then holds no part in memory, and a v2 PUT is of the file.
- *     The file must not change meanwhile: upload_finish() refuses to make
- *     the object when its size, times or identity moved, as the digests
- *     would not describe what was stored.
+ *     The transfer reads the very file the parts come from (through
+ *     /proc/self/fd, even if the path is renamed or replaced meanwhile),
+ *     and the file must not change: upload_finish() refuses to keep the
+ *     object when its size, times or identity moved, as the digests would
+ *     not describe what was stored.
  *     A part read from the file is sent by a thread of its own while the
  *     transfer reads and hashes the next one: the network and the store
  *     are kept busy during the hashing.  One part is in flight at most, so
@@ -225,13 +228,16 @@ static int source_key(const s3_market *m, const char *source, const char **out)
 typedef struct {
 	s3_client *client;
 	const char *key;
+	const char *source;     /* IMPORT_SOURCE, for messages */
 	size_t part_size;
 	int src;                /* the source file, or -1 */
+	char *src_path;         /* "/proc/self/fd/<src>": what the transfer reads */
 	struct stat src_st;     /* as it was when the import began */
 	unsigned char *buf;     /* the part being filled, when src is -1 */
 	uint64_t sent;          /* bytes of the content before the current part */
 	size_t len;             /* bytes of the current part */
 	int parts;              /* parts sent so far */
+	int part_failed;        /* a part's request failed, perhaps cut short */
 	char *upload_id;        /* the multipart upload, once begun */
 	int spool;              /* v2 without src: the spool file, or -1 */
 	/* The part in flight (file sources) and how its sending ended. */
@@ -243,18 +249,33 @@ typedef struct {
 	mkt_error flight_error;
 } upload;
 
-static void upload_init(upload *u, s3_client *c, const char *key, size_t part_size, const char *source)
+static int upload_init(upload *u, s3_client *c, const char *key, size_t part_size, const char *source)
 {
 	u->client = c;
 	u->key = key;
+	u->source = source;
 	u->part_size = part_size;
 	u->spool = -1;
 	if ((u->src = mkt_transfer_open_file(source)) >= 0 && fstat(u->src, &u->src_st) < 0) {
 		close(u->src);
 		u->src = -1;
 	}
-	if (u->src < 0)
+	if (u->src < 0) {
 		u->buf = mkt_malloc(part_size);
+		return 0;
+	}
+	u->src_path = mkt_asprintf("/proc/self/fd/%d", u->src);
+	/* What cannot be stored is refused before reading it all. */
+	if (s3_client_multipart(c) &&
+	    (uint64_t)u->src_st.st_size > (uint64_t)part_size * S3_MAX_PARTS)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
+				     "%s is larger than %d parts of READ_LENGTH; raise READ_LENGTH",
+				     source, S3_MAX_PARTS);
+	if (!s3_client_multipart(c) && (uint64_t)u->src_st.st_size > S3_MAX_PUT)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
+				     "%s is larger than 5 GiB, the most one PUT (signature v2) can store",
+				     source);
+	return 0;
 }
 
 /* The current part, where upload_flush() and upload_finish() send it from. */
@@ -296,6 +317,51 @@ static int spool_write(upload *u)
 	return 0;
 }
 
+/* The source file still is what the transfer began to read and hash. */
+static int source_unchanged(const upload *u)
+{
+	const struct stat *a = &u->src_st;
+	struct stat b;
+
+	if (u->src < 0)
+		return 0;
+	if (fstat(u->src, &b) < 0)
+		return mkt_error_set_os(errno, "cannot read %s", u->source);
+	if (a->st_dev != b.st_dev || a->st_ino != b.st_ino || a->st_size != b.st_size ||
+	    a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec ||
+	    a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
+				     "%s changed while it was being imported; not storing it", u->source);
+	return 0;
+}
+
+/* At the end: unchanged, and the transfer read all of it. */
+static int source_complete(const upload *u)
+{
+	int ret = source_unchanged(u);
+
+	if (ret == 0 && u->src >= 0 && u->sent + u->len != (uint64_t)u->src_st.st_size)
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
+				    "%s changed while it was being imported; not storing it", u->source);
+	return ret;
+}
+
+/* A part or PUT read from the file failed: when the file changed, say
+ * that rather than what reading it meanwhile ran into. */
+static int upload_failed(const upload *u, int ret)
+{
+	mkt_error first;
+	int changed;
+
+	if (ret >= 0 || u->src < 0)
+		return ret;
+	mkt_error_preserve(&first);
+	if ((changed = source_unchanged(u)) < 0)
+		return changed;
+	mkt_error_restore(&first);
+	return ret;
+}
+
 static void *flight_run(void *ud)
 {
 	upload *u = ud;
@@ -314,9 +380,11 @@ static int upload_wait(upload *u)
 		return 0;
 	pthread_join(u->sender, NULL);
 	u->sending = 0;
-	if (u->flight_ret < 0)
+	if (u->flight_ret < 0) {
+		u->part_failed = 1;
 		mkt_error_restore(&u->flight_error);
-	return u->flight_ret;
+	}
+	return upload_failed(u, u->flight_ret);
 }
 
 /* Send the current part on: to S3 (from a file: in flight until the next
@@ -336,6 +404,7 @@ static int upload_flush(upload *u)
 			return ret;
 		if (u->src < 0) {
 			ret = s3_multipart_part(u->client, u->key, u->upload_id, u->parts + 1, &part);
+			u->part_failed |= ret < 0;
 		} else {
 			u->flight = part;
 			u->flight_number = u->parts + 1;
@@ -375,27 +444,8 @@ static int upload_write(void *ud, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* The source file still is what the transfer read and hashed. */
-static int source_unchanged(const upload *u, const char *source)
-{
-	const struct stat *a = &u->src_st;
-	struct stat b;
-
-	if (u->src < 0)
-		return 0;
-	if (fstat(u->src, &b) < 0)
-		return mkt_error_set_os(errno, "cannot read %s", source);
-	if (a->st_dev != b.st_dev || a->st_ino != b.st_ino ||
-	    (uint64_t)b.st_size != u->sent + u->len ||
-	    a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec ||
-	    a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec)
-		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
-				     "%s changed while it was being imported; not storing it", source);
-	return 0;
-}
-
 /* All content is in: make the object. */
-static int upload_finish(upload *u, const char *source)
+static int upload_finish(upload *u)
 {
 	mkt_error first;
 	s3_body body;
@@ -403,11 +453,11 @@ static int upload_finish(upload *u, const char *source)
 
 	if (u->upload_id) {
 		if ((u->len > 0 && (ret = upload_flush(u)) < 0) || (ret = upload_wait(u)) < 0 ||
-		    (ret = source_unchanged(u, source)) < 0)
+		    (ret = source_complete(u)) < 0)
 			return ret;
 		return s3_multipart_complete(u->client, u->key, u->upload_id);
 	}
-	if ((ret = source_unchanged(u, source)) < 0)
+	if ((ret = source_complete(u)) < 0)
 		return ret;
 	if (u->spool >= 0) {
 		if ((ret = spool_write(u)) < 0)
@@ -417,13 +467,15 @@ static int upload_finish(upload *u, const char *source)
 		/* One part, or v2 reading the source file. */
 		body = (s3_body){ u->buf, u->src, 0, u->sent + u->len };
 	}
-	if ((ret = s3_object_put(u->client, u->key, &body)) < 0 ||
-	    (ret = source_unchanged(u, source)) == 0)
+	if ((ret = upload_failed(u, s3_object_put(u->client, u->key, &body))) < 0 ||
+	    (ret = source_unchanged(u)) == 0)
 		return ret;
 	/* The file changed while it was sent: the object is not what was
-	 * hashed. */
+	 * hashed.  Removed whatever the stop flag says. */
 	mkt_error_preserve(&first);
-	s3_object_delete(u->client, u->key);
+	s3_client_ignore_cancel(u->client);
+	if (s3_object_delete(u->client, u->key) < 0)
+		mkt_drv_log(MKT_LOG_WARN, "%s", mkt_error_message());
 	mkt_error_restore(&first);
 	return ret;
 }
@@ -431,7 +483,9 @@ static int upload_finish(upload *u, const char *source)
 /* A failed upload leaves no parts behind (when the server lets us). */
 static void upload_abort(upload *u)
 {
+	const struct timespec later = { 1, 0 };
 	mkt_error first;
+	int ret;
 
 	/* The client is free once the part in flight has ended. */
 	mkt_error_preserve(&first);
@@ -440,7 +494,17 @@ static void upload_abort(upload *u)
 	if (!u->upload_id)
 		return;
 	s3_client_ignore_cancel(u->client);
-	if (s3_multipart_abort(u->client, u->key, u->upload_id) < 0)
+	ret = s3_multipart_abort(u->client, u->key, u->upload_id);
+	if (ret == 0 && u->part_failed) {
+		/* S3 may still store a part whose request was cut short after
+		 * the abort ("it might be necessary to abort a given multipart
+		 * upload multiple times"): once more, a moment later.  Gone
+		 * (NoSuchUpload) is what is hoped for. */
+		nanosleep(&later, NULL);
+		if ((ret = s3_multipart_abort(u->client, u->key, u->upload_id)) == MKT_ENOTFOUND)
+			ret = 0;
+	}
+	if (ret < 0)
 		mkt_drv_log(MKT_LOG_WARN, "%s (its parts stay on the server until it expires them)",
 			    mkt_error_message());
 	else
@@ -455,6 +519,7 @@ static void upload_clear(upload *u)
 		close(u->spool);
 	if (u->src >= 0)
 		close(u->src);
+	free(u->src_path);
 }
 
 /* The bucket exists (created when missing) and holds no object @key. */
@@ -511,9 +576,16 @@ static int s3_import(mkt_drv *d)
 	if ((ret = import_check(c, key)) != 0)
 		goto cleanup;
 
-	upload_init(&u, c, key, m.part_size, source);
+	if (upload_init(&u, c, key, m.part_size, source) < 0) {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT, "%s", mkt_error_message());
+		goto cleanup;
+	}
 	md5 = mkt_drv_get(d, "MD5");
 	opts.source = source;
+	if (u.src_path) {
+		opts.source = u.src_path;
+		opts.display = source;
+	}
 	opts.target = url;
 	opts.write = upload_write;
 	opts.write_ud = &u;
@@ -521,7 +593,7 @@ static int s3_import(mkt_drv *d)
 	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, url);
 	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
-	if ((ret = upload_finish(&u, source)) == 0)
+	if ((ret = upload_finish(&u)) == 0)
 		MKT_FREE(u.upload_id);  /* complete: nothing to abort */
 	if (*stop) {
 		/* marketd gave up on the action: an object made anyway would

@@ -693,10 +693,12 @@ int mkt_transfer_probe(const char *source, uint64_t *out)
 
 int mkt_transfer_open_file(const char *source)
 {
+	mkt_error saved;
 	char *path = NULL;
 	struct stat st;
 	int fd = -1;
 
+	mkt_error_preserve(&saved);     /* this asks; it fails nothing */
 	if (!source || mkt_transfer__is_http(source) || local_path(&path, source, source) < 0)
 		goto cleanup;
 	/* Not even opened when it is not a plain file: opening a FIFO would
@@ -704,13 +706,13 @@ int mkt_transfer_open_file(const char *source)
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		goto cleanup;
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0 &&
-	    (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+	    (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0)) {
 		close(fd);
 		fd = -1;
 	}
 
  cleanup:
-	mkt_error_clear();
+	mkt_error_restore(&saved);
 	free(path);
 	return fd;
 }

@@ -121,7 +121,7 @@ class S3DriverTest(unittest.TestCase):
         app["ID"] = app_id
         self.assertEqual(app["MD5"], hashlib.md5(data).hexdigest())
         self.assertEqual(app["SHA256"], hashlib.sha256(data).hexdigest())
-        self.assertEqual(app["SIZE"], str(max(1, -(-len(data) // MB))))
+        self.assertEqual(app["SIZE"], str(-(-len(data) // MB)))     # MB, rounded up
         return app
 
     def export(self, app, market, md5=None):
@@ -155,8 +155,14 @@ class S3DriverTest(unittest.TestCase):
         deadline = time.monotonic() + 30 * SLOW
         while time.monotonic() < deadline:
             mine = self.uploads_of(app_id)
-            if mine and len(os.listdir(os.path.join(self.strict.datadir, "market",
-                                                    s3rver.UPLOADS, mine[0]))) >= parts:
+            try:
+                # s3rver keeps part N as a file named N (and N.md5, key, ...)
+                stored = [n for n in os.listdir(os.path.join(self.strict.datadir, "market",
+                                                             s3rver.UPLOADS, mine[0]))
+                          if n.isdigit()] if mine else []
+            except FileNotFoundError:       # the upload ended meanwhile
+                stored = []
+            if len(stored) >= parts:
                 return proc, workdir
             time.sleep(0.02)
         self.fail("no multipart upload of %d parts started" % parts)
@@ -235,7 +241,7 @@ class S3DriverTest(unittest.TestCase):
         self.assertFalse(self.strict.has_object("v2objects", "marketapp-%d" % app_id))
 
     def test_v2_round_trip(self):
-        """V2 with no multipart: content over one part is spooled and PUT once."""
+        """V2 with no multipart: content over one part is one PUT of the file."""
         market = self.market(self.lax, BUCKET="v2market", SIGNATURE_VERSION="s3", READ_LENGTH="1")
         for size in (1000, 3 * MB + 1):
             data = os.urandom(size)
@@ -286,27 +292,61 @@ class S3DriverTest(unittest.TestCase):
     def test_file_changed_during_import(self):
         """The source file is rewritten while its parts are sent: what was
         hashed is not what would be stored, so nothing is stored."""
+        def rewrite(path):
+            with open(path, "r+b") as f:
+                f.write(b"changed")
+        self.assert_change_refused(rewrite)
+
+    def test_file_shrunk_during_import(self):
+        """Cut short while its parts are sent: the part that can no longer
+        be read says so, not a bare read error."""
+        self.assert_change_refused(lambda path: os.truncate(path, MB // 2))
+
+    def assert_change_refused(self, change):
         data = os.urandom(40 * MB)
         app_id = self.new_id()
         src = self.write("changing-%d" % app_id, data)
-        proc, workdir = self.start_upload(src, app_id)
+        proc, workdir = self.start_upload(src, app_id, parts=2)
         os.killpg(proc.pid, signal.SIGSTOP)
         try:
             # Still under way: the change lands before the end.
-            self.assertEqual(len(self.uploads_of(app_id)), 1)
-            with open(src, "r+b") as f:
-                f.write(b"changed")
+            self.assertEqual(len(self.uploads_of(app_id)), 1, "the upload ended too soon")
+            change(src)
         finally:
             os.killpg(proc.pid, signal.SIGCONT)
         out, err = proc.communicate(timeout=60 * SLOW)
         shutil.rmtree(workdir, ignore_errors=True)
         err = err.decode(errors="replace")
         self.assertEqual(proc.returncode, 1, err)
-        self.assertIn("changed while it was being imported", err)
+        self.assertIn("ERROR: %s changed while it was being imported" % src, err)
+        self.assertNotIn("Input/output error", err)
         self.assertIn("aborted the multipart upload", err)
         self.assertEqual(out, b"")
         self.assertFalse(self.strict.has_object("market", "marketapp-%d" % app_id))
         self.assertEqual(self.strict.uploads("market"), [])
+
+    def test_exact_multiple_of_parts_and_empty(self):
+        for size in (2 * MB, 0):
+            app = self.assert_round_trip(os.urandom(size), self.market(READ_LENGTH="1"))
+            self.assertTrue(self.strict.has_object("market", "marketapp-%d" % app["ID"]))
+        self.assertEqual(self.strict.uploads("market"), [])
+
+    def test_too_large_is_refused_before_reading(self):
+        """A (sparse) file that cannot be stored fails at once, not after
+        hashing it: over 10000 parts with v4, over 5 GiB with v2."""
+        for sig, size, message in (("v4", 10001 * MB, "larger than 10000 parts"),
+                                   ("v2", (5 << 30) + 1, "larger than 5 GiB")):
+            app_id = self.new_id()
+            src = os.path.join(self.tmp, "sparse-%d" % app_id)
+            with open(src, "wb") as f:
+                f.truncate(size)
+            market = self.market(self.lax if sig == "v2" else None, BUCKET="big-" + sig,
+                                 SIGNATURE_VERSION=sig, READ_LENGTH="1")
+            run = self.runner.run("import", self.import_doc(src, app_id, market), app_id)
+            os.unlink(src)
+            self.assertEqual(run.status, 2, run.describe())
+            self.assertIn(message, run.stderr)
+            self.assertNotIn("importing %s" % src, run.stderr, "it began to read the file")
 
     def test_missing_bucket_is_created(self):
         for server, sig in ((self.strict, "v4"), (self.lax, "v2")):
