@@ -265,17 +265,7 @@ static int upload_init(upload *u, s3_client *c, const char *key, size_t part_siz
 		return 0;
 	}
 	u->src_path = mkt_asprintf("/proc/self/fd/%d", u->src);
-	/* What cannot be stored is refused before reading it all. */
-	if (s3_client_multipart(c) &&
-	    (uint64_t)u->src_st.st_size > (uint64_t)part_size * S3_MAX_PARTS)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
-				     "%s is larger than %d parts of READ_LENGTH; raise READ_LENGTH",
-				     source, S3_MAX_PARTS);
-	if (!s3_client_multipart(c) && (uint64_t)u->src_st.st_size > S3_MAX_PUT)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
-				     "%s is larger than 5 GiB, the most one PUT (signature v2) can store",
-				     source);
-	return 0;
+	return s3_client_fits(c, key, (uint64_t)u->src_st.st_size, part_size);
 }
 
 /* The current part, where upload_flush() and upload_finish() send it from. */
@@ -317,8 +307,9 @@ static int spool_write(upload *u)
 	return 0;
 }
 
-/* The source file still is what the transfer began to read and hash. */
-static int source_unchanged(const upload *u)
+/* The source file still is what the transfer began to read and hash;
+ * with @whole, also the transfer handed all of it over. */
+static int source_unchanged(const upload *u, int whole)
 {
 	const struct stat *a = &u->src_st;
 	struct stat b;
@@ -329,21 +320,11 @@ static int source_unchanged(const upload *u)
 		return mkt_error_set_os(errno, "cannot read %s", u->source);
 	if (a->st_dev != b.st_dev || a->st_ino != b.st_ino || a->st_size != b.st_size ||
 	    a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec ||
-	    a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec)
+	    a->st_ctim.tv_sec != b.st_ctim.tv_sec || a->st_ctim.tv_nsec != b.st_ctim.tv_nsec ||
+	    (whole && u->sent + u->len != (uint64_t)a->st_size))
 		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
 				     "%s changed while it was being imported; not storing it", u->source);
 	return 0;
-}
-
-/* At the end: unchanged, and the transfer read all of it. */
-static int source_complete(const upload *u)
-{
-	int ret = source_unchanged(u);
-
-	if (ret == 0 && u->src >= 0 && u->sent + u->len != (uint64_t)u->src_st.st_size)
-		ret = mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER,
-				    "%s changed while it was being imported; not storing it", u->source);
-	return ret;
 }
 
 /* A part or PUT read from the file failed: when the file changed, say
@@ -356,7 +337,7 @@ static int upload_failed(const upload *u, int ret)
 	if (ret >= 0 || u->src < 0)
 		return ret;
 	mkt_error_preserve(&first);
-	if ((changed = source_unchanged(u)) < 0)
+	if ((changed = source_unchanged(u, 0)) < 0)
 		return changed;
 	mkt_error_restore(&first);
 	return ret;
@@ -453,11 +434,11 @@ static int upload_finish(upload *u)
 
 	if (u->upload_id) {
 		if ((u->len > 0 && (ret = upload_flush(u)) < 0) || (ret = upload_wait(u)) < 0 ||
-		    (ret = source_complete(u)) < 0)
+		    (ret = source_unchanged(u, 1)) < 0)
 			return ret;
 		return s3_multipart_complete(u->client, u->key, u->upload_id);
 	}
-	if ((ret = source_complete(u)) < 0)
+	if ((ret = source_unchanged(u, 1)) < 0)
 		return ret;
 	if (u->spool >= 0) {
 		if ((ret = spool_write(u)) < 0)
@@ -468,7 +449,7 @@ static int upload_finish(upload *u)
 		body = (s3_body){ u->buf, u->src, 0, u->sent + u->len };
 	}
 	if ((ret = upload_failed(u, s3_object_put(u->client, u->key, &body))) < 0 ||
-	    (ret = source_unchanged(u)) == 0)
+	    (ret = source_unchanged(u, 1)) == 0)
 		return ret;
 	/* The file changed while it was sent: the object is not what was
 	 * hashed.  Removed whatever the stop flag says. */

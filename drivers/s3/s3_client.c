@@ -243,19 +243,37 @@ int s3_object_head(s3_client *c, const char *key, uint64_t *size)
 	return ret;
 }
 
+/* S3's limits on one object, as every call that meets them says it. */
+static int too_large(s3_client *c, const char *key, uint64_t size)
+{
+	char *url = s3_client_url(c, key);
+	int ret;
+
+	if (s3_client_multipart(c))
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
+				    "cannot write %s: larger than %d parts of READ_LENGTH; raise READ_LENGTH",
+				    url, S3_MAX_PARTS);
+	else
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
+				    "cannot write %s: %llu bytes is larger than 5 GiB, the most one PUT "
+				    "(signature v2) can store", url, (unsigned long long)size);
+	free(url);
+	return ret;
+}
+
+int s3_client_fits(s3_client *c, const char *key, uint64_t size, uint64_t part_size)
+{
+	if (s3_client_multipart(c) ? size > part_size * S3_MAX_PARTS : size > S3_MAX_PUT)
+		return too_large(c, key, size);
+	return 0;
+}
+
 int s3_object_put(s3_client *c, const char *key, const s3_body *body)
 {
 	int ret;
 
-	if (body->len > S3_MAX_PUT) {
-		char *url = s3_client_url(c, key);
-
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
-				    "cannot write %s: %llu bytes is more than one PUT may hold (5 GiB)",
-				    url, (unsigned long long)body->len);
-		free(url);
-		return ret;
-	}
+	if (body->len > S3_MAX_PUT)
+		return too_large(c, key, body->len);
 	WITH_RETRIES(c, c->t->object_put(c, key, body));
 	return ret;
 }
@@ -332,15 +350,8 @@ int s3_multipart_part(s3_client *c, const char *key, const char *upload_id, int 
 	char *etag = NULL;
 	int ret;
 
-	if (number < 1 || number > S3_MAX_PARTS) {
-		char *url = s3_client_url(c, key);
-
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_DRIVER,
-				    "cannot write %s: more than %d parts (raise READ_LENGTH)",
-				    url, S3_MAX_PARTS);
-		free(url);
-		return ret;
-	}
+	if (number < 1 || number > S3_MAX_PARTS)
+		return too_large(c, key, 0);
 	WITH_RETRIES(c, c->t->multipart_part(c, key, upload_id, number, body, &etag));
 	if (ret < 0)
 		return ret;

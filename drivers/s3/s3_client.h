@@ -110,6 +110,12 @@ typedef struct {
 int s3_download_prepare(s3_client *c, const char *key, s3_download *out, mkt_transfer_opts *opts);
 void s3_download_clear(s3_download *d);
 
+/* Can @size bytes be stored under @key: in parts of @part_size (multipart)
+ * or with one PUT (v2)?  0, or MKT_EINVAL with the message the upload
+ * itself would fail with, so content that cannot be stored is refused
+ * before it is read. */
+int s3_client_fits(s3_client *c, const char *key, uint64_t size, uint64_t part_size);
+
 /* Multipart upload (v4 only): nonzero when the transport has it. */
 int s3_client_multipart(const s3_client *c);
 int s3_multipart_begin(s3_client *c, const char *key, char **upload_id);
