@@ -350,6 +350,13 @@ const char *mkt_template_get(const mkt_template *t, const char *name)
 	return a ? a->value : NULL;
 }
 
+const char *mkt_template_value(const mkt_template *t, const char *name)
+{
+	const char *v = mkt_template_get(t, name);
+
+	return v && *v ? v : NULL;
+}
+
 static int not_found(const char *name)
 {
 	char q[QUOTE_MAX + 4];

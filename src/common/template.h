@@ -71,6 +71,12 @@ size_t mkt_template_count(const mkt_template *t, const char *name);
 /* Value of the first single-valued attribute @name, NULL if none. */
 const char *mkt_template_get(const mkt_template *t, const char *name);
 
+/* The same, but NULL for an empty value too.  Attributes that name content
+ * or a choice (PATH, IMPORT_SOURCE, FROM_APP, ORIGIN_ID, MARKET_MAD...)
+ * are read with this one, so that the check of a request and the action
+ * it leads to can never tell "absent" and "empty" apart differently. */
+const char *mkt_template_value(const mkt_template *t, const char *name);
+
 /* Typed getters: 0 on success, MKT_ENOTFOUND when absent (out untouched),
  * MKT_EINVAL with an error naming the attribute when the value is not a
  * number / boolean.  Booleans accept YES/NO, TRUE/FALSE, 1/0 (any case). */

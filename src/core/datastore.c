@@ -146,14 +146,14 @@ int mkt_datastore_allocate(mkt_core *core, const mkt_principal *who, const char 
 	name = mkt_template_get(tmpl, "NAME");
 	if ((ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
-	path = mkt_template_get(tmpl, "BASE_PATH");
+	path = mkt_template_value(tmpl, "BASE_PATH");
 	if (path && path[0] != '/') {
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "BASE_PATH must be an absolute path, not '%s'",
 				    path);
 		goto cleanup;
 	}
 	ds = ds_new(who, name);
-	ds->base_path = mkt_strdup(path && *path ? path : NULL);
+	ds->base_path = mkt_strdup(path);
 	mkt_template_remove(tmpl, "NAME");
 	mkt_template_remove(tmpl, "BASE_PATH");
 	ds->obj.tmpl = MKT_STEAL(tmpl);

@@ -275,8 +275,8 @@ int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_
 		name = obj->name;
 	if (a->state != MKT_APP_READY) {
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "MARKETPLACEAPP %d is not READY (state %d): only a READY app can be exported",
-				    app_id, a->state);
+				    "MARKETPLACEAPP %d is %s, not READY: only a READY app can be exported",
+				    app_id, mkt_app_state_name(a->state));
 		goto cleanup;
 	}
 	if (a->type != MKT_APP_IMAGE) {

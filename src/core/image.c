@@ -24,6 +24,18 @@ static const char *const type_names[] = {
 	"OS", "CDROM", "DATABLOCK", "KERNEL", "RAMDISK", "CONTEXT",
 };
 
+static const char *const state_names[] = {
+	[MKT_IMAGE_INIT] = "INIT", [MKT_IMAGE_READY] = "READY", [MKT_IMAGE_USED] = "USED",
+	[MKT_IMAGE_DISABLED] = "DISABLED", [MKT_IMAGE_LOCKED] = "LOCKED",
+	[MKT_IMAGE_ERROR] = "ERROR",
+};
+
+const char *mkt_image_state_name(int state)
+{
+	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(state_names[0])) ?
+	       state_names[state] : "UNKNOWN";
+}
+
 static void image_free(mkt_object *obj)
 {
 	mkt_image *im = (mkt_image *)obj;
@@ -158,8 +170,8 @@ static int take_app(mkt_core *core, const mkt_principal *who, mkt_image *im, con
 				    a->obj.id, mkt_app_type_name(a->type));
 	else if (a->state != MKT_APP_READY)
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "MARKETPLACEAPP %d is not READY (state %d): only a READY app can be exported",
-				    a->obj.id, a->state);
+				    "MARKETPLACEAPP %d is %s, not READY: only a READY app can be exported",
+				    a->obj.id, mkt_app_state_name(a->state));
 	if (ret == 0) {
 		im->path = mkt_strdup(a->source);
 		if (!mkt_template_get(im->obj.tmpl, "FORMAT") && a->format && *a->format)
@@ -188,18 +200,18 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
 	if ((ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
 	im->obj.name = mkt_strdup(name);
-	path = mkt_template_get(im->obj.tmpl, "PATH");
-	from_app = mkt_template_get(im->obj.tmpl, "FROM_APP");
+	path = mkt_template_value(im->obj.tmpl, "PATH");
+	from_app = mkt_template_value(im->obj.tmpl, "FROM_APP");
 	if ((type = mkt_template_get(im->obj.tmpl, "TYPE")) && (ret = parse_type(type, &im->type)) < 0)
 		goto cleanup;
 	if ((format = mkt_template_get(im->obj.tmpl, "FORMAT")) && *format)
 		im->format = mkt_strdup(format);
-	if (!!(path && *path) == !!(from_app && *from_app)) {
+	if (!path == !from_app) {
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 				    "give exactly one of PATH (a file or http(s) URL) and FROM_APP (an app id)");
 		goto cleanup;
 	}
-	if (path && *path) {
+	if (path) {
 		if ((ret = mkt_object_check_source(who, path)) < 0)
 			goto cleanup;
 		im->path = mkt_strdup(path);

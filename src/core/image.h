@@ -33,6 +33,9 @@ typedef struct {
 
 extern const mkt_class mkt_image_class;
 
+/* READY, LOCKED, ERROR...: oned's names of image states, for messages. */
+const char *mkt_image_state_name(int state);
+
 /* one.image.allocate: the image is created LOCKED with its SOURCE chosen;
  * its content comes from PATH (a file or URL) or FROM_APP (an app, which
  * must be READY), and mkt_imageflow_start() fills it. */

@@ -92,19 +92,17 @@ static int market_renamed(mkt_core *core, mkt_object *obj)
 static int validate_mad(mkt_core *core, const mkt_template *tmpl, const char **out_mad)
 {
 	const mkt_market_mad_conf *conf;
-	const char *mad = mkt_template_get(tmpl, "MARKET_MAD");
+	const char *mad = mkt_template_value(tmpl, "MARKET_MAD");
 	size_t i;
 
-	if (!mad || !*mad)
+	if (!mad)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 				     "No marketplace driver (MARKET_MAD) in template.");
 	if (!(conf = mkt_config_market_mad(core->conf, mad)))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 				     "MARKET_MAD_CONF named \"%s\" is not defined in marketd.conf", mad);
 	for (i = 0; i < conf->nrequired; i++) {
-		const char *v = mkt_template_get(tmpl, conf->required[i]);
-
-		if (!v || !*v)
+		if (!mkt_template_value(tmpl, conf->required[i]))
 			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 					     "MarketPlace template is missing the \"%s\" attribute or it's empty.",
 					     conf->required[i]);
@@ -120,7 +118,7 @@ static int market_update(mkt_core *core, mkt_object *obj, mkt_template *tmpl)
 	int ret;
 
 	/* A replace that leaves MARKET_MAD out keeps the current driver. */
-	if (!mkt_template_get(tmpl, "MARKET_MAD"))
+	if (!mkt_template_value(tmpl, "MARKET_MAD"))
 		mkt_template_set(tmpl, "MARKET_MAD", m->mad);
 	if ((ret = validate_mad(core, tmpl, &mad)) < 0)
 		return ret;

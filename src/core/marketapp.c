@@ -24,6 +24,11 @@ static const char *const type_names[MKT_APP_TYPE_LAST] = {
 	[MKT_APP_SERVICE_TEMPLATE] = "SERVICE_TEMPLATE",
 };
 
+static const char *const state_names[MKT_APP_STATE_LAST] = {
+	[MKT_APP_INIT] = "INIT", [MKT_APP_READY] = "READY", [MKT_APP_LOCKED] = "LOCKED",
+	[MKT_APP_ERROR] = "ERROR", [MKT_APP_DISABLED] = "DISABLED",
+};
+
 /* Attributes that only the daemon and drivers set (oned's parse_template). */
 static const char *const reserved_attrs[] = {
 	"ZONE_ID", "SOURCE", "SIZE", "MD5", "FORMAT", "REGTIME", "ORIGIN_ID",
@@ -46,6 +51,18 @@ int mkt_app_type_parse(const char *s, int *out)
 const char *mkt_app_type_name(int type)
 {
 	return type >= 0 && type < MKT_APP_TYPE_LAST ? type_names[type] : "UNKNOWN";
+}
+
+const char *mkt_app_state_name(int state)
+{
+	return state >= 0 && state < MKT_APP_STATE_LAST ? state_names[state] : "UNKNOWN";
+}
+
+const char *mkt_app_import_source(const mkt_app *a)
+{
+	const char *src = mkt_template_value(a->obj.tmpl, "IMPORT_SOURCE");
+
+	return src ? src : mkt_template_value(a->obj.tmpl, "PATH");
 }
 
 static void app_free(mkt_object *obj)
@@ -253,10 +270,34 @@ static int check_origin_image(mkt_core *core, const mkt_principal *who, const ch
 				     "ORIGIN_ID %lld: image %lld does not exist", id, id);
 	if (ret == 0 && ((mkt_image *)obj)->state != MKT_IMAGE_READY)
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "image %lld is not READY (state %d): it cannot be uploaded yet",
-				    id, ((mkt_image *)obj)->state);
+				    "image %lld is %s, not READY: it cannot be uploaded",
+				    id, mkt_image_state_name(((mkt_image *)obj)->state));
 	mkt_object_free(&mkt_image_class, obj);
 	return ret;
+}
+
+/* Which content an app will have, decided once: a source (checked against
+ * what the caller may read) or the image ORIGIN_ID (checked in the
+ * transaction by check_origin_image).  Both at once would leave one of
+ * them unchecked or unused, so that is refused. */
+static int check_content(const mkt_principal *who, const mkt_app *a, const char *origin)
+{
+	const char *src = mkt_app_import_source(a);
+	int ret;
+
+	if (!src && !origin)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "Missing ORIGIN_ID for the MARKETPLACEAPP "
+				     "(or IMPORT_SOURCE/PATH naming the content to upload)");
+	if (a->type != MKT_APP_IMAGE)
+		return 0;
+	if (src && origin && strcmp(origin, "-1"))
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "give either ORIGIN_ID (an image) or IMPORT_SOURCE/PATH as the "
+				     "content of an IMAGE app, not both");
+	if ((ret = mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE"))) < 0)
+		return ret;
+	return mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "PATH"));
 }
 
 int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
@@ -278,18 +319,10 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 	if ((type = mkt_template_get(a->obj.tmpl, "TYPE")) &&
 	    (ret = mkt_app_type_parse(type, &a->type)) < 0)
 		goto cleanup;
-	origin = mkt_template_get(a->obj.tmpl, "ORIGIN_ID");
-	if (!origin && !mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE") &&
-	    !mkt_template_get(a->obj.tmpl, "PATH")) {
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
-				    "Missing ORIGIN_ID for the MARKETPLACEAPP "
-				    "(or IMPORT_SOURCE/PATH naming the content to upload)");
-		goto cleanup;
-	}
-	if ((ret = mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE"))) < 0 ||
-	    (ret = mkt_object_check_source(who, mkt_template_get(a->obj.tmpl, "PATH"))) < 0)
-		goto cleanup;
+	origin = mkt_template_value(a->obj.tmpl, "ORIGIN_ID");
 	a->origin_id = mkt_strdup(origin ? origin : "-1");
+	if ((ret = check_content(who, a, origin)) < 0)
+		goto cleanup;
 	mkt_template_remove(a->obj.tmpl, "TYPE");
 	strip_reserved(a->obj.tmpl);
 	if (!mkt_template_get(a->obj.tmpl, "VERSION"))
@@ -312,8 +345,7 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		a->market_id = market_id;
 		a->market_name = mkt_strdup(m->obj.name);
 	}
-	if (ret == 0 && a->type == MKT_APP_IMAGE &&
-	    !mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE") && !mkt_template_get(a->obj.tmpl, "PATH"))
+	if (ret == 0 && a->type == MKT_APP_IMAGE && !mkt_app_import_source(a))
 		ret = check_origin_image(core, who, a->origin_id);
 	if (ret == 0 &&
 	    (ret = mkt_object_check_name(core, &mkt_app_class, a->obj.name, who->uid, -1)) == 0 &&

@@ -44,6 +44,14 @@ typedef struct {
 /* Type names (IMAGE, VMTEMPLATE, SERVICE_TEMPLATE), case-insensitive. */
 int mkt_app_type_parse(const char *s, int *out);
 const char *mkt_app_type_name(int type);
+/* READY, LOCKED, ERROR...: oned's names of app states, for messages. */
+const char *mkt_app_state_name(int state);
+
+/* Where an IMAGE app's content comes from: its IMPORT_SOURCE, else its
+ * PATH (empty values count as absent), or NULL when it is the image named
+ * by ORIGIN_ID.  The one rule that both the permission checks of
+ * mkt_app_allocate() and the upload follow. */
+const char *mkt_app_import_source(const mkt_app *a);
 
 int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		     int market_id, int *out_id);

@@ -102,18 +102,16 @@ static void import_done(const mkt_driver_reply *reply, void *ud)
 }
 
 /* Where an app's content comes from, as an XML fragment for the driver:
- * IMPORT_SOURCE (or PATH) when given, else the image ORIGIN_ID, whose
- * IMAGE and DATASTORE go along as oned sends them. */
+ * mkt_app_import_source() when it names one, else the image ORIGIN_ID,
+ * whose IMAGE and DATASTORE go along as oned sends them. */
 static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
 {
-	const char *src = mkt_template_get(a->obj.tmpl, "IMPORT_SOURCE");
+	const char *src = mkt_app_import_source(a);
 	mkt_object *img = NULL, *ds = NULL;
 	long long id;
 	int ret;
 
-	if (!src)
-		src = mkt_template_get(a->obj.tmpl, "PATH");
-	if (src && *src) {
+	if (src) {
 		mkt_buf_add_elem(extra, "IMPORT_SOURCE", src);
 		return 0;
 	}

@@ -160,7 +160,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 	im = (mkt_image *)obj;
 	f->target = mkt_strdup(im->source);
 	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
-	from_app = mkt_template_get(obj->tmpl, "FROM_APP");
+	from_app = mkt_template_value(obj->tmpl, "FROM_APP");
 	if (from_app && mkt_util_parse_long(from_app, &app_id) == 0) {
 		if ((ret = export_request(core, im, (int)app_id, f, &req, &mad)) < 0)
 			goto fail;

@@ -444,6 +444,77 @@ class Permissions(harness.TestCase):
         D.ok("one.marketapp.delete", aid)
 
 
+class ContentOfOthers(harness.TestCase):
+    """Issue 10, first fix: an app's content is decided by one rule, and
+    that rule's choice is what the permission check looks at.  Empty
+    IMPORT_SOURCE/PATH are absent; ORIGIN_ID is then the content."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.uid, cls.s = D.user("content-thief")
+        cls.mid = D.market("content-market")
+        D.ok("one.market.chmod", cls.mid, *harness.chmod_args("644"))
+        cls.img = D.image("content-private")      # oneadmin's, um-/---/---
+
+    def app_ids(self):
+        return pool_ids(D.ok("one.marketapppool.info", -2, -1, -1),
+                        "MARKETPLACEAPP_POOL", "MARKETPLACEAPP")
+
+    def refused(self, code, **attrs):
+        before = self.app_ids()
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="stolen", **attrs), self.mid,
+                  session=self.s)
+        self.assertFailure(r, "one.marketapp.allocate", code)
+        self.assertEqual(self.app_ids(), before, "a refused allocate left an app")
+        return r
+
+    def test_plain_origin_of_private_image(self):
+        self.refused(AUTHORIZATION, ORIGIN_ID=str(self.img))
+
+    def test_empty_import_source_falls_back_to_origin(self):
+        self.refused(AUTHORIZATION, IMPORT_SOURCE="", ORIGIN_ID=str(self.img))
+
+    def test_empty_path_falls_back_to_origin(self):
+        self.refused(AUTHORIZATION, PATH="", ORIGIN_ID=str(self.img))
+
+    def test_both_empty_fall_back_to_origin(self):
+        self.refused(AUTHORIZATION, IMPORT_SOURCE="", PATH="", ORIGIN_ID=str(self.img))
+
+    def test_empty_import_source_then_local_path(self):
+        # PATH is the content when IMPORT_SOURCE is empty: a local file,
+        # which only the oneadmin group may name.
+        r = self.refused(AUTHORIZATION, IMPORT_SOURCE="", PATH="/etc/passwd")
+        self.assertIn("local paths", r[1])
+
+    def test_source_and_origin_together_refused(self):
+        r = self.refused(harness.ALLOCATE, IMPORT_SOURCE="http://127.0.0.1:9/x",
+                         ORIGIN_ID=str(self.img))
+        self.assertIn("not both", r[1])
+
+    def test_nothing_at_all(self):
+        r = self.refused(harness.ALLOCATE, IMPORT_SOURCE="", PATH="", ORIGIN_ID="")
+        self.assertIn("Missing ORIGIN_ID", r[1])
+
+    def test_own_usable_image_still_works(self):
+        D.ok("one.image.chmod", self.img, *harness.chmod_args("604"))
+        try:
+            aid = D.ok("one.marketapp.allocate",
+                       tmpl(NAME="shared-ok", IMPORT_SOURCE="", ORIGIN_ID=str(self.img)),
+                       self.mid, session=self.s)
+            self.assertEqual(xtext(D.info("marketapp", aid), "ORIGIN_ID"), str(self.img))
+        finally:
+            D.ok("one.image.chmod", self.img, *harness.chmod_args("600"))
+
+    def test_image_empty_path_and_private_app(self):
+        # The same rule for images: an empty PATH is absent, FROM_APP is
+        # the content, and the app must be usable by the caller.
+        aid = D.ok("one.marketapp.allocate",
+                   tmpl(NAME="content-private-app", ORIGIN_ID=str(self.img)), self.mid)
+        r = D.rpc("one.image.allocate", tmpl(NAME="stolen-img", PATH="", FROM_APP=str(aid)), 1,
+                  session=self.s)
+        self.assertFailure(r, "one.image.allocate", AUTHORIZATION)
+
+
 class System(harness.TestCase):
 
     def test_version(self):
