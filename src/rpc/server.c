@@ -21,15 +21,13 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "core/user.h"
+#include "request.h"
 #include "rpc.h"
 
 /* Requests are templates and ids; 2 MiB is far above any real one. */
 #define REQUEST_SIZE_LIMIT (2u * 1024 * 1024)
-/* xmlrpc-c builds and frees a request's element tree recursively, so a
- * deeply nested body would overflow a connection thread's stack: such
- * bodies are refused before xmlrpc-c sees them.  No API call nests more
- * than a handful of levels. */
-#define REQUEST_DEPTH_LIMIT 64
+/* Bodies are checked by mkt_rpc_request_check() (request.h) before
+ * xmlrpc-c, whose recursion the depth limit there keeps far from this. */
 #define HANDLER_STACK_SIZE (1024u * 1024)
 
 typedef struct {
@@ -284,47 +282,26 @@ static void limit_handler(void *userdata, TSession *session, abyss_bool *handled
 	*handled = 1;
 }
 
-/* Element nesting depth of @xml, stopping as soon as it passes @limit. */
-static int nesting_exceeds(const char *xml, size_t len, int limit)
-{
-	const char *p = xml, *end = xml + len;
-	int depth = 0;
-
-	while ((p = memchr(p, '<', (size_t)(end - p))) && p + 1 < end) {
-		const char *close = memchr(p, '>', (size_t)(end - p));
-
-		if (p[1] == '/')
-			depth--;
-		else if (p[1] != '?' && p[1] != '!' && !(close && close[-1] == '/'))
-			depth++;
-		if (depth > limit)
-			return 1;
-		if (!close)
-			break;
-		p = close + 1;
-	}
-	return 0;
-}
-
 static void process_xml(xmlrpc_env *env, void *arg, const char *xml, size_t len,
 			TSession *session, xmlrpc_mem_block **out)
 {
 	mkt_rpc_server *srv = arg;
+	mkt_rpc_request_status st;
+	xmlrpc_env fault;
+	char msg[256];
 
-	if (nesting_exceeds(xml, len, REQUEST_DEPTH_LIMIT)) {
-		xmlrpc_env fault;
-
-		xmlrpc_env_init(&fault);
-		xmlrpc_env_set_fault_formatted(&fault, XMLRPC_LIMIT_EXCEEDED_ERROR,
-					       "XML-RPC request nests deeper than %d elements",
-					       REQUEST_DEPTH_LIMIT);
-		*out = XMLRPC_MEMBLOCK_NEW(char, env, 0);
-		if (!env->fault_occurred)
-			xmlrpc_serialize_fault(env, *out, &fault);
-		xmlrpc_env_clean(&fault);
+	if ((st = mkt_rpc_request_check(xml, len, msg, sizeof(msg))) == MKT_RPC_REQUEST_OK) {
+		xmlrpc_registry_process_call2(env, srv->registry, xml, len, NULL, out);
 		return;
 	}
-	xmlrpc_registry_process_call2(env, srv->registry, xml, len, NULL, out);
+	xmlrpc_env_init(&fault);
+	xmlrpc_env_set_fault_formatted(&fault, st == MKT_RPC_REQUEST_TOO_DEEP ?
+				       XMLRPC_LIMIT_EXCEEDED_ERROR : XMLRPC_PARSE_ERROR,
+				       "%s", msg);
+	*out = XMLRPC_MEMBLOCK_NEW(char, env, 0);
+	if (!env->fault_occurred)
+		xmlrpc_serialize_fault(env, *out, &fault);
+	xmlrpc_env_clean(&fault);
 }
 
 static int abyss_setup(mkt_rpc_server *srv, const mkt_config *conf)

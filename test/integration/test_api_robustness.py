@@ -317,6 +317,55 @@ class MalformedHTTP(Snapshot):
             self.assertTrue(400 <= status < 500, status)
         self.assertTrue(D.alive())
 
+    # The audit's bodies (issue 10): nesting that a character-counting
+    # guard miscounts.  Each crashed marketd (stack exhaustion) before
+    # bodies were read by a parser that counts depth itself.
+    AUDIT_LEVELS = 40000
+
+    def audit_body(self, inner):
+        return (b"<methodCall><methodName>x</methodName><params>" + inner
+                + b"</params></methodCall>")
+
+    def test_deep_nesting_behind_attribute(self):
+        n = self.AUDIT_LEVELS
+        self.post(self.audit_body(b'<a x="/>">' * n + b"</a>" * n))
+
+    def test_deep_nesting_after_comment(self):
+        n = self.AUDIT_LEVELS
+        self.post(self.audit_body(b"<!--" + b"</a>" * n + b"-->" + b"<a>" * n + b"</a>" * n))
+
+    def test_deep_nesting_in_cdata_is_text(self):
+        # Markup inside CDATA is text: not nesting, and the call goes on
+        # to be an ordinary unknown-method fault.
+        n = self.AUDIT_LEVELS
+        self.post(self.audit_body(b"<param><value><string><![CDATA[" + b"<a>" * n
+                                  + b"]]></string></value></param>"))
+
+    def test_deep_nesting_fault_says_why(self):
+        body = self.audit_body(b"<a>" * 100 + b"</a>" * 100)
+        status, data = http_post(D, body)
+        self.assertEqual(status, 200)
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            xmlrpc.client.loads(data)
+        self.assertIn("deeper than 64", cm.exception.faultString)
+
+    def test_doctype_refused(self):
+        # Internal entities would let a short body expand (and nest) in
+        # xmlrpc-c's parser: XML-RPC has no use for a DTD.
+        body = (b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "<v>1</v>">]>'
+                b"<methodCall><methodName>one.system.version</methodName><params>"
+                b"<param><value><string>&a;</string></value></param></params></methodCall>")
+        status, data = http_post(D, body)
+        self.assertEqual(status, 200)
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            xmlrpc.client.loads(data)
+        self.assertIn("DOCTYPE", cm.exception.faultString)
+        self.assertTrue(D.alive())
+
+    def test_ordinary_call_still_served(self):
+        with D.proxy() as p:
+            self.assertIs(p.one.system.version(D.session)[0], True)
+
     def test_many_in_a_row(self):
         for i in range(20):
             self.post(os.urandom(1000 + i))
