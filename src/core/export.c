@@ -29,30 +29,39 @@ typedef struct {
 
 /* An app another one names (DISK/ROLE APP=): in the same market, by name
  * (or by the name the monitor gave it when oneadmin had that name
- * already), among the apps the caller may use; the referring app's owner's
- * wins, and any other choice must be the only one. */
+ * already, or made from a catalog name names may not hold: then its
+ * CATALOG_NAME must be @name), among the apps the caller may use; the
+ * referring app's owner's wins, and any other choice must be the only one. */
 static int find_app(exporter *x, const mkt_app *from, const char *name, int type,
 		    mkt_object **out)
 {
+	const char *market = from->market_name ? from->market_name : "";
+	char *made = mkt_object_make_name(name);
+	char *names[4] = { mkt_strdup(name), mkt_asprintf("%s (%s)", name, market), NULL, NULL };
 	mkt_store_query q;
-	char *alt = mkt_asprintf("%s (%s)", name, from->market_name ? from->market_name : "");
-	const char *names[2] = { name, alt };
 	mkt_object *pick = NULL;
 	int *ids = NULL, usable = 0, ret = 0;
 	size_t i, k, n = 0;
 
+	if (made && strcmp(made, name) != 0) {
+		names[2] = mkt_strdup(made);
+		names[3] = mkt_asprintf("%s (%s)", made, market);
+	}
 	mkt_store_query_init(&q);
 	q.parent = from->market_id;
-	for (k = 0; k < 2 && ret == 0 && !pick; k++) {
+	for (k = 0; k < 4 && names[k] && ret == 0 && !pick; k++) {
 		q.name = names[k];
 		if ((ret = mkt_store_list_ids(x->core->store, MKT_TABLE_APP, &q, &ids, &n)) < 0)
 			break;
 		for (i = 0; i < n && ret == 0; i++) {
 			mkt_object *obj = NULL;
+			const char *cname;
 
 			if ((ret = mkt_object_load(x->core, &mkt_app_class, ids[i], &obj)) < 0)
 				break;
-			if (mkt_object_authorize(x->who, &mkt_app_class, obj, MKT_AUTH_USE) < 0) {
+			cname = mkt_template_get(obj->tmpl, "CATALOG_NAME");
+			if ((k >= 2 && (!cname || strcmp(cname, name) != 0)) ||
+			    mkt_object_authorize(x->who, &mkt_app_class, obj, MKT_AUTH_USE) < 0) {
 				mkt_error_clear();
 				mkt_object_free(&mkt_app_class, obj);
 				continue;
@@ -68,7 +77,9 @@ static int find_app(exporter *x, const mkt_app *from, const char *name, int type
 		free(ids);
 		ids = NULL;
 	}
-	free(alt);
+	for (k = 0; k < 4; k++)
+		free(names[k]);
+	free(made);
 	if (ret == 0 && !pick)
 		ret = mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE,
 				    "MARKETPLACEAPP %d refers to app \"%s\", which its marketplace %d does not hold",

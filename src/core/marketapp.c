@@ -544,16 +544,37 @@ int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start
 
 /* ---- apps found by a market's monitor ------------------------------- */
 
-/* What oned checks of an entry before taking it. */
-static int check_catalog_entry(const mkt_template *tmpl, int *type, long long *size,
-			       long long *regtime)
+/* A catalog's own name may hold what object names may not (real ones
+ * do: 'Ubuntu "Noble" 24.04').  Where oned names such an entry
+ * imported-<id>, the app takes a valid name made from it and keeps the
+ * catalog's in CATALOG_NAME, by which DISK and ROLE references are
+ * resolved too (see export.c). */
+static int catalog_name(mkt_template *tmpl)
 {
-	const char *name = mkt_template_get(tmpl, "NAME"), *t = mkt_template_get(tmpl, "TYPE");
-	int ret;
+	const char *name = mkt_template_get(tmpl, "NAME");
+	char *made;
 
 	if (!name)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "the entry has no NAME");
-	if ((ret = mkt_object_validate_name(name)) < 0)
+	if (mkt_object_validate_name(name) == 0)
+		return 0;
+	if (!(made = mkt_object_make_name(name)))
+		return MKT_EINVAL;     /* nothing usable: validate_name's message */
+	mkt_error_clear();
+	mkt_template_set(tmpl, "CATALOG_NAME", name);
+	mkt_template_set(tmpl, "NAME", made);
+	free(made);
+	return 0;
+}
+
+/* What oned checks of an entry before taking it. */
+static int check_catalog_entry(mkt_template *tmpl, int *type, long long *size,
+			       long long *regtime)
+{
+	const char *t = mkt_template_get(tmpl, "TYPE");
+	int ret;
+
+	if ((ret = catalog_name(tmpl)) < 0)
 		return ret;
 	*type = MKT_APP_IMAGE;
 	if (t && (ret = mkt_app_type_parse(t, type)) < 0)

@@ -148,25 +148,78 @@ int mkt_object_check_source(const mkt_principal *who, const char *source)
 			     "group may use local paths; give an http(s) URL", source);
 }
 
+#define NAME_MAX_LEN 128
+static const char name_forbidden[] = "&|:\\\";/'#{}$<>";
+
 int mkt_object_validate_name(const char *name)
 {
-	static const char forbidden[] = "&|:\\\";/'#{}$<>";
 	const unsigned char *p;
 
 	if (!name || !*name)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid NAME, it cannot be empty");
-	if (strlen(name) > 128)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid NAME, max length is 128");
-	if (strpbrk(name, forbidden))
+	if (strlen(name) > NAME_MAX_LEN)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "Invalid NAME, max length is %d",
+				     NAME_MAX_LEN);
+	if (strpbrk(name, name_forbidden))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 				     "Invalid NAME, it cannot contain the following characters: %s",
-				     forbidden);
+				     name_forbidden);
 	for (p = (const unsigned char *)name; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
 					     "Invalid NAME, it cannot contain control characters");
 	}
 	return 0;
+}
+
+/* What stands for each character a name may not hold ("" drops it). */
+static const struct {
+	char c;
+	const char *with;
+} name_replacements[] = {
+	{ '"', "" }, { '\'', "" }, { '#', "" }, { '$', "" },
+	{ '&', "+" }, { '|', "-" }, { ':', "-" }, { '\\', "-" }, { ';', "-" }, { '/', "-" },
+	{ '{', "(" }, { '<', "(" }, { '}', ")" }, { '>', ")" },
+};
+
+char *mkt_object_make_name(const char *text)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	const unsigned char *p;
+	size_t i, len;
+	char *name;
+
+	for (p = (const unsigned char *)text; p && *p; p++) {
+		const char *with = NULL;
+
+		for (i = 0; i < sizeof(name_replacements) / sizeof(name_replacements[0]); i++)
+			if (*p == (unsigned char)name_replacements[i].c)
+				with = name_replacements[i].with;
+		if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+			if (b.len && b.ptr[b.len - 1] != ' ')
+				mkt_buf_addc(&b, ' ');
+		} else if (with) {
+			mkt_buf_add(&b, with);
+		} else {
+			mkt_buf_addc(&b, (char)*p);
+		}
+	}
+	name = mkt_buf_steal(&b);
+	len = strlen(name);
+	if (len > NAME_MAX_LEN) {
+		len = NAME_MAX_LEN;
+		/* Back up over UTF-8 continuation bytes to a character start. */
+		while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80)
+			len--;
+	}
+	while (len > 0 && name[len - 1] == ' ')
+		len--;
+	name[len] = '\0';
+	if (!len) {
+		free(name);
+		return NULL;
+	}
+	return name;
 }
 
 typedef struct {

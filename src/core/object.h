@@ -102,6 +102,11 @@ int mkt_object_check_source(const mkt_principal *who, const char *source);
 
 /* Validate an object name as oned does; MKT_EINVAL with its message. */
 int mkt_object_validate_name(const char *name);
+/* A valid name made from @text, still readable: quotes are dropped,
+ * separators become '-', brackets parentheses, control characters spaces
+ * (runs of spaces collapse), and it is cut to the longest length at a
+ * UTF-8 character boundary.  NULL when nothing is left.  Caller frees. */
+char *mkt_object_make_name(const char *text);
 
 /* Load object @id; MKT_ENOTFOUND with "Error getting <human> [id].". */
 int mkt_object_load(mkt_core *core, const mkt_class *cls, int id, mkt_object **out);

@@ -522,6 +522,63 @@ def s_app(cat, key):
                 if isinstance(a, dict) and a.get("_id", {}).get("$oid") == oid)
 
 
+class CatalogNames(harness.TestCase):
+    """Issue 11: catalog names that object names may not hold are imported
+    under a valid, readable name (the catalog's kept as CATALOG_NAME), and
+    DISK/ROLE references by the catalog's name still resolve."""
+
+    NAMES = {"image": 'Ubuntu "Noble" 24.04', "arm": "Debian: 12/arm64 <edge>",
+             "vmtemplate": "WordPress {VM} & co", "service": "K8s 'straight'; two roles"}
+    MADE = {"image": "Ubuntu Noble 24.04", "arm": "Debian- 12-arm64 (edge)",
+            "vmtemplate": "WordPress (VM) + co", "service": "K8s straight- two roles"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cat = catalog.make()
+        for key, name in cls.NAMES.items():
+            s_app(cls.cat, key)["name"] = name
+        s_app(cls.cat, "vmtemplate")["disks"] = [cls.NAMES["image"], cls.NAMES["arm"]]
+        s_app(cls.cat, "service")["roles"] = {"master": cls.NAMES["vmtemplate"],
+                                              "worker": cls.NAMES["vmtemplate"]}
+        cls.dir = tempfile.mkdtemp(prefix="mkt-e2e-one-names-")
+        cls.nginx, endpoint = catalog.serve(cls.dir, cls.cat)
+        cls.market, cls.st = new_market(D, "e2e-names", endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def app(self, key):
+        return apps_of(D, self.market)[catalog.FIXED_IDS[key]]
+
+    def test_imported_under_made_names(self):
+        self.assertEqual(xtext(self.st, "STATE"), "DONE", xtext(self.st, "MESSAGE"))
+        for key, name in self.NAMES.items():
+            with self.subTest(key=key):
+                a = self.app(key)
+                self.assertRegex(xtext(a, "NAME"),
+                                 r"^%s( \(e2e-names\))?$" % re.escape(self.MADE[key]))
+                self.assertEqual(xtext(a, "TEMPLATE/CATALOG_NAME"), name)
+        # A second pass finds every entry unchanged: the made names are stable.
+        st = monitor(D, self.market)
+        self.assertEqual(counts(st)["updated"], 0)
+        self.assertEqual(counts(st)["added"], 0)
+
+    def test_service_exports_whole(self):
+        did = D.ok("one.marketapp.export", xint(self.app("service"), "ID"), 1, "e2e-names-svc")
+        svc = json.loads(xtext(D.info("document", did), "TEMPLATE/BODY"))
+        for role in svc["roles"]:
+            t = D.info("template", role["vm_template"])
+            disks = [xint(x, "IMAGE_ID") for x in t.findall("TEMPLATE/DISK")]
+            self.assertEqual(len(disks), 2)
+            for iid, key in zip(disks, ("image", "arm")):
+                im = D.wait_state("image", iid, (IMAGE_READY, IMAGE_ERROR),
+                                  timeout=EXPORT_TIMEOUT)
+                self.assertEqual(xint(im, "STATE"), IMAGE_READY)
+                self.assertEqual(xint(im, "TEMPLATE/FROM_APP"), xint(self.app(key), "ID"))
+
+
 class AllOrNothing(harness.TestCase):
     """Exports whose parts cannot all be made leave nothing behind."""
 

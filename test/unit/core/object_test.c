@@ -166,6 +166,57 @@ START_TEST(test_validate_name)
 }
 END_TEST
 
+/* Names made from catalog names: valid, readable, NULL when nothing is
+ * left. */
+static const struct {
+	const char *in, *out;
+} made_names[] = {
+	{ "Ubuntu \"Noble\" 24.04", "Ubuntu Noble 24.04" },
+	{ "a/b:c|d;e\\f", "a-b-c-d-e-f" },
+	{ "{x} <y> & $z #1 'q'", "(x) (y) + z 1 q" },
+	{ "  tab\there\n\nnew  ", "tab here new" },
+	{ "plain name", "plain name" },
+	{ "\"\"''##", NULL },
+	{ "", NULL },
+};
+
+START_TEST(test_make_name)
+{
+	char *got = mkt_object_make_name(made_names[_i].in);
+
+	if (!made_names[_i].out) {
+		ck_assert_ptr_null(got);
+		return;
+	}
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, made_names[_i].out);
+	ck_assert_int_eq(mkt_object_validate_name(got), 0);
+	free(got);
+}
+END_TEST
+
+START_TEST(test_make_name_long_utf8)
+{
+	/* 100 two-byte characters: cut at 128 bytes, never inside one. */
+	char in[201], *got;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		memcpy(in + 2 * i, "\xc3\xa9", 2);
+	in[200] = '\0';
+	got = mkt_object_make_name(in);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(strlen(got), 128);
+	ck_assert_int_eq(mkt_object_validate_name(got), 0);
+	free(got);
+	in[1] = 'x';            /* an odd cut point: 127 bytes then */
+	memmove(in + 1, in + 2, 199);
+	got = mkt_object_make_name(in);
+	ck_assert_uint_eq(strlen(got), 127);
+	free(got);
+}
+END_TEST
+
 START_TEST(test_app_types)
 {
 	int t = -1;
@@ -193,6 +244,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_authorize, 0,
 			    (int)(sizeof(auth_cases) / sizeof(auth_cases[0])));
 	tcase_add_test(tc, test_validate_name);
+	tcase_add_loop_test(tc, test_make_name, 0, sizeof(made_names) / sizeof(made_names[0]));
+	tcase_add_test(tc, test_make_name_long_utf8);
 	tcase_add_test(tc, test_app_types);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
