@@ -125,19 +125,18 @@ static int daemonize(const mkt_config *conf)
 	return 0;
 }
 
-/* A daemon must record its pid; in the foreground (systemd, tests) the
- * file is a convenience, so failing to write it is only a warning. */
+/* A daemon that forked must say where it went.  In the foreground
+ * (systemd, tests, a terminal) the caller already knows the pid, so no
+ * file is written: the default's /run/marketd need not even exist. */
 static int write_pid_file(mkt_daemon *d)
 {
 	char pid[32];
 
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (mkt_util_write_file(d->conf->pid_file, pid, strlen(pid), 0644) < 0) {
-		if (!d->foreground)
-			return MKT_ERROR;
-		mkt_log(MKT_LOG_WARN, "daemon", "%s", mkt_error_message());
+	if (d->foreground)
 		return 0;
-	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (mkt_util_write_file(d->conf->pid_file, pid, strlen(pid), 0644) < 0)
+		return MKT_ERROR;
 	d->pid_file_written = 1;
 	return 0;
 }

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 import xmlrpc.client
@@ -587,9 +588,31 @@ class Lifecycle(harness.TestCase):
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.2", D.port), timeout=2).close()
 
-    def test_pid_file(self):
-        with open(D.pid_path) as f:
-            self.assertEqual(int(f.read().strip()), D.pid)
+    def test_no_pid_file_in_the_foreground(self):
+        # -f: the caller knows the pid (README, marketd(8)); nothing is
+        # written, and nothing is logged about PID_FILE's directory.
+        self.assertFalse(os.path.exists(D.pid_path))
+        self.assertNotIn("marketd.pid", D.read_log())
+
+    def test_pid_file_when_daemonized(self):
+        d = harness.Daemon(name="daemonized")
+        self.addCleanup(d.cleanup)
+        d._prepare()
+        subprocess.run([d.binary, "-c", d.conf_path], env=d.env(), cwd=d.dir, check=True,
+                       stdin=subprocess.DEVNULL, timeout=harness.START_TIMEOUT)
+        deadline = time.monotonic() + harness.START_TIMEOUT
+        while not os.path.exists(d.pid_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(d.pid_path) as f:
+            pid = int(f.read().strip())
+        try:
+            os.kill(pid, 0)
+        finally:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + harness.STOP_TIMEOUT
+        while os.path.exists(d.pid_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(d.pid_path), "PID_FILE left after SIGTERM")
 
     def test_sighup_reopens_log(self):
         self.assertTrue(os.path.exists(D.log_path))
