@@ -83,7 +83,10 @@ int mkt_group_name(mkt_core *core, int gid, char **out)
 	return ret;
 }
 
-static int group_format(mkt_core *core, const group *g, mkt_buf *b)
+/* group.xsd's order: ID NAME TEMPLATE USERS ADMINS, then for
+ * one.group.info only the quota sets and DEFAULT_GROUP_QUOTAS (a pool
+ * lists its QUOTAS apart).  marketd has no group admins: ADMINS is empty. */
+static int group_format(mkt_core *core, const group *g, mkt_format_mode mode, mkt_buf *b)
 {
 	int *ids = NULL;
 	size_t i, n = 0;
@@ -98,7 +101,12 @@ static int group_format(mkt_core *core, const group *g, mkt_buf *b)
 	mkt_buf_add(b, "<USERS>");
 	for (i = 0; i < n; i++)
 		mkt_buf_add_elem_int(b, "ID", ids[i]);
-	mkt_buf_add(b, "</USERS><ADMINS></ADMINS></GROUP>");
+	mkt_buf_add(b, "</USERS><ADMINS></ADMINS>");
+	if (mode == MKT_FORMAT_VIEW) {
+		mkt_object_format_quotas(b);
+		mkt_object_format_default_quotas(b, "DEFAULT_GROUP_QUOTAS");
+	}
+	mkt_buf_add(b, "</GROUP>");
 	free(ids);
 	return 0;
 }
@@ -153,7 +161,7 @@ int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_
 		ret = mkt_principal_require_admin(who, "USE", "GROUP", id);
 		goto cleanup;
 	}
-	if ((ret = group_format(core, &g, &b)) == 0)
+	if ((ret = group_format(core, &g, MKT_FORMAT_VIEW, &b)) == 0)
 		*out_xml = mkt_buf_steal(&b);
 
  cleanup:
@@ -202,8 +210,9 @@ static int group_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, 
 
 	if (!who->admin && !mkt_principal_in_group(who, row->oid))
 		return 0;
-	if ((ret = group_parse_row(row, &g)) == 0)
-		ret = group_format(core, &g, b);
+	if ((ret = group_parse_row(row, &g)) == 0 &&
+	    (ret = group_format(core, &g, MKT_FORMAT_POOL, b)) == 0)
+		mkt_object_format_pool_quotas(b, g.id);
 	group_clear(&g);
 	return ret;
 }
@@ -212,7 +221,17 @@ int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
 	mkt_store_query q;
 
+	char *xml = NULL;
+	int ret;
+
 	mkt_store_query_init(&q);
-	return mkt_core_pool(core, MKT_TABLE_GROUP, &q, "GROUP_POOL", group_pool_row,
-			     (void *)who, out_xml);
+	/* group_pool.xsd: each GROUP followed by its QUOTAS, then
+	 * DEFAULT_GROUP_QUOTAS once. */
+	if ((ret = mkt_core_pool(core, MKT_TABLE_GROUP, &q, "GROUP_POOL", group_pool_row,
+				 (void *)who, &xml)) == 0 &&
+	    (ret = mkt_object_pool_add_default_quotas(&xml, "GROUP_POOL",
+						      "DEFAULT_GROUP_QUOTAS")) == 0)
+		*out_xml = MKT_STEAL(xml);
+	free(xml);
+	return ret;
 }

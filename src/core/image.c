@@ -107,7 +107,14 @@ static void image_format(mkt_core *core, const mkt_object *obj, mkt_format_mode 
 	mkt_buf_add_elem(b, "DATASTORE", im->datastore);
 	mkt_buf_add(b, "<VMS></VMS><CLONES></CLONES><APP_CLONES></APP_CLONES>");
 	mkt_template_format_xml(obj->tmpl, b, NULL);
-	if (mode != MKT_FORMAT_STORE)
+	/* What oned writes for an image without snapshots or backups (its
+	 * Snapshots template is sorted by name). */
+	mkt_buf_add(b, "<SNAPSHOTS><ALLOW_ORPHANS>NO</ALLOW_ORPHANS>"
+		    "<CURRENT_BASE>-1</CURRENT_BASE><NEXT_SNAPSHOT>0</NEXT_SNAPSHOT></SNAPSHOTS>"
+		    "<BACKUP_INCREMENTS></BACKUP_INCREMENTS><BACKUP_DISK_IDS></BACKUP_DISK_IDS>");
+	/* PROGRESS is marketd's own and outside image.xsd: one.image.info
+	 * only, while a copy runs, never in a pool. */
+	if (mode == MKT_FORMAT_VIEW)
 		mkt_object_format_progress(core, MKT_TABLE_IMAGE, obj->id, b);
 	mkt_buf_add(b, "</IMAGE>");
 }
@@ -126,7 +133,9 @@ const mkt_class mkt_image_class = {
 	.table = MKT_TABLE_IMAGE,
 	.name_per_owner = 1,
 	.lockable = 1,
-	.body_is_view = 1,
+	/* Formatted on every read, so bodies stored before the schema's
+	 * SNAPSHOTS and BACKUP_* elements were written still list right. */
+	.body_is_view = 0,
 	.parse = image_parse,
 	.format = image_format,
 	.free = image_free,

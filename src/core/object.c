@@ -118,6 +118,55 @@ void mkt_object_format_perms(const mkt_object *obj, mkt_buf *b)
 	mkt_buf_add(b, "</PERMISSIONS>");
 }
 
+/* oned's Quotas::to_xml order.  marketd keeps no quotas, but OpenNebula's
+ * schemas name these sets, and the bindings generated from the schemas
+ * reject a USER or GROUP without them: each is written empty. */
+static const char *const quota_sets[] = {
+	"DATASTORE_QUOTA", "NETWORK_QUOTA", "VM_QUOTA", "IMAGE_QUOTA",
+};
+
+void mkt_object_format_quotas(mkt_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(quota_sets) / sizeof(quota_sets[0]); i++)
+		mkt_buf_printf(b, "<%s></%s>", quota_sets[i], quota_sets[i]);
+}
+
+void mkt_object_format_default_quotas(mkt_buf *b, const char *root)
+{
+	mkt_buf_printf(b, "<%s>", root);
+	mkt_object_format_quotas(b);
+	mkt_buf_printf(b, "</%s>", root);
+}
+
+void mkt_object_format_pool_quotas(mkt_buf *b, int id)
+{
+	mkt_buf_add(b, "<QUOTAS>");
+	mkt_buf_add_elem_int(b, "ID", id);
+	mkt_object_format_quotas(b);
+	mkt_buf_add(b, "</QUOTAS>");
+}
+
+int mkt_object_pool_add_default_quotas(char **xml, const char *root, const char *defaults)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	size_t len = strlen(*xml), close_len = strlen(root) + 3;
+
+	/* mkt_core_pool ends every pool with </root>; anything else is a bug
+	 * in the caller, not in the data. */
+	if (len < close_len || strncmp(*xml + len - close_len, "</", 2) ||
+	    strncmp(*xml + len - close_len + 2, root, close_len - 3))
+		return mkt_error_set(MKT_ERROR, MKT_ERR_CORE, "pool document does not end with </%s>",
+				     root);
+	mkt_buf_addn(&b, *xml, len - close_len);
+	mkt_object_format_default_quotas(&b, defaults);
+	mkt_buf_printf(&b, "</%s>", root);
+	free(*xml);
+	*xml = mkt_buf_steal(&b);
+	return 0;
+}
+
 void mkt_object_set_default_perms(mkt_object *obj)
 {
 	/* oned's default umask 177: the owner may use and manage, nobody else. */

@@ -93,6 +93,17 @@ void mkt_object_format_lock(const mkt_object *obj, mkt_buf *b);
 void mkt_object_format_perms(const mkt_object *obj, mkt_buf *b);
 void mkt_object_set_default_perms(mkt_object *obj);
 
+/* Quotas as oned writes them when none are set: the four empty sets
+ * (USER and GROUP info), the same inside <@root> (DEFAULT_USER_QUOTAS,
+ * DEFAULT_GROUP_QUOTAS), and a pool's <QUOTAS> entry for object @id. */
+void mkt_object_format_quotas(mkt_buf *b);
+void mkt_object_format_default_quotas(mkt_buf *b, const char *root);
+void mkt_object_format_pool_quotas(mkt_buf *b, int id);
+/* Append <@defaults> (the empty default quotas) at the end of the pool
+ * document *@xml, just inside its closing </@root>, as USER_POOL and
+ * GROUP_POOL require; *@xml is replaced. */
+int mkt_object_pool_add_default_quotas(char **xml, const char *root, const char *defaults);
+
 /* <PROGRESS><DONE/><TOTAL/></PROGRESS> while a transfer of the object runs. */
 void mkt_object_format_progress(mkt_core *core, mkt_table t, int oid, mkt_buf *b);
 

@@ -60,7 +60,15 @@ static void user_clear(user *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static void user_format(const user *u, int with_password, const char *gname, mkt_buf *b)
+/* oned answers the password hash here; marketd never lets it out of the
+ * store, but OpenNebula's schema requires the element. */
+#define PASSWORD_PLACEHOLDER "****"
+
+/* user.xsd's order: ID GID GROUPS GNAME NAME PASSWORD AUTH_DRIVER ENABLED
+ * (LOGIN_TOKEN: marketd has none) TEMPLATE, then for one.user.info only
+ * the quota sets and DEFAULT_USER_QUOTAS (a pool lists its QUOTAS apart).
+ * Only the store gets the real hash. */
+static void user_format(const user *u, mkt_format_mode mode, const char *gname, mkt_buf *b)
 {
 	size_t i;
 
@@ -73,11 +81,15 @@ static void user_format(const user *u, int with_password, const char *gname, mkt
 	mkt_buf_add(b, "</GROUPS>");
 	mkt_buf_add_elem(b, "GNAME", gname);
 	mkt_buf_add_elem(b, "NAME", u->name);
-	if (with_password)
-		mkt_buf_add_elem(b, "PASSWORD", u->password);
+	mkt_buf_add_elem(b, "PASSWORD",
+			 mode == MKT_FORMAT_STORE ? u->password : PASSWORD_PLACEHOLDER);
 	mkt_buf_add_elem(b, "AUTH_DRIVER", u->driver);
 	mkt_buf_add_elem_int(b, "ENABLED", u->enabled);
 	mkt_template_format_xml(u->tmpl, b, NULL);
+	if (mode == MKT_FORMAT_VIEW) {
+		mkt_object_format_quotas(b);
+		mkt_object_format_default_quotas(b, "DEFAULT_USER_QUOTAS");
+	}
 	mkt_buf_add(b, "</USER>");
 }
 
@@ -135,7 +147,7 @@ static int user_save(mkt_core *core, const user *u, mkt_store_op op)
 			      .parent = -1 };
 	int ret;
 
-	user_format(u, 1, "", &b);
+	user_format(u, MKT_FORMAT_STORE, "", &b);
 	row.body = mkt_buf_cstr(&b);
 	ret = mkt_store_write(core->store, MKT_TABLE_USER, op, &row);
 	mkt_buf_free(&b);
@@ -418,7 +430,7 @@ int mkt_user_info(mkt_core *core, const mkt_principal *who, int id, char **out_x
 	}
 	if ((ret = mkt_group_name(core, u.gid, &gname)) < 0)
 		goto cleanup;
-	user_format(&u, 0, gname, &b);
+	user_format(&u, MKT_FORMAT_VIEW, gname, &b);
 	*out_xml = mkt_buf_steal(&b);
 
  cleanup:
@@ -518,8 +530,10 @@ static int user_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, v
 	if (!may_see_user(who, row->oid))
 		return 0;
 	if ((ret = user_parse_row(row, &u)) == 0 &&
-	    (ret = mkt_group_name(core, u.gid, &gname)) == 0)
-		user_format(&u, 0, gname, b);
+	    (ret = mkt_group_name(core, u.gid, &gname)) == 0) {
+		user_format(&u, MKT_FORMAT_POOL, gname, b);
+		mkt_object_format_pool_quotas(b, u.id);
+	}
 	free(gname);
 	user_clear(&u);
 	return ret;
@@ -529,9 +543,19 @@ int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
 	mkt_store_query q;
 
+	char *xml = NULL;
+	int ret;
+
 	mkt_store_query_init(&q);
-	return mkt_core_pool(core, MKT_TABLE_USER, &q, "USER_POOL", user_pool_row,
-			     (void *)who, out_xml);
+	/* user_pool.xsd: each USER followed by its QUOTAS, then
+	 * DEFAULT_USER_QUOTAS once. */
+	if ((ret = mkt_core_pool(core, MKT_TABLE_USER, &q, "USER_POOL", user_pool_row,
+				 (void *)who, &xml)) == 0 &&
+	    (ret = mkt_object_pool_add_default_quotas(&xml, "USER_POOL",
+						      "DEFAULT_USER_QUOTAS")) == 0)
+		*out_xml = MKT_STEAL(xml);
+	free(xml);
+	return ret;
 }
 
 typedef struct {

@@ -34,9 +34,9 @@ static int vt_parse(mkt_object **out, xmlNodePtr root)
 	return 0;
 }
 
-/* Both in oned's order: VMTEMPLATE ID..GNAME NAME LOCK PERMISSIONS REGTIME
- * TEMPLATE; DOCUMENT ID..GNAME NAME TYPE PERMISSIONS LOCK TEMPLATE (and
- * our REGTIME). */
+/* Both in oned's order (vmtemplate.xsd, document.xsd): VMTEMPLATE
+ * ID..GNAME NAME LOCK PERMISSIONS REGTIME TEMPLATE; DOCUMENT ID..GNAME NAME
+ * TYPE PERMISSIONS LOCK TEMPLATE. */
 static void template_format(mkt_core *core, const mkt_object *obj, mkt_format_mode mode,
 			    mkt_buf *b)
 {
@@ -63,7 +63,10 @@ static void document_format(mkt_core *core, const mkt_object *obj, mkt_format_mo
 	mkt_buf_add_elem_int(b, "TYPE", t->type);
 	mkt_object_format_perms(obj, b);
 	mkt_object_format_lock(obj, b);
-	mkt_buf_add_elem_int(b, "REGTIME", t->regtime);
+	/* A document has no REGTIME in oned, and document.xsd allows none:
+	 * marketd keeps its own in the store only. */
+	if (mode == MKT_FORMAT_STORE)
+		mkt_buf_add_elem_int(b, "REGTIME", t->regtime);
 	mkt_template_format_xml(obj->tmpl, b, NULL);
 	mkt_buf_add(b, "</DOCUMENT>");
 }
@@ -92,7 +95,7 @@ const mkt_class mkt_document_class = {
 	.table = MKT_TABLE_DOCUMENT,
 	.name_per_owner = 1,
 	.lockable = 1,
-	.body_is_view = 1,
+	.body_is_view = 0,        /* the stored body has REGTIME */
 	.parse = vt_parse,
 	.format = document_format,
 	.free = vt_free,
