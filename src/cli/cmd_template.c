@@ -8,15 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "doc.h"
 #include "object.h"
 #include "output.h"
 
+/* Documents have no REGTIME in OpenNebula's schema: "-" then. */
 static char *regtime(xmlNodePtr n)
 {
 	long long t = 0;
 
-	mkt_doc_get_long(n, "REGTIME", &t);
+	if (mkt_doc_get_long(n, "REGTIME", &t) < 0 || t <= 0)
+		return mkt_strdup("-");
 	return mkt_output_time(t, 1);
 }
 

@@ -227,7 +227,7 @@ static int pool_row(const mkt_store_row *row, void *payload)
 }
 
 int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
-		  mkt_core_pool_cb cb, void *payload, char **out_xml)
+		  const char *trailer, mkt_core_pool_cb cb, void *payload, char **out_xml)
 {
 	mkt_buf b = MKT_BUF_INIT;
 	pool_walk w = { core, cb, payload, &b };
@@ -238,6 +238,8 @@ int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const c
 		mkt_buf_free(&b);
 		return ret;
 	}
+	if (trailer)
+		mkt_buf_add(&b, trailer);
 	mkt_buf_printf(&b, "</%s>", root);
 	*out_xml = mkt_buf_steal(&b);
 	return 0;

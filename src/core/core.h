@@ -64,11 +64,12 @@ int mkt_principal_in_group(const mkt_principal *p, int gid);
 int mkt_principal_require_admin(const mkt_principal *p, const char *op, const char *what, int id);
 
 /* A pool listing: <@root> + whatever @cb appends for each row matching @q
- * + </@root>.  @cb sees the requester through @payload. */
+ * + @trailer (NULL for none) + </@root>.  @cb sees the requester through
+ * @payload. */
 typedef int (*mkt_core_pool_cb)(mkt_core *core, const mkt_store_row *row, mkt_buf *b,
 				void *payload);
 int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
-		  mkt_core_pool_cb cb, void *payload, char **out_xml);
+		  const char *trailer, mkt_core_pool_cb cb, void *payload, char **out_xml);
 
 /* Progress of a transfer in flight, shown by one.*.info while it runs.
  * These take their own lock, so drivers can report without the core lock. */

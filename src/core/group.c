@@ -219,19 +219,14 @@ static int group_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, 
 
 int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
+	char *defaults = mkt_object_default_quotas("DEFAULT_GROUP_QUOTAS");
 	mkt_store_query q;
-
-	char *xml = NULL;
 	int ret;
 
+	/* group_pool.xsd: each GROUP followed by its QUOTAS, then the defaults once. */
 	mkt_store_query_init(&q);
-	/* group_pool.xsd: each GROUP followed by its QUOTAS, then
-	 * DEFAULT_GROUP_QUOTAS once. */
-	if ((ret = mkt_core_pool(core, MKT_TABLE_GROUP, &q, "GROUP_POOL", group_pool_row,
-				 (void *)who, &xml)) == 0 &&
-	    (ret = mkt_object_pool_add_default_quotas(&xml, "GROUP_POOL",
-						      "DEFAULT_GROUP_QUOTAS")) == 0)
-		*out_xml = MKT_STEAL(xml);
-	free(xml);
+	ret = mkt_core_pool(core, MKT_TABLE_GROUP, &q, "GROUP_POOL", defaults, group_pool_row, (void *)who,
+			    out_xml);
+	free(defaults);
 	return ret;
 }

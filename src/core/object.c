@@ -148,23 +148,12 @@ void mkt_object_format_pool_quotas(mkt_buf *b, int id)
 	mkt_buf_add(b, "</QUOTAS>");
 }
 
-int mkt_object_pool_add_default_quotas(char **xml, const char *root, const char *defaults)
+char *mkt_object_default_quotas(const char *root)
 {
 	mkt_buf b = MKT_BUF_INIT;
-	size_t len = strlen(*xml), close_len = strlen(root) + 3;
 
-	/* mkt_core_pool ends every pool with </root>; anything else is a bug
-	 * in the caller, not in the data. */
-	if (len < close_len || strncmp(*xml + len - close_len, "</", 2) ||
-	    strncmp(*xml + len - close_len + 2, root, close_len - 3))
-		return mkt_error_set(MKT_ERROR, MKT_ERR_CORE, "pool document does not end with </%s>",
-				     root);
-	mkt_buf_addn(&b, *xml, len - close_len);
-	mkt_object_format_default_quotas(&b, defaults);
-	mkt_buf_printf(&b, "</%s>", root);
-	free(*xml);
-	*xml = mkt_buf_steal(&b);
-	return 0;
+	mkt_object_format_default_quotas(&b, root);
+	return mkt_buf_steal(&b);
 }
 
 void mkt_object_set_default_perms(mkt_object *obj)
@@ -728,7 +717,7 @@ int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *c
 	pool_ctx pc = { cls, who };
 
 	mkt_object_query_for(who, q);
-	return mkt_core_pool(core, cls->table, q, root, pool_row, &pc, out_xml);
+	return mkt_core_pool(core, cls->table, q, root, NULL, pool_row, &pc, out_xml);
 }
 
 int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt_class *cls,

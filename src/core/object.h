@@ -99,10 +99,9 @@ void mkt_object_set_default_perms(mkt_object *obj);
 void mkt_object_format_quotas(mkt_buf *b);
 void mkt_object_format_default_quotas(mkt_buf *b, const char *root);
 void mkt_object_format_pool_quotas(mkt_buf *b, int id);
-/* Append <@defaults> (the empty default quotas) at the end of the pool
- * document *@xml, just inside its closing </@root>, as USER_POOL and
- * GROUP_POOL require; *@xml is replaced. */
-int mkt_object_pool_add_default_quotas(char **xml, const char *root, const char *defaults);
+/* The same <@root> as a string (caller frees): the trailer of USER_POOL
+ * and GROUP_POOL. */
+char *mkt_object_default_quotas(const char *root);
 
 /* <PROGRESS><DONE/><TOTAL/></PROGRESS> while a transfer of the object runs. */
 void mkt_object_format_progress(mkt_core *core, mkt_table t, int oid, mkt_buf *b);

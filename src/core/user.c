@@ -541,20 +541,15 @@ static int user_pool_row(mkt_core *core, const mkt_store_row *row, mkt_buf *b, v
 
 int mkt_user_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 {
+	char *defaults = mkt_object_default_quotas("DEFAULT_USER_QUOTAS");
 	mkt_store_query q;
-
-	char *xml = NULL;
 	int ret;
 
+	/* user_pool.xsd: each USER followed by its QUOTAS, then the defaults once. */
 	mkt_store_query_init(&q);
-	/* user_pool.xsd: each USER followed by its QUOTAS, then
-	 * DEFAULT_USER_QUOTAS once. */
-	if ((ret = mkt_core_pool(core, MKT_TABLE_USER, &q, "USER_POOL", user_pool_row,
-				 (void *)who, &xml)) == 0 &&
-	    (ret = mkt_object_pool_add_default_quotas(&xml, "USER_POOL",
-						      "DEFAULT_USER_QUOTAS")) == 0)
-		*out_xml = MKT_STEAL(xml);
-	free(xml);
+	ret = mkt_core_pool(core, MKT_TABLE_USER, &q, "USER_POOL", defaults, user_pool_row, (void *)who,
+			    out_xml);
+	free(defaults);
 	return ret;
 }
 
