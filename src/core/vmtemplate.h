@@ -5,15 +5,18 @@
  * marketd runs no VMs: a VM template here is what `onemarketapp export`
  * leaves in oned (a TEMPLATE whose DISKs name the exported images), kept
  * with OpenNebula's element names (VMTEMPLATE, DOCUMENT) so OpenNebula
- * tools can read it, and a service template is a DOCUMENT of TYPE 100
- * (OneFlow's) whose TEMPLATE/BODY is the service's JSON.
+ * tools can read it, and a service template is a DOCUMENT of TYPE 101
+ * (OneFlow's ServiceTemplate; 100 is a running Service) whose
+ * TEMPLATE/BODY is the service's JSON.
  */
 #ifndef MKT_VMTEMPLATE_H
 #define MKT_VMTEMPLATE_H
 
 #include "object.h"
 
-#define MKT_DOCUMENT_SERVICE_TEMPLATE 100
+/* OpenNebula::ServiceTemplate::DOCUMENT_TYPE: its Ruby info() refuses a
+ * document of any other TYPE. */
+#define MKT_DOCUMENT_SERVICE_TEMPLATE 101
 
 typedef struct {
 	mkt_object obj;          /* first */
