@@ -141,7 +141,7 @@ static const mkt_cli_cmd commands[] = {
 	  "Delete a VM template (its images stay)." },
 	{ "document", "list", mkt_object_list, DOCUMENT, 0, 0, O_FILTER,
 	  "[--mine|--group|--all|--user USER]",
-	  "List the documents (service templates, TYPE 100)." },
+	  "List the documents (service templates, TYPE 101)." },
 	{ "document", "show", mkt_object_show, DOCUMENT, 1, 1, 0, "ID",
 	  "Show a document." },
 	{ "document", "delete", mkt_object_delete, DOCUMENT, 1, 1, 0, "ID",

@@ -6,7 +6,7 @@
  * image for each of its DISK=[APP=<name>] apps plus a VM template (its
  * APPTEMPLATE64, DISKs naming the new images); a SERVICE_TEMPLATE app
  * becomes such a VM template for each ROLE=[NAME, APP] and a document of
- * TYPE 100 whose BODY is its JSON, each role's vm_template set to the new
+ * TYPE 101 whose BODY is its JSON, each role's vm_template set to the new
  * template (what `onemarketapp export` leaves in oned).  Referenced apps
  * are looked up by name in the same market.
  *

@@ -106,12 +106,14 @@ int mkt_vmtemplate_create(mkt_core *core, const mkt_class *cls, const mkt_princi
 			  const char *name, int type, mkt_template *tmpl, int *out_id)
 {
 	mkt_vmtemplate *t = mkt_calloc(1, sizeof(*t));
+	/* oned names an unnamed document "document-<id>" (Document::insert);
+	 * a VM template without a name is refused like any other object. */
+	int unnamed = cls == &mkt_document_class && (!name || !*name);
 	int ret;
 
 	t->obj.tmpl = tmpl;
-	if ((ret = mkt_object_validate_name(name)) < 0)
+	if (!unnamed && (ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
-	t->obj.name = mkt_strdup(name);
 	t->obj.uid = who->uid;
 	t->obj.gid = who->gid;
 	t->obj.uname = mkt_strdup(who->uname);
@@ -121,15 +123,69 @@ int mkt_vmtemplate_create(mkt_core *core, const mkt_class *cls, const mkt_princi
 	t->type = type;
 	if ((ret = mkt_core_begin(core)) < 0)
 		goto cleanup;
-	if ((ret = mkt_object_check_name(core, cls, name, who->uid, -1)) == 0 &&
-	    (ret = mkt_store_next_oid(core->store, cls->table, 0, &t->obj.id)) == 0 &&
-	    (ret = mkt_object_save(core, cls, &t->obj, MKT_STORE_INSERT)) == 0)
+	if ((ret = mkt_store_next_oid(core->store, cls->table, 0, &t->obj.id)) == 0) {
+		t->obj.name = unnamed ? mkt_asprintf("document-%d", t->obj.id) : mkt_strdup(name);
+		ret = mkt_object_check_name(core, cls, t->obj.name, who->uid, -1);
+	}
+	if (ret == 0 && (ret = mkt_object_save(core, cls, &t->obj, MKT_STORE_INSERT)) == 0)
 		*out_id = t->obj.id;
 	ret = mkt_core_end(core, ret);
 
  cleanup:
 	vt_free(&t->obj);
 	return ret;
+}
+
+int mkt_vmtemplate_allocate(mkt_core *core, const mkt_class *cls, const mkt_principal *who,
+			    const char *text, int type, int *out_id)
+{
+	mkt_template *tmpl = NULL;
+	char *name = NULL;
+	int ret;
+
+	if ((ret = mkt_template_parse_any(&tmpl, text)) < 0)
+		return ret;
+	/* EXPORT_GROUP would let an export's undo remove this object. */
+	mkt_object_strip_daemon_attrs(tmpl);
+	/* NAME is the object's, not a template attribute (oned erases it). */
+	if (mkt_template_get(tmpl, "NAME"))
+		name = mkt_strdup(mkt_template_get(tmpl, "NAME"));
+	mkt_template_remove(tmpl, "NAME");
+	ret = mkt_vmtemplate_create(core, cls, who, name, type, tmpl, out_id);
+	free(name);
+	return ret;
+}
+
+int mkt_vmtemplate_clone(mkt_core *core, const mkt_class *cls, const mkt_principal *who,
+			 int id, const char *name, int recursive, int *out_id)
+{
+	mkt_object *src = NULL;
+	mkt_template *copy;
+	int ret;
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	/* oned asks USE of the source (its lock included) and CREATE, which
+	 * every marketd user has. */
+	if ((ret = mkt_object_get(core, who, cls, id, MKT_AUTH_USE, 0, &src)) < 0)
+		goto cleanup;
+	/* A recursive clone copies the template's images into their
+	 * datastores as new persistent images: not something marketd does. */
+	if (recursive) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "Cannot clone the images of %s %d: marketd clones templates only without their images (recursive = false)",
+				    cls->human_name, id);
+		goto cleanup;
+	}
+	copy = mkt_template_dup(src->tmpl);
+	/* The copy is the caller's own, outside the source's export group. */
+	mkt_object_strip_daemon_attrs(copy);
+	ret = mkt_vmtemplate_create(core, cls, who, name, ((mkt_vmtemplate *)src)->type, copy,
+				    out_id);
+
+ cleanup:
+	mkt_object_free(cls, src);
+	return mkt_core_end(core, ret);
 }
 
 int mkt_vmtemplate_delete(mkt_core *core, const mkt_class *cls, const mkt_principal *who, int id)

@@ -217,6 +217,27 @@ static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const 
 
 /* ---- VM templates and documents (what template apps export to) -------- */
 
+/* one.template.allocate(template) and one.document.allocate(template,
+ * type): what `onemarketapp export` creates client-side. */
+static int h_vt_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			 const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1;
+
+	return mkt_vmtemplate_allocate(env->core, m->cls, who, a[0].s, a[1].present ? a[1].i : 0,
+				       &id) ?: ret_id(out, id);
+}
+
+/* one.template.clone(id, name, [recursive]) and one.document.clone(id, name). */
+static int h_vt_clone(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		      const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1;
+
+	return mkt_vmtemplate_clone(env->core, m->cls, who, a[0].i, a[1].s,
+				    a[2].present && a[2].i, &id) ?: ret_id(out, id);
+}
+
 static int h_vt_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		       const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
@@ -432,6 +453,8 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.image.lock", "ii|b", h_lock, IMG, 0, "Locks an image" },
 	{ "one.image.unlock", "i", h_unlock, IMG, 0, "Unlocks an image" },
 	{ "one.imagepool.info", "|iii", h_image_pool, IMG, 0, "Returns the image pool" },
+	{ "one.template.allocate", "s", h_vt_allocate, VMT, 1, "Allocates a new VM template" },
+	{ "one.template.clone", "is|b", h_vt_clone, VMT, 1, "Clones a VM template (not its images)" },
 	{ "one.template.info", "i|bb", h_info, VMT, 0, "Returns VM template information" },
 	{ "one.template.delete", "i|b", h_vt_delete, VMT, 0, "Deletes a VM template" },
 	{ "one.template.update", "is|i", h_update, VMT, 0, "Updates a VM template" },
@@ -439,6 +462,8 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.template.chown", "iii", h_chown, VMT, 0, "Changes VM template ownership" },
 	{ "one.template.rename", "is", h_rename, VMT, 0, "Renames a VM template" },
 	{ "one.templatepool.info", "iii", h_vt_pool, VMT, 0, "Returns the VM template pool" },
+	{ "one.document.allocate", "si", h_vt_allocate, DOC, 1, "Allocates a new document of a TYPE" },
+	{ "one.document.clone", "is", h_vt_clone, DOC, 1, "Clones a document" },
 	{ "one.document.info", "i|b", h_info, DOC, 0, "Returns document information" },
 	{ "one.document.delete", "i", h_vt_delete, DOC, 0, "Deletes a document" },
 	{ "one.document.update", "is|i", h_update, DOC, 0, "Updates a document" },

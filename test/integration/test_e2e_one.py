@@ -487,7 +487,7 @@ class Export(harness.TestCase):
         before = objects(D)
         did = D.ok("one.marketapp.export", app, 1, "e2e-x-svc")
         doc = D.info("document", did)
-        self.assertEqual(xint(doc, "TYPE"), 100)
+        self.assertEqual(xint(doc, "TYPE"), 101)
         self.assertEqual(xtext(doc, "NAME"), "e2e-x-svc")
         group = xtext(doc, "TEMPLATE/EXPORT_GROUP")
         self.assertTrue(group)

@@ -566,7 +566,7 @@ class Cli(harness.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         did = int(re.search(r"DOCUMENT ID: (\d+)", r.stdout).group(1))
         doc = D.info("document", did)
-        self.assertEqual(xint(doc, "TYPE"), 100)
+        self.assertEqual(xint(doc, "TYPE"), 101)
         body = __import__("json").loads(xtext(doc, "TEMPLATE/BODY"))
         for role in body["roles"]:
             vt = D.info("template", role["vm_template"])
