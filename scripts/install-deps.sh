@@ -34,10 +34,11 @@ lock_wait=${APT_LOCK_WAIT:-900}
 # apt-get ARGS..., retried every 5 s while another apt-get or dpkg holds a
 # lock it needs.  A lock is taken before anything changes, so a retry is safe;
 # DPkg::Lock::Timeout alone would not do: apt-get update (apt 2.6) ignores it
-# for the lists lock, and apt-get -qq waits without a word.
+# for the lists lock, and apt-get -qq waits without a word.  LC_ALL=C keeps
+# apt's message in English for the match; env passes both through sudo.
 apt_get() {
 	waited=0
-	while ! out=$($SUDO apt-get "$@" 2>&1); do
+	while ! out=$($SUDO env LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get "$@" 2>&1); do
 		case $out in
 		*"Could not get lock"*) ;;
 		*) echo "$out" >&2; return 1 ;;
@@ -57,7 +58,6 @@ apt_get() {
 }
 
 echo "Installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
 apt_get update -qq
 # shellcheck disable=SC2086
 apt_get install -y -qq --no-install-recommends $missing
