@@ -7,7 +7,8 @@ set -eu
 BUILD="autoconf automake libtool pkg-config make gcc
 	libxml2-dev libcurl4-openssl-dev libsqlite3-dev libarchive-dev
 	libjansson-dev libxmlrpc-core-c3-dev libs3-dev libcrypt-dev libssl-dev"
-TEST="check python3 valgrind sqlite3 groff-base nginx-light s3cmd nodejs npm"
+TEST="check python3 valgrind sqlite3 groff-base nginx-light s3cmd nodejs npm
+	json-schema-test-suite"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"
