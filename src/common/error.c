@@ -22,6 +22,7 @@ static const char *const area_names[MKT_ERR_LAST] = {
 	[MKT_ERR_CORE] = "core",
 	[MKT_ERR_RPC] = "rpc",
 	[MKT_ERR_DRIVER] = "driver",
+	[MKT_ERR_JSONSCHEMA] = "jsonschema",
 };
 
 /* Callers may pass the current message as an argument ("%s",

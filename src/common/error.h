@@ -35,6 +35,7 @@ typedef enum {
 	MKT_ERR_CORE,
 	MKT_ERR_RPC,
 	MKT_ERR_DRIVER,
+	MKT_ERR_JSONSCHEMA,
 	MKT_ERR_LAST
 } mkt_error_area;
 

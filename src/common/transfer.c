@@ -34,6 +34,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "transfer_priv.h"
+#include "util.h"
 
 #define BLOCK MKT_TRANSFER_BLOCK
 #define PEEK_LEN 512            /* one tar header */
@@ -204,17 +205,6 @@ static char *display_source(const char *source)
 	return mkt_asprintf("%.*s***%s", (int)(auth - source), source, at);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The path of a local source: itself, or a file:// URL decoded. */
 static int local_path(char **out, const char *source, const char *display)
 {
@@ -233,9 +223,11 @@ static int local_path(char **out, const char *source, const char *display)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "cannot read %s: not a local file URL", display);
 	path = o = mkt_malloc(strlen(p) + 1);
 	for (; *p && *p != '?' && *p != '#'; p++) {
-		if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
-		    (hex_value(p[1]) | hex_value(p[2])) != 0) {
-			*o++ = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+		int hi = *p == '%' ? mkt_util_parse_hex_digit(p[1]) : -1;
+		int lo = hi >= 0 ? mkt_util_parse_hex_digit(p[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*o++ = (char)(hi * 16 + lo);
 			p += 2;
 		} else {
 			*o++ = *p;
@@ -589,7 +581,7 @@ static int valid_md5(const char *s)
 	size_t i;
 
 	for (i = 0; s[i]; i++) {
-		if (hex_value(s[i]) < 0)
+		if (mkt_util_parse_hex_digit(s[i]) < 0)
 			return 0;
 	}
 	return i == 32;

@@ -42,6 +42,17 @@ int mkt_util_parse_long(const char *s, long long *out)
 	return 0;
 }
 
+int mkt_util_parse_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int mkt_util_parse_bool(const char *s, int *out)
 {
 	static const struct { const char *word; int value; } words[] = {

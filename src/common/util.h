@@ -10,6 +10,9 @@
  * allowed).  0 on success, MKT_EINVAL otherwise (no error recorded). */
 int mkt_util_parse_long(const char *s, long long *out);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int mkt_util_parse_hex_digit(char c);
+
 /* YES/NO, TRUE/FALSE, ON/OFF, 1/0 in any case: 0 and *out=0/1, or MKT_EINVAL. */
 int mkt_util_parse_bool(const char *s, int *out);
 
