@@ -28,6 +28,8 @@ static const struct {
 	{ "one", "", "monitor, export", 1 },
 	{ "http", "BASE_URL,PUBLIC_DIR", "create, delete, monitor", 0 },
 	{ "s3", "ACCESS_KEY_ID,SECRET_ACCESS_KEY,REGION,BUCKET", "create, delete, monitor", 0 },
+	/* Plans are a broker's catalog (public), instances its services. */
+	{ "osb", "BROKER_URL,BROKER_USERNAME,BROKER_PASSWORD", "monitor, service", 1 },
 };
 
 static const struct {
@@ -38,6 +40,7 @@ static const struct {
 	{ "delete", MKT_APP_ACTION_DELETE },
 	{ "monitor", MKT_APP_ACTION_MONITOR },
 	{ "export", MKT_APP_ACTION_EXPORT },
+	{ "service", MKT_APP_ACTION_SERVICE },
 };
 
 int mkt_config_parse_app_actions(const char *s, unsigned *out)
@@ -58,7 +61,7 @@ int mkt_config_parse_app_actions(const char *s, unsigned *out)
 		}
 		if (!found) {
 			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
-					    "unknown APP_ACTIONS entry '%s' (expected create, delete, monitor, export)",
+					    "unknown APP_ACTIONS entry '%s' (expected create, delete, monitor, export, service)",
 					    tok);
 			goto cleanup;
 		}
@@ -192,8 +195,10 @@ static const mkt_tattr *get_vector(const mkt_template *t, const char *name)
 int mkt_config_load(mkt_config **out, const char *path)
 {
 	mkt_config *c = mkt_calloc(1, sizeof(*c));
-	static const char *const timeout_names[4] = {
-		"IMPORT_TIMEOUT", "EXPORT_TIMEOUT", "DELETE_TIMEOUT", "MONITOR_TIMEOUT",
+	static const char *const timeout_names[MKT_TIMEOUT_LAST] = {
+		[MKT_TIMEOUT_IMPORT] = "IMPORT_TIMEOUT", [MKT_TIMEOUT_EXPORT] = "EXPORT_TIMEOUT",
+		[MKT_TIMEOUT_DELETE] = "DELETE_TIMEOUT", [MKT_TIMEOUT_MONITOR] = "MONITOR_TIMEOUT",
+		[MKT_TIMEOUT_SERVICE] = "SERVICE_TIMEOUT",
 	};
 	const mkt_tattr *db, *log, *rpc, *mad;
 	int timeout = 0, i;
@@ -244,7 +249,7 @@ int mkt_config_load(mkt_config **out, const char *path)
 	if ((ret = get_int(c->tmpl, mad, "WORKERS", 1, 1024, 15, &c->driver_workers, path)) < 0 ||
 	    (ret = get_int(c->tmpl, mad, "TIMEOUT", 1, 7 * 24 * 3600, 600, &timeout, path)) < 0)
 		goto cleanup;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < MKT_TIMEOUT_LAST; i++) {
 		if ((ret = get_int(c->tmpl, mad, timeout_names[i], 1, 7 * 24 * 3600, timeout,
 				   &c->driver_timeout[i], path)) < 0)
 			goto cleanup;

@@ -15,7 +15,20 @@ enum {
 	MKT_APP_ACTION_CREATE = 1 << 0,
 	MKT_APP_ACTION_DELETE = 1 << 1,
 	MKT_APP_ACTION_MONITOR = 1 << 2,
-	MKT_APP_ACTION_EXPORT = 1 << 3
+	MKT_APP_ACTION_EXPORT = 1 << 3,
+	/* Service brokers: provision, update, deprovision, bind, unbind,
+	 * last_operation (share/doc/drivers.md, the osb driver). */
+	MKT_APP_ACTION_SERVICE = 1 << 4
+};
+
+/* Indexes of mkt_config.driver_timeout. */
+enum {
+	MKT_TIMEOUT_IMPORT = 0,
+	MKT_TIMEOUT_EXPORT,
+	MKT_TIMEOUT_DELETE,
+	MKT_TIMEOUT_MONITOR,
+	MKT_TIMEOUT_SERVICE,
+	MKT_TIMEOUT_LAST
 };
 
 typedef struct {
@@ -44,8 +57,8 @@ typedef struct {
 	char *driver_dir;       /* DRIVER_DIR: <dir>/<MARKET_MAD>/<action> */
 	int driver_workers;     /* MARKET_MAD/WORKERS */
 	/* MARKET_MAD/<ACTION>_TIMEOUT, defaulting to MARKET_MAD/TIMEOUT;
-	 * indexed import, export, delete, monitor. */
-	int driver_timeout[4];
+	 * indexed by MKT_TIMEOUT_*. */
+	int driver_timeout[MKT_TIMEOUT_LAST];
 	mkt_market_mad_conf *mads;
 	size_t nmads;
 } mkt_config;

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/seal.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "catalog.h"
 #include "core.h"
+#include "service.h"
 #include "market.h"
 #include "user.h"
 
@@ -113,10 +115,26 @@ int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store)
 
 static void end_unlinks(mkt_core *core, int committed);
 
+int mkt_core_seal_key(mkt_core *core, const mkt_seal_key **out)
+{
+	char *path;
+	int ret = 0;
+
+	if (!core->seal) {
+		path = mkt_asprintf("%s/secrets.key", core->conf->data_dir);
+		ret = mkt_seal_key_open(&core->seal, path);
+		free(path);
+	}
+	*out = core->seal;
+	return ret;
+}
+
 void mkt_core_free(mkt_core *core)
 {
 	if (!core)
 		return;
+	mkt_seal_key_free(core->seal);
+	mkt_binding_forget_once(core);
 	mkt_auth_cache_free(core->auth_cache);
 	mkt_catalog_free_status(core);
 	end_unlinks(core, 0);

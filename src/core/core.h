@@ -24,6 +24,8 @@
 typedef struct mkt_auth_cache mkt_auth_cache;
 typedef struct mkt_progress mkt_progress;
 typedef struct mkt_catalog_status mkt_catalog_status;
+typedef struct mkt_seal_key mkt_seal_key;
+typedef struct mkt_once_secret mkt_once_secret;
 
 typedef struct {
 	mkt_store *store;
@@ -35,6 +37,10 @@ typedef struct {
 	char **unlink_on_commit;     /* files to remove once the change commits */
 	size_t n_unlink;
 	int req_id;                  /* last request id handed out */
+	mkt_seal_key *seal;          /* DATA_DIR's secrets key, read at first use */
+	/* Credentials of sensitive services: held until their owner saw them
+	 * once, never stored (servicebinding.c). */
+	mkt_once_secret *once;
 } mkt_core;
 
 /* Who is asking: the authenticated user and its groups. */
@@ -56,6 +62,10 @@ void mkt_core_free(mkt_core *core);
  * that file (mode 0600), and market 0, the public OpenNebula catalog (as
  * oned does).  Does nothing when oneadmin exists. */
 int mkt_core_bootstrap(mkt_core *core, const char *auth_file);
+
+/* The key that seals secrets at rest: DATA_DIR/secrets.key, created
+ * (mode 0600) at first use. */
+int mkt_core_seal_key(mkt_core *core, const mkt_seal_key **out);
 
 void mkt_principal_clear(mkt_principal *p);
 int mkt_principal_in_group(const mkt_principal *p, int gid);

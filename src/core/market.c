@@ -127,8 +127,9 @@ static int market_update(mkt_core *core, mkt_object *obj, mkt_template *tmpl)
 	return 0;
 }
 
-/* The s3 market's secret (its access key id is not one, as in oned). */
-static const char *const market_secrets[] = { "SECRET_ACCESS_KEY", NULL };
+/* The s3 and osb markets' secrets (an access key id or a broker user is not
+ * one, as in oned). */
+static const char *const market_secrets[] = { "SECRET_ACCESS_KEY", "BROKER_PASSWORD", NULL };
 
 const mkt_class mkt_market_class = {
 	.xml_name = "MARKETPLACE",

@@ -22,6 +22,7 @@ static const char *const type_names[MKT_APP_TYPE_LAST] = {
 	[MKT_APP_IMAGE] = "IMAGE",
 	[MKT_APP_VMTEMPLATE] = "VMTEMPLATE",
 	[MKT_APP_SERVICE_TEMPLATE] = "SERVICE_TEMPLATE",
+	[MKT_APP_SERVICE] = "SERVICE",
 };
 
 static const char *const state_names[MKT_APP_STATE_LAST] = {
@@ -45,7 +46,7 @@ int mkt_app_type_parse(const char *s, int *out)
 		}
 	}
 	return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
-			     "TYPE must be IMAGE, VMTEMPLATE or SERVICE_TEMPLATE, not '%s'", s);
+			     "TYPE must be IMAGE, VMTEMPLATE, SERVICE_TEMPLATE or SERVICE, not '%s'", s);
 }
 
 const char *mkt_app_type_name(int type)
@@ -319,6 +320,12 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 	if ((type = mkt_template_get(a->obj.tmpl, "TYPE")) &&
 	    (ret = mkt_app_type_parse(type, &a->type)) < 0)
 		goto cleanup;
+	if (a->type == MKT_APP_SERVICE) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				    "SERVICE apps are the plans of a broker's catalog, made by its "
+				    "market's monitor: they cannot be allocated");
+		goto cleanup;
+	}
 	origin = mkt_template_value(a->obj.tmpl, "ORIGIN_ID");
 	a->origin_id = mkt_strdup(origin ? origin : "-1");
 	if ((ret = check_content(who, a, origin)) < 0)

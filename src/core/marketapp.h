@@ -20,6 +20,7 @@ typedef enum {
 	MKT_APP_IMAGE = 1,
 	MKT_APP_VMTEMPLATE = 2,
 	MKT_APP_SERVICE_TEMPLATE = 3,
+	MKT_APP_SERVICE = 4,         /* an Open Service Broker plan */
 	MKT_APP_TYPE_LAST
 } mkt_app_type;
 

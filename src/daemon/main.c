@@ -42,6 +42,7 @@ typedef struct {
 	mkt_core *core;
 	mkt_driver *drv;
 	mkt_monitor_loop *monitor;
+	mkt_serviceflow *services;
 	mkt_rpc_server *rpc;
 	sigset_t signals;
 	pthread_t signal_thread;
@@ -187,6 +188,9 @@ static int start(mkt_daemon *d)
 		return ret;
 	mkt_driver_check(d->drv, d->conf);
 	mkt_rpc_server_set_driver(d->rpc, d->drv);
+	if ((ret = mkt_serviceflow_new(&d->services, d->core, d->drv)) < 0)
+		return ret;
+	mkt_rpc_server_set_services(d->rpc, d->services);
 	if ((ret = mkt_monitor_loop_start(&d->monitor, d->core, d->drv,
 					  d->conf->monitoring_interval)) < 0)
 		return ret;
@@ -212,6 +216,7 @@ static void stop(mkt_daemon *d)
 	if (d->core)
 		pthread_mutex_unlock(&d->core->lock);
 	mkt_monitor_loop_stop(d->monitor);
+	mkt_serviceflow_free(d->services);
 	/* Running drivers are stopped; their callbacks record the outcome. */
 	mkt_driver_free(d->drv);
 	mkt_core_free(d->core);

@@ -27,11 +27,19 @@
 static const struct {
 	const char *name;
 	unsigned app_action;    /* MKT_APP_ACTION_* bit that allows it */
+	int timeout;            /* MKT_TIMEOUT_* */
 } actions[MKT_ACTION_LAST] = {
-	[MKT_ACTION_IMPORT] = { "import", MKT_APP_ACTION_CREATE },
-	[MKT_ACTION_EXPORT] = { "export", 0 },
-	[MKT_ACTION_DELETE] = { "delete", MKT_APP_ACTION_DELETE },
-	[MKT_ACTION_MONITOR] = { "monitor", MKT_APP_ACTION_MONITOR },
+	[MKT_ACTION_IMPORT] = { "import", MKT_APP_ACTION_CREATE, MKT_TIMEOUT_IMPORT },
+	[MKT_ACTION_EXPORT] = { "export", 0, MKT_TIMEOUT_EXPORT },
+	[MKT_ACTION_DELETE] = { "delete", MKT_APP_ACTION_DELETE, MKT_TIMEOUT_DELETE },
+	[MKT_ACTION_MONITOR] = { "monitor", MKT_APP_ACTION_MONITOR, MKT_TIMEOUT_MONITOR },
+	[MKT_ACTION_PROVISION] = { "provision", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_UPDATE] = { "update", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_DEPROVISION] = { "deprovision", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_BIND] = { "bind", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_UNBIND] = { "unbind", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_LAST_OPERATION] = { "last_operation", MKT_APP_ACTION_SERVICE,
+					MKT_TIMEOUT_SERVICE },
 };
 
 /* Environment variables a driver gets from marketd, besides its own. */
@@ -202,7 +210,7 @@ static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
 static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile int *cancel)
 {
 	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT };
-	mkt_driver_reply reply = { 0, NULL, NULL, 0 };
+	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0 };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
 	char *arg = !req->document_secret && doclen * 4 / 3 + 4 < ARG_LIMIT ?
@@ -213,17 +221,18 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	mkt_spawn_opts o = {
 		.argv = argv, .envp = (const char *const *)env, .cwd = drv->scratch,
 		.input = req->document, .input_len = doclen,
-		.timeout = drv->conf->driver_timeout[req->action],
+		.timeout = drv->conf->driver_timeout[actions[req->action].timeout],
 		.on_stderr = on_stderr, .ud = &rc, .cancel = cancel,
 	};
 	mkt_spawn_result r = { 0 };
 	char *message = NULL;
+	int spawned;
 	size_t i;
 
 	snprintf(id, sizeof(id), "%d", req->oid);
 	mkt_log(MKT_LOG_DEBUG, "driver", "running %s %s for %d", req->mad,
 		actions[req->action].name, req->oid);
-	if (mkt_spawn_run(&o, &r) < 0) {
+	if ((spawned = mkt_spawn_run(&o, &r) == 0) == 0) {
 		message = mkt_strdup(mkt_error_message());
 	} else if (r.timed_out || r.cancelled || r.term_signal || r.exit_status != 0) {
 		const char *text = rc.errors.len ? mkt_buf_cstr(&rc.errors) :
@@ -244,6 +253,8 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	} else {
 		reply.ok = 1;
 	}
+	if (spawned && !r.timed_out && !r.cancelled && !r.term_signal)
+		reply.exit_status = r.exit_status;
 	if (!reply.ok)
 		mkt_log(req->own_failure_log ? MKT_LOG_DEBUG : MKT_LOG_ERROR, "driver",
 			"%s %s for %d failed: %s", req->mad, actions[req->action].name, req->oid,
@@ -268,7 +279,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 
 static void job_fail(job *j, const mkt_driver *drv, const char *why)
 {
-	mkt_driver_reply reply = { 0, NULL, why, drv->stopping };
+	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping };
 
 	if (j->fn)
 		j->fn(j->fn_ud, &(int){ 1 });

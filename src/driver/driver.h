@@ -19,13 +19,25 @@ typedef enum {
 	MKT_ACTION_EXPORT,
 	MKT_ACTION_DELETE,
 	MKT_ACTION_MONITOR,
+	/* A service broker's (share/doc/drivers.md, service actions). */
+	MKT_ACTION_PROVISION,
+	MKT_ACTION_UPDATE,
+	MKT_ACTION_DEPROVISION,
+	MKT_ACTION_BIND,
+	MKT_ACTION_UNBIND,
+	MKT_ACTION_LAST_OPERATION,
 	MKT_ACTION_LAST
 } mkt_driver_action;
+
+/* A service action's exit status: the broker may have made something
+ * that a delete must now undo (OSB orphan mitigation). */
+#define MKT_DRIVER_EXIT_ORPHAN 4
 
 typedef struct mkt_driver mkt_driver;
 
 typedef struct {
 	int ok;                 /* the driver exited 0 and its result parsed */
+	int exit_status;        /* when it exited by itself; -1 otherwise */
 	mkt_template *result;   /* its result (when ok) */
 	const char *message;    /* why it failed (when !ok) */
 	/* marketd is stopping: the action was cut short, and the object is
@@ -42,7 +54,8 @@ typedef void (*mkt_driver_progress_cb)(void *ud, unsigned long long done,
 typedef struct {
 	mkt_driver_action action;
 	const char *mad;               /* the market's MARKET_MAD */
-	int oid;                       /* app id; market id for monitor */
+	int oid;                       /* app id; market id for monitor;
+					* instance or binding id for services */
 	char *document;                /* the action document, stolen */
 	/* It holds a secret: only on stdin, never in argv[1] (which every
 	 * user of the host can read in /proc). */

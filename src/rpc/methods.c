@@ -23,6 +23,8 @@
 #include "driver/appflow.h"
 #include "driver/imageflow.h"
 #include "driver/monitorflow.h"
+#include "driver/serviceflow.h"
+#include "core/service.h"
 #include "rpc.h"
 
 static int ret_id(mkt_rpc_result *out, int id)
@@ -405,12 +407,114 @@ static int h_system_config(const mkt_rpc_env *env, const mkt_principal *who, con
 	return ret_text(out, 0, mkt_buf_steal(&b));
 }
 
+/* ---- service instances and bindings (brokers' services) ----------------- */
+
+static int no_services(const mkt_rpc_env *env)
+{
+	return env->services ? 0 : mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+						 "marketd has no service scheduler");
+}
+
+/* The broker call starts now; its failure to start is the object's
+ * state, not the reply (the object exists). */
+static void run_service(const mkt_rpc_env *env, int table, int id, const mkt_principal *who)
+{
+	if (mkt_serviceflow_run(env->services, table, id, who) < 0) {
+		mkt_log(MKT_LOG_WARN, "rpc", "%s %d: the broker call cannot start: %s",
+			table == MKT_TABLE_BINDING ? "binding" : "instance", id, mkt_error_message());
+		mkt_error_clear();
+	}
+}
+
+static int h_si_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			 const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1, ret;
+
+	if ((ret = no_services(env)) < 0 || (ret = mkt_instance_allocate(env->core, who, a[0].s, &id)) < 0)
+		return ret;
+	run_service(env, MKT_TABLE_INSTANCE, id, who);
+	return ret_id(out, id);
+}
+
+static int h_si_update(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		       const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int ret;
+
+	if ((ret = no_services(env)) < 0 || (ret = mkt_instance_update(env->core, who, a[0].i, a[1].s)) < 0)
+		return ret;
+	run_service(env, MKT_TABLE_INSTANCE, a[0].i, who);
+	return ret_id(out, a[0].i);
+}
+
+static int h_si_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		       const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	return no_services(env) ?:
+	       mkt_serviceflow_delete_instance(env->services, who, a[0].i) ?: ret_id(out, a[0].i);
+}
+
+static int h_si_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		     const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_instance_pool(env->core, who, a[0].present ? a[0].i : -2,
+				    a[1].present ? a[1].i : -1, a[2].present ? a[2].i : -1, &xml);
+
+	return ret_text(out, ret, xml);
+}
+
+static int h_sb_allocate(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+			 const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int id = -1, ret;
+
+	if ((ret = no_services(env)) < 0 ||
+	    (ret = mkt_binding_allocate(env->core, who, a[0].i, a[1].present ? a[1].s : "", &id)) < 0)
+		return ret;
+	run_service(env, MKT_TABLE_BINDING, id, who);
+	return ret_id(out, id);
+}
+
+static int h_sb_info(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		     const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_binding_info(env->core, who, a[0].i, &xml);
+
+	return ret_text(out, ret, xml);
+}
+
+static int h_sb_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		       const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	int ret;
+
+	if ((ret = no_services(env)) < 0 || (ret = mkt_binding_delete(env->core, who, a[0].i)) < 0)
+		return ret;
+	run_service(env, MKT_TABLE_BINDING, a[0].i, who);
+	return ret_id(out, a[0].i);
+}
+
+static int h_sb_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
+		     const mkt_rpc_arg *a, mkt_rpc_result *out)
+{
+	char *xml = NULL;
+	int ret = mkt_binding_pool(env->core, who, a[0].present ? a[0].i : -2,
+				   a[1].present ? a[1].i : -1, a[2].present ? a[2].i : -1, &xml);
+
+	return ret_text(out, ret, xml);
+}
+
 #define MARKET &mkt_market_class, "marketplace"
 #define APP &mkt_app_class, "marketplaceapp"
 #define DS &mkt_datastore_class, "datastore"
 #define IMG &mkt_image_class, "image"
 #define VMT &mkt_vmtemplate_class, "template"
 #define DOC &mkt_document_class, "document"
+#define SI &mkt_instance_class, "service instance"
+#define SB &mkt_binding_class, "service binding"
 #define NOCLASS NULL
 
 const mkt_rpc_method mkt_rpc_methods[] = {
@@ -462,6 +566,21 @@ const mkt_rpc_method mkt_rpc_methods[] = {
 	{ "one.template.chown", "iii", h_chown, VMT, 0, "Changes VM template ownership" },
 	{ "one.template.rename", "is", h_rename, VMT, 0, "Renames a VM template" },
 	{ "one.templatepool.info", "iii", h_vt_pool, VMT, 0, "Returns the VM template pool" },
+	{ "one.serviceinstance.allocate", "s", h_si_allocate, SI, 1, "Provisions a service instance of a broker's plan (marketd)" },
+	{ "one.serviceinstance.info", "i|b", h_info, SI, 0, "Returns service instance information (marketd)" },
+	{ "one.serviceinstance.update", "is", h_si_update, SI, 0, "Changes a service instance's plan or parameters (marketd)" },
+	{ "one.serviceinstance.delete", "i", h_si_delete, SI, 0, "Deprovisions a service instance, its bindings first (marketd)" },
+	{ "one.serviceinstance.chmod", "iiiiiiiiii", h_chmod, SI, 0, "Changes service instance permissions (marketd)" },
+	{ "one.serviceinstance.chown", "iii", h_chown, SI, 0, "Changes service instance ownership (marketd)" },
+	{ "one.serviceinstance.rename", "is", h_rename, SI, 0, "Renames a service instance (marketd)" },
+	{ "one.serviceinstancepool.info", "|iii", h_si_pool, SI, 0, "Returns the service instance pool (marketd)" },
+	{ "one.servicebinding.allocate", "i|s", h_sb_allocate, SB, 1, "Binds a service instance: credentials (marketd)" },
+	{ "one.servicebinding.info", "i|b", h_sb_info, SB, 0, "Returns a service binding, with its credentials for the instance's owner (marketd)" },
+	{ "one.servicebinding.delete", "i", h_sb_delete, SB, 0, "Unbinds a service binding (marketd)" },
+	{ "one.servicebinding.chmod", "iiiiiiiiii", h_chmod, SB, 0, "Changes service binding permissions (marketd)" },
+	{ "one.servicebinding.chown", "iii", h_chown, SB, 0, "Changes service binding ownership (marketd)" },
+	{ "one.servicebinding.rename", "is", h_rename, SB, 0, "Renames a service binding (marketd)" },
+	{ "one.servicebindingpool.info", "|iii", h_sb_pool, SB, 0, "Returns the service binding pool (marketd)" },
 	{ "one.document.allocate", "si", h_vt_allocate, DOC, 1, "Allocates a new document of a TYPE" },
 	{ "one.document.clone", "is", h_vt_clone, DOC, 1, "Clones a document" },
 	{ "one.document.info", "i|b", h_info, DOC, 0, "Returns document information" },

@@ -20,6 +20,7 @@
 #include "core/core.h"
 #include "core/object.h"
 #include "driver/driver.h"
+#include "driver/serviceflow.h"
 
 #define MKT_RPC_MAX_ARGS 12
 
@@ -56,6 +57,7 @@ typedef struct mkt_rpc_method mkt_rpc_method;
 typedef struct {
 	mkt_core *core;
 	mkt_driver *drv;
+	mkt_serviceflow *services;   /* broker calls of instances and bindings */
 } mkt_rpc_env;
 
 typedef int (*mkt_rpc_handler)(const mkt_rpc_env *env, const mkt_principal *who,
@@ -89,6 +91,7 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 /* The driver pool starts after the server is bound (and after the daemon
  * forked); requests are served only once it is set. */
 void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv);
+void mkt_rpc_server_set_services(mkt_rpc_server *srv, mkt_serviceflow *services);
 /* Serve until mkt_rpc_server_stop(); returns 0 or an error. */
 int mkt_rpc_server_run(mkt_rpc_server *srv);
 /* Ask the server to stop accepting; safe from another thread. */

@@ -405,6 +405,11 @@ void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv)
 	srv->env.drv = drv;
 }
 
+void mkt_rpc_server_set_services(mkt_rpc_server *srv, mkt_serviceflow *services)
+{
+	srv->env.services = services;
+}
+
 int mkt_rpc_server_run(mkt_rpc_server *srv)
 {
 	ServerRun(&srv->abyss);

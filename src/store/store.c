@@ -30,6 +30,8 @@ static const char *const table_names[MKT_TABLE_LAST] = {
 	[MKT_TABLE_IMAGE] = "image_pool",
 	[MKT_TABLE_TEMPLATE] = "template_pool",
 	[MKT_TABLE_DOCUMENT] = "document_pool",
+	[MKT_TABLE_INSTANCE] = "serviceinstance_pool",
+	[MKT_TABLE_BINDING] = "servicebinding_pool",
 };
 
 int mkt_store_table_replicated(mkt_table t)

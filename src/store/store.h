@@ -26,6 +26,10 @@ typedef enum {
 	MKT_TABLE_TEMPLATE,     /* VM templates; zone-local */
 	MKT_TABLE_DOCUMENT,     /* documents (service templates); zone-local;
 				 * parent is the document TYPE */
+	MKT_TABLE_INSTANCE,     /* service instances; zone-local; parent is
+				 * the plan's app */
+	MKT_TABLE_BINDING,      /* service bindings; zone-local; parent is the
+				 * instance */
 	MKT_TABLE_LAST
 } mkt_table;
 
@@ -38,7 +42,7 @@ typedef struct {
 	int group_u;
 	int other_u;
 	int parent;        /* apps: market id; images: datastore id; else -1 */
-	int state;         /* apps and images: state; 0 for other tables */
+	int state;         /* apps, images, instances, bindings: state; else 0 */
 	const char *body;  /* the object's XML */
 } mkt_store_row;
 

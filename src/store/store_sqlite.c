@@ -88,6 +88,17 @@ static const struct {
 	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
 	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
 	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid, parent));" },
+	{ 5, "service instances and bindings",
+	  "CREATE TABLE serviceinstance_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid));"
+	  "CREATE INDEX serviceinstance_parent ON serviceinstance_pool(parent);"
+	  "CREATE TABLE servicebinding_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid));"
+	  "CREATE INDEX servicebinding_parent ON servicebinding_pool(parent);" },
 };
 
 static int db_error(sqlite_store *st, const char *what)
