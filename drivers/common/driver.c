@@ -487,7 +487,13 @@ int mkt_drv_require_id(mkt_drv *d, const char **out)
 
 /* ---- main --------------------------------------------------------------- */
 
-static const char *const protocol_actions[] = { "import", "export", "delete", "monitor", NULL };
+/* Every action name of the protocol, the service actions included: a
+ * driver run under one of these names it lacks exits 3 rather than
+ * taking its first argument for the action. */
+static const char *const protocol_actions[] = {
+	"import", "export", "delete", "monitor",
+	"provision", "update", "deprovision", "bind", "unbind", "last_operation", NULL
+};
 
 static const mkt_drv_action *find_action(const mkt_drv_action *actions, const char *name)
 {

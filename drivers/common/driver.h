@@ -42,7 +42,10 @@ typedef enum {
 	MKT_DRV_OK = 0,       /* success */
 	MKT_DRV_EFAIL = 1,    /* the action failed */
 	MKT_DRV_EINPUT = 2,   /* bad input: unreadable/malformed document, missing attribute */
-	MKT_DRV_ENOTSUP = 3   /* this driver does not implement the action */
+	MKT_DRV_ENOTSUP = 3,  /* this driver does not implement the action */
+	MKT_DRV_EORPHAN = 4   /* service actions (provision, bind): the outcome is unknown
+			       * and the broker may have created something: marketd
+			       * must delete it (OSB orphan mitigation) */
 } mkt_drv_status;
 
 /* The parsed action document (opaque). */

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "catalog.h"
 #include "driver.h"
+#include "json_names.h"
 
 /* Longest text of a JSON number or boolean (scalar_text()). */
 #define SCALAR_BUF 40
@@ -118,21 +119,9 @@ static int scalar_text(json_t *v, char buf[SCALAR_BUF], const char **out)
 	return 1;
 }
 
-static const char *type_name(json_t *v)
-{
-	static const char *const names[] = {
-		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list",
-		[JSON_STRING] = "a string", [JSON_INTEGER] = "a number",
-		[JSON_REAL] = "a number", [JSON_TRUE] = "a boolean",
-		[JSON_FALSE] = "a boolean", [JSON_NULL] = "null",
-	};
-
-	return v ? names[json_typeof(v)] : "missing";
-}
-
 static int skip(app_ctx *c, const char *key, const char *expected, json_t *v)
 {
-	snprintf(c->why, sizeof(c->why), "%s is %s, not %s", key, type_name(v), expected);
+	snprintf(c->why, sizeof(c->why), "%s is %s, not %s", key, mkt_drv_json_type_name(v), expected);
 	return -1;
 }
 
@@ -654,7 +643,7 @@ int one_catalog_convert(const char *url, const char *where, const char *body, si
 	if (!json_is_array(apps)) {
 		mkt_drv_fail(MKT_DRV_EFAIL,
 			     "%s is not a marketplace catalog: expected {\"appliances\": [...]}, found %s%s",
-			     where, type_name(root),
+			     where, mkt_drv_json_type_name(root),
 			     json_is_object(root) ? (apps ? " whose appliances is not a list"
 						    : " without appliances") : "");
 		json_decref(root);
