@@ -2082,10 +2082,12 @@ def main(argv=None):
                     _bounded(a.max_lifetime, 0.1, MAX_LIFETIME))
     if a.retry_after is not None:
         broker.set_retry_after(a.retry_after)
-    done = threading.Event()
+    done = threading.Event()        # set by the stdin watcher
+    signalled = []                  # by the signal handler: an Event.set() there
+                                    # deadlocks with the main thread's Event.wait()
 
     def on_signal(signum, frame):
-        done.set()
+        signalled.append(signum)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     broker.start()
@@ -2102,8 +2104,8 @@ def main(argv=None):
                 pass
             done.set()
         threading.Thread(target=watch_stdin, daemon=True).start()
-    while not done.is_set() and not broker.stopped.is_set():
-        done.wait(0.1)
+    while not (signalled or done.is_set() or broker.stopped.is_set()):
+        time.sleep(0.1)
     broker.stop()
     return 0
 
