@@ -92,6 +92,7 @@ HOST = "127.0.0.1"          # the only address this module ever binds
 MAX_BODY = 1 << 20          # request bodies above this are refused (413)
 MAX_SLEEP = 600.0           # bound of every sleep a switch can ask for
 MAX_LOG = 200000            # request-log entries kept (the counts keep all)
+MAX_LOGGED_RAW = 65536      # characters of a raw body kept in the log
 MAX_LIFETIME = 86400.0      # bound of --max-lifetime
 HANDLER_TIMEOUT = 60        # an idle or slow connection is closed after this
 
@@ -328,7 +329,8 @@ def make_service(key, i, name, n_plans, bindable=True, sensitive=False,
                                required=("size",) if j % 2 else (),
                                maximum_polling_duration=3600 if j % 2 else None))
     return {"id": _id(key), "name": name, "description": "Service %s" % name,
-            "bindable": bindable, "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
+            "bindable": bindable,
+            "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
             "requires": [], "instances_retrievable": instances_retrievable,
             "bindings_retrievable": bindings_retrievable, "plan_updateable": plan_updateable,
             "metadata": meta, "plans": plans}
@@ -862,7 +864,7 @@ class BrokerState:
             entry = {"seq": self.seq, "time": time.time(), "method": method, "path": path,
                      "route": route, "iid": iid, "bid": bid, "query": query,
                      "headers": dict(headers.items()), "body": body,
-                     "raw": raw.decode("utf-8", "replace") if raw else "",
+                     "raw": raw[:MAX_LOGGED_RAW].decode("utf-8", "replace") if raw else "",
                      "originating_identity": decode_identity(
                          headers.get("X-Broker-API-Originating-Identity")),
                      "request_identity": headers.get("X-Broker-API-Request-Identity"),
@@ -1480,8 +1482,9 @@ class BrokerState:
                 return _error(400, "bindings of this plan cannot be rotated", "BadRequest")
             if pred not in inst["bindings"]:
                 return _error(400, "no predecessor binding %s" % pred, "BadRequest")
-        if pid in self.requires_app and not (
-                isinstance(body.get("bind_resource"), dict) and body["bind_resource"].get("app_guid")):
+        resource = body.get("bind_resource")
+        if pid in self.requires_app and not (isinstance(resource, dict)
+                                             and resource.get("app_guid")):
             return _error(422, "this service supports generation of credentials through "
                           "binding an application only", "RequiresApp")
         r = self._check_params(plan, params, "service_binding", "create", "parameters")

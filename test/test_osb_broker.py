@@ -1164,6 +1164,13 @@ class TestProcess(unittest.TestCase):
         self.assertEqual(p.proc.returncode, 0)
         p.stop()
 
+    def test_shutdown_call(self):
+        p = ob.BrokerProcess(max_lifetime=30).start()
+        self.assertTrue(p.control("shutdown"))
+        self.assertTrue(wait_until(lambda: p.proc.poll() is not None, 5))
+        self.assertEqual(p.proc.returncode, 0)
+        p.stop()
+
     def test_stdin_eof_and_sigterm(self):
         argv = [sys.executable, ob.__file__, "--port", "0", "--max-lifetime", "30"]
         import subprocess
