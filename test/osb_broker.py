@@ -28,18 +28,19 @@ As a process (the bench, or a broker that must outlive its test):
     python3 test/osb_broker.py --port 0 --user U --password P \
         [--catalog small|big:1000x5|FILE.json] [--mode async] [--async-delay S]
 
-prints its port on stdout's first line and serves until stdin closes, it is
-killed (SIGTERM/SIGINT), or --max-lifetime seconds pass.  From Python,
-BrokerProcess(...) starts it that way and offers the same methods as Broker,
-each one a POST to the control endpoint:
+prints its port on stdout's first line and serves until stdin closes (unless
+--ignore-stdin), it is killed (SIGTERM/SIGINT), or --max-lifetime seconds
+(default 3600) pass.  From Python, BrokerProcess(...) starts it that way and
+offers the same methods as Broker, each one a POST to the control endpoint:
 
     POST /_control  {"call": "set_mode", "args": {"mode": "async"}}
                     -> {"result": ...}          (or a list of such calls)
 
-The control endpoint is outside /v2 and takes no Basic auth; with
---control-token T it requires the header X-Control-Token: T.  It listens on
-the broker's port, so it is unreachable while the broker is down: down()
-from a BrokerProcess takes the number of seconds to stay down.
+The calls are the names in BrokerState.CONTROL, plus "down" ({"seconds":
+S}) and "shutdown".  The endpoint is outside /v2 and takes no Basic auth;
+with --control-token T it requires the header X-Control-Token: T.  It
+listens on the broker's port, so it is unreachable while the broker is
+down: down() from a BrokerProcess takes the number of seconds to stay down.
 
 Routes (a request's "route" in the log and in inject()):
     catalog                  GET    /v2/catalog
@@ -58,10 +59,13 @@ faults, then the route's own checks (400, 404, 409, 410, 422).
 
 Async operations are settled lazily, from the clock, whenever a request or
 an inspection touches them: no background thread runs them, so a broker
-left alone does nothing.  Protocol mistakes of the client that the broker
-still answers (polling before Retry-After, a wrong operation token, a
-deprovision with bindings, a GET of a non-retrievable binding...) are
-listed by violations(): tests assert it stays empty.
+left alone does nothing.  complete_operations() ends them at once (tests
+that must not depend on timing use a long delay and call it).
+
+Protocol mistakes of the client that the broker still answers (polling
+before Retry-After, a wrong operation token, a deprovision with bindings, a
+GET of a non-retrievable binding...) are listed by violations(): tests
+assert it stays empty.
 """
 
 import argparse
