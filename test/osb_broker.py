@@ -2098,6 +2098,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     broker.start()
+    # The last resort: out at the lifetime's end even if a thread is stuck.
+    watchdog = threading.Timer(broker.max_lifetime + 10, os._exit, [3])
+    watchdog.daemon = True
+    watchdog.start()
     sys.stdout.write("%d\n" % broker.port)
     sys.stdout.flush()
     if not a.ignore_stdin:
