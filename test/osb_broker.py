@@ -28,18 +28,19 @@ As a process (the bench, or a broker that must outlive its test):
     python3 test/osb_broker.py --port 0 --user U --password P \
         [--catalog small|big:1000x5|FILE.json] [--mode async] [--async-delay S]
 
-prints its port on stdout's first line and serves until stdin closes, it is
-killed (SIGTERM/SIGINT), or --max-lifetime seconds pass.  From Python,
-BrokerProcess(...) starts it that way and offers the same methods as Broker,
-each one a POST to the control endpoint:
+prints its port on stdout's first line and serves until stdin closes (unless
+--ignore-stdin), it is killed (SIGTERM/SIGINT), or --max-lifetime seconds
+(default 3600) pass.  From Python, BrokerProcess(...) starts it that way and
+offers the same methods as Broker, each one a POST to the control endpoint:
 
     POST /_control  {"call": "set_mode", "args": {"mode": "async"}}
                     -> {"result": ...}          (or a list of such calls)
 
-The control endpoint is outside /v2 and takes no Basic auth; with
---control-token T it requires the header X-Control-Token: T.  It listens on
-the broker's port, so it is unreachable while the broker is down: down()
-from a BrokerProcess takes the number of seconds to stay down.
+The calls are the names in BrokerState.CONTROL, plus "down" ({"seconds":
+S}) and "shutdown".  The endpoint is outside /v2 and takes no Basic auth;
+with --control-token T it requires the header X-Control-Token: T.  It
+listens on the broker's port, so it is unreachable while the broker is
+down: down() from a BrokerProcess takes the number of seconds to stay down.
 
 Routes (a request's "route" in the log and in inject()):
     catalog                  GET    /v2/catalog
@@ -58,10 +59,13 @@ faults, then the route's own checks (400, 404, 409, 410, 422).
 
 Async operations are settled lazily, from the clock, whenever a request or
 an inspection touches them: no background thread runs them, so a broker
-left alone does nothing.  Protocol mistakes of the client that the broker
-still answers (polling before Retry-After, a wrong operation token, a
-deprovision with bindings, a GET of a non-retrievable binding...) are
-listed by violations(): tests assert it stays empty.
+left alone does nothing.  complete_operations() ends them at once (tests
+that must not depend on timing use a long delay and call it).
+
+Protocol mistakes of the client that the broker still answers (polling
+before Retry-After, a wrong operation token, a deprovision with bindings, a
+GET of a non-retrievable binding...) are listed by violations(): tests
+assert it stays empty.
 """
 
 import argparse
@@ -92,6 +96,7 @@ HOST = "127.0.0.1"          # the only address this module ever binds
 MAX_BODY = 1 << 20          # request bodies above this are refused (413)
 MAX_SLEEP = 600.0           # bound of every sleep a switch can ask for
 MAX_LOG = 200000            # request-log entries kept (the counts keep all)
+MAX_LOGGED_RAW = 65536      # characters of a raw body kept in the log
 MAX_LIFETIME = 86400.0      # bound of --max-lifetime
 HANDLER_TIMEOUT = 60        # an idle or slow connection is closed after this
 
@@ -328,7 +333,8 @@ def make_service(key, i, name, n_plans, bindable=True, sensitive=False,
                                required=("size",) if j % 2 else (),
                                maximum_polling_duration=3600 if j % 2 else None))
     return {"id": _id(key), "name": name, "description": "Service %s" % name,
-            "bindable": bindable, "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
+            "bindable": bindable,
+            "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
             "requires": [], "instances_retrievable": instances_retrievable,
             "bindings_retrievable": bindings_retrievable, "plan_updateable": plan_updateable,
             "metadata": meta, "plans": plans}
@@ -862,7 +868,7 @@ class BrokerState:
             entry = {"seq": self.seq, "time": time.time(), "method": method, "path": path,
                      "route": route, "iid": iid, "bid": bid, "query": query,
                      "headers": dict(headers.items()), "body": body,
-                     "raw": raw.decode("utf-8", "replace") if raw else "",
+                     "raw": raw[:MAX_LOGGED_RAW].decode("utf-8", "replace") if raw else "",
                      "originating_identity": decode_identity(
                          headers.get("X-Broker-API-Originating-Identity")),
                      "request_identity": headers.get("X-Broker-API-Request-Identity"),
@@ -1480,8 +1486,9 @@ class BrokerState:
                 return _error(400, "bindings of this plan cannot be rotated", "BadRequest")
             if pred not in inst["bindings"]:
                 return _error(400, "no predecessor binding %s" % pred, "BadRequest")
-        if pid in self.requires_app and not (
-                isinstance(body.get("bind_resource"), dict) and body["bind_resource"].get("app_guid")):
+        resource = body.get("bind_resource")
+        if pid in self.requires_app and not (isinstance(resource, dict)
+                                             and resource.get("app_guid")):
             return _error(422, "this service supports generation of credentials through "
                           "binding an application only", "RequiresApp")
         r = self._check_params(plan, params, "service_binding", "create", "parameters")
@@ -2082,13 +2089,19 @@ def main(argv=None):
                     _bounded(a.max_lifetime, 0.1, MAX_LIFETIME))
     if a.retry_after is not None:
         broker.set_retry_after(a.retry_after)
-    done = threading.Event()
+    done = threading.Event()        # set by the stdin watcher
+    signalled = []                  # by the signal handler: an Event.set() there
+                                    # deadlocks with the main thread's Event.wait()
 
     def on_signal(signum, frame):
-        done.set()
+        signalled.append(signum)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     broker.start()
+    # The last resort: out at the lifetime's end even if a thread is stuck.
+    watchdog = threading.Timer(broker.max_lifetime + 10, os._exit, [3])
+    watchdog.daemon = True
+    watchdog.start()
     sys.stdout.write("%d\n" % broker.port)
     sys.stdout.flush()
     if not a.ignore_stdin:
@@ -2102,8 +2115,8 @@ def main(argv=None):
                 pass
             done.set()
         threading.Thread(target=watch_stdin, daemon=True).start()
-    while not done.is_set() and not broker.stopped.is_set():
-        done.wait(0.1)
+    while not (signalled or done.is_set() or broker.stopped.is_set()):
+        time.sleep(0.1)
     broker.stop()
     return 0
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -1164,23 +1165,42 @@ class TestProcess(unittest.TestCase):
         self.assertEqual(p.proc.returncode, 0)
         p.stop()
 
+    def test_shutdown_call(self):
+        p = ob.BrokerProcess(max_lifetime=30).start()
+        self.assertTrue(p.control("shutdown"))
+        self.assertTrue(wait_until(lambda: p.proc.poll() is not None, 5))
+        self.assertEqual(p.proc.returncode, 0)
+        p.stop()
+
+    def spawn(self, argv, stdin):
+        """A broker process killed after the test even when it fails, and
+        with this process if it dies."""
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                preexec_fn=ob._child_setup)
+
+        def cleanup():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for f in (proc.stdin, proc.stdout):
+                if f:
+                    f.close()
+        self.addCleanup(cleanup)
+        return proc
+
     def test_stdin_eof_and_sigterm(self):
         argv = [sys.executable, ob.__file__, "--port", "0", "--max-lifetime", "30"]
-        import subprocess
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = self.spawn(argv, subprocess.PIPE)
         port = int(proc.stdout.readline())
         self.assertEqual(listening_addresses(port), ["0100007F"])
         proc.stdin.close()
         self.assertEqual(proc.wait(5), 0)
-        proc.stdout.close()
-        proc = subprocess.Popen(argv + ["--ignore-stdin", "--port", str(port)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        proc = self.spawn(argv + ["--ignore-stdin", "--port", str(port)], subprocess.DEVNULL)
         self.assertEqual(int(proc.stdout.readline()), port)   # the port it was given
         time.sleep(0.3)
         self.assertIsNone(proc.poll())
         proc.terminate()
         self.assertEqual(proc.wait(5), 0)
-        proc.stdout.close()
         bad = subprocess.run(argv + ["--catalog", "/nonexistent.json"],
                              stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
         self.assertNotEqual(bad.returncode, 0)
