@@ -64,40 +64,38 @@ void mkt_service__op_start(mkt_op *op, int kind)
 	op->start = (long long)time(NULL);
 }
 
+/* Flat elements: OPERATION is the broker's token, as drivers read it
+ * (share/doc/drivers.md). */
 void mkt_service__op_format(const mkt_op *op, mkt_buf *b)
 {
-	mkt_buf_add(b, "<OPERATION>");
-	mkt_buf_add_elem(b, "KIND", mkt_op_kind_name(op->kind));
-	mkt_buf_add_elem(b, "TOKEN", op->token);
-	mkt_buf_add_elem_int(b, "START", op->start);
-	mkt_buf_add_elem_int(b, "ASYNC", op->async);
+	mkt_buf_add_elem(b, "OPERATION", op->token);
+	mkt_buf_add_elem(b, "OPERATION_KIND", mkt_op_kind_name(op->kind));
+	mkt_buf_add_elem_int(b, "OPERATION_START", op->start);
+	mkt_buf_add_elem_int(b, "OPERATION_ASYNC", op->async);
+	mkt_buf_add_elem_int(b, "OPERATION_ATTEMPTS", op->attempts);
 	mkt_buf_add_elem_int(b, "ORPHAN_MITIGATION", op->orphan);
-	mkt_buf_add_elem_int(b, "ATTEMPTS", op->attempts);
-	mkt_buf_add(b, "</OPERATION>");
 }
 
 int mkt_service__op_parse(mkt_op *op, xmlNodePtr root)
 {
-	static const char *const ints[] = { "START", "ASYNC", "ORPHAN_MITIGATION", "ATTEMPTS" };
-	xmlNodePtr n = mkt_xml_child(root, "OPERATION");
-	char *kind;
+	static const char *const ints[] = { "OPERATION_START", "OPERATION_ASYNC",
+					    "OPERATION_ATTEMPTS", "ORPHAN_MITIGATION" };
 	long long v[4];
+	char *kind;
 	int i, ret;
 
 	memset(op, 0, sizeof(*op));
-	if (!n)
-		return 0;
-	if ((ret = mkt_xml_children_long(n, ints, 4, v)) < 0)
+	if ((ret = mkt_xml_children_long(root, ints, 4, v)) < 0)
 		return ret;
 	op->start = v[0];
 	op->async = (int)v[1];
-	op->orphan = (int)v[2];
-	op->attempts = (int)v[3];
-	op->token = mkt_xml_child_text(n, "TOKEN");
+	op->attempts = (int)v[2];
+	op->orphan = (int)v[3];
+	op->token = mkt_xml_child_text(root, "OPERATION");
 	if (op->token && !*op->token)
 		mkt_service__set(&op->token, NULL);
-	kind = mkt_xml_child_text(n, "KIND");
-	for (i = 0; kind && i < MKT_OP_LAST; i++)
+	kind = mkt_xml_child_text(root, "OPERATION_KIND");
+	for (i = 1; kind && i < MKT_OP_LAST; i++)
 		if (!strcmp(kind, op_kinds[i]))
 			op->kind = i;
 	free(kind);

@@ -40,7 +40,8 @@ struct mkt_serviceflow {
 	int stopping;
 	pthread_t thread;
 	int thread_started;
-	long long next_expiry;     /* wall clock; 0: look at the next check */
+	long long next_expiry;     /* wall clock of the next look at expiries */
+	int expiry_poked;          /* a binding was made: look now */
 };
 
 /* What a call of each operation kind is, for the driver. */
@@ -304,6 +305,14 @@ static void call_done(const mkt_driver_reply *reply, void *ud)
 			mkt_error_message());
 		mkt_error_clear();
 	} else if (outcome != MKT_OUTCOME_RETRY) {
+		if (c->table == MKT_TABLE_BINDING && c->kind == MKT_OP_BIND &&
+		    outcome == MKT_OUTCOME_DONE) {
+			/* A new binding may expire before the next look. */
+			pthread_mutex_lock(&sf->lock);
+			sf->expiry_poked = 1;
+			pthread_cond_signal(&sf->cond);
+			pthread_mutex_unlock(&sf->lock);
+		}
 		follow_up(sf, c, outcome, next, reply->ok ? reply->result : NULL);
 		if (c->table == MKT_TABLE_BINDING && next == MKT_OP_NONE)
 			deprovision_if_unbound(sf, instance_id);
@@ -394,8 +403,13 @@ static void check_expiry(mkt_serviceflow *sf)
 	int *ids = NULL;
 	size_t i, n = 0;
 
-	if (sf->next_expiry && now < sf->next_expiry)
+	pthread_mutex_lock(&sf->lock);
+	if (!sf->expiry_poked && sf->next_expiry && now < sf->next_expiry) {
+		pthread_mutex_unlock(&sf->lock);
 		return;
+	}
+	sf->expiry_poked = 0;
+	pthread_mutex_unlock(&sf->lock);
 	pthread_mutex_lock(&sf->core->lock);
 	if (mkt_binding_list_expired(sf->core, now, &ids, &n, &next) == 0) {
 		for (i = 0; i < n; i++)
@@ -405,7 +419,9 @@ static void check_expiry(mkt_serviceflow *sf)
 	mkt_error_clear();
 	pthread_mutex_unlock(&sf->core->lock);
 	free(ids);
+	pthread_mutex_lock(&sf->lock);
 	sf->next_expiry = next && next < now + EXPIRY_CHECK ? next : now + EXPIRY_CHECK;
+	pthread_mutex_unlock(&sf->lock);
 }
 
 static void *scheduler(void *arg)

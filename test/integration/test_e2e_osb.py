@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Issue 12 end to end: an Open Service Broker as a marketplace.
+
+The real marketd with the real osb driver ($MKT_BUILDDIR/drivers/osb)
+against the test broker (test/osb_broker.py) on 127.0.0.1: the catalog's
+plans become SERVICE apps, instances are provisioned (sync and async) and
+deprovisioned, bindings hand out credentials to the instance's owner only,
+sealed at rest, and OSB's orphan mitigation and a restart in the middle of
+an async provision are followed through.
+
+Python 3 standard library only.  Standalone:
+    MKT_BUILDDIR=. MKT_SRCDIR=. python3 test/integration/test_e2e_osb.py
+"""
+
+import sys
+sys.dont_write_bytecode = True
+
+import json
+import os
+import time
+
+import harness
+from harness import AUTHORIZATION, ALLOCATE, tmpl, xint, xml, xtext
+
+sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
+import osb_broker  # noqa: E402
+from osb_broker import SMALL  # noqa: E402
+
+DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
+EXTRA_CONF = "MONITORING_INTERVAL_MARKET = 100000\n"
+READY, FAILED = 1, 4
+D = None
+B = None
+MARKET = None
+PASSWORD = "broker-pw-" + os.urandom(6).hex()
+
+
+def setUpModule():
+    global D, B, MARKET
+    B = osb_broker.Broker(user="mkt", password=PASSWORD, async_delay=1.0).start()
+    D = harness.Daemon(name="e2e-osb", driver_dir=DRIVERS, extra_conf=EXTRA_CONF).start()
+    MARKET = D.ok("one.market.allocate",
+                  tmpl(NAME="broker", MARKET_MAD="osb", BROKER_URL=B.url,
+                       BROKER_USERNAME="mkt", BROKER_PASSWORD=PASSWORD))
+    D.ok("one.market.chmod", MARKET, *harness.chmod_args("644"))
+    D.ok("one.market.monitor", MARKET)
+    wait(lambda: len(plans()) >= 5, "the catalog's plans")
+
+
+def tearDownModule():
+    harness.stop_module_daemon(D)
+    if B:
+        B.stop()
+
+
+def wait(cond, what, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def plans():
+    """{IMPORT_ID: app element} of the broker market."""
+    pool = xml(D.ok("one.marketapppool.info", -2, -1, -1))
+    return {xtext(a, "TEMPLATE/IMPORT_ID"): a for a in pool.findall("MARKETPLACEAPP")
+            if xint(a, "MARKETPLACE_ID") == MARKET}
+
+
+def plan_app(key):
+    """The app id of SMALL's "service/plan"."""
+    service, plan = key.split("/")
+    return xint(plans()["%s:%s" % (SMALL[service], SMALL[key])], "ID")
+
+
+def instance(iid, session=None):
+    return xml(D.ok("one.serviceinstance.info", iid, session=session))
+
+
+def wait_instance(iid, states, timeout=30):
+    return wait(lambda: (lambda x: x if xint(x, "STATE") in states else None)(instance(iid)),
+                "instance %d in %s" % (iid, states), timeout)
+
+
+def gone(kind, oid):
+    r = D.rpc("one.%s.info" % kind, oid)
+    return r[0] is False and r[2] == harness.NO_EXISTS
+
+
+def provision(key, name, session=None, **attrs):
+    return D.ok("one.serviceinstance.allocate",
+                tmpl(NAME=name, APP=str(plan_app(key)), **attrs), session=session)
+
+
+class Catalog(harness.TestCase):
+
+    def test_plans_are_service_apps(self):
+        apps = plans()
+        a = apps["%s:%s" % (SMALL["db"], SMALL["db/small"])]
+        self.assertEqual(xint(a, "TYPE"), 4)
+        self.assertEqual(xint(a, "STATE"), READY)
+        self.assertEqual(xtext(a, "TEMPLATE/SERVICE_ID"), SMALL["db"])
+        self.assertEqual(xtext(a, "TEMPLATE/PLAN_ID"), SMALL["db/small"])
+        self.assertIn("small", xtext(a, "NAME"))
+        self.assertTrue(json.loads(xtext(a, "TEMPLATE/SCHEMAS")))
+
+    def test_password_hidden_from_others(self):
+        _, s = D.user("osb-peek")
+        m = xml(D.ok("one.market.info", MARKET, session=s))
+        self.assertEqual(xtext(m, "TEMPLATE/BROKER_PASSWORD"), "****")
+
+    def test_service_apps_not_allocatable(self):
+        r = D.rpc("one.marketapp.allocate", tmpl(NAME="fake", TYPE="SERVICE"), MARKET)
+        self.assertFailure(r, "one.marketapp.allocate", ALLOCATE, contains="SERVICE")
+
+
+class Instances(harness.TestCase):
+
+    def test_sync_provision_to_ready_and_deprovision(self):
+        iid = provision("db/small", "sync-1")
+        x = wait_instance(iid, (READY,))
+        uuid = xtext(x, "UUID")
+        self.assertTrue(B.requests(route="provision", iid=uuid))
+        D.ok("one.serviceinstance.delete", iid)
+        wait(lambda: gone("serviceinstance", iid), "the instance dropped")
+        self.assertTrue(B.requests(route="deprovision", iid=uuid))
+
+    def test_async_provision_polls_to_ready(self):
+        iid = provision("db/async", "async-1")
+        x = wait_instance(iid, (READY,), timeout=40)
+        uuid = xtext(x, "UUID")
+        self.assertTrue(B.requests(route="instance_last_operation", iid=uuid))
+        self.assertEqual(B.violations(), [])
+
+    def test_parameters_refused_before_any_broker_call(self):
+        before = len(B.requests(route="provision"))
+        r = D.rpc("one.serviceinstance.allocate",
+                  tmpl(NAME="badparams", APP=str(plan_app("db/small")),
+                       PARAMETERS='{"size": "not a number", "unknown": 1}'))
+        self.assertIs(r[0], False)
+        self.assertIn("PARAMETERS", r[1])
+        self.assertEqual(len(B.requests(route="provision")), before)
+
+    def test_orphan_mitigation_after_a_500(self):
+        B.inject("provision", status=500, count=1)
+        iid = provision("db/small", "orphan-1")
+        x = wait_instance(iid, (FAILED,))
+        uuid = xtext(x, "UUID")
+        wait(lambda: B.requests(route="deprovision", iid=uuid), "the orphan mitigation DELETE")
+        wait(lambda: xtext(instance(iid), "OPERATION_KIND") == "", "mitigation to end")
+        # Nothing left at the broker: the user's delete drops it at once.
+        n = len(B.requests(route="deprovision", iid=uuid))
+        D.ok("one.serviceinstance.delete", iid)
+        self.assertTrue(gone("serviceinstance", iid))
+        self.assertEqual(len(B.requests(route="deprovision", iid=uuid)), n)
+
+    def test_a_refusal_is_no_orphan(self):
+        B.inject("provision", status=409, count=1)
+        iid = provision("db/small", "conflict-1")
+        x = wait_instance(iid, (FAILED,))
+        self.assertIn("409", xtext(x, "ERROR"))
+        time.sleep(1)
+        self.assertFalse(B.requests(route="deprovision", iid=xtext(x, "UUID")))
+
+
+class Bindings(harness.TestCase):
+
+    def test_credentials_for_the_owner_only_and_sealed(self):
+        uid, s = D.user("osb-owner")
+        _, other = D.user("osb-other")
+        D.ok("one.marketapp.chmod", plan_app("db/small"), *harness.chmod_args("644"))
+        iid = provision("db/small", "bound-1", session=s)
+        wait_instance(iid, (READY,))
+        bid = D.ok("one.servicebinding.allocate", iid, 'NAME="b1"', session=s)
+        b = wait(lambda: (lambda x: x if xint(x, "STATE") == 1 else None)(
+            xml(D.ok("one.servicebinding.info", bid, session=s))), "the binding READY")
+        creds = json.loads(xtext(b, "CREDENTIALS"))
+        self.assertTrue(creds)
+        # Another user allowed to USE it sees the binding, not its credentials.
+        D.ok("one.servicebinding.chmod", bid, *harness.chmod_args("604"), session=s)
+        ob = xml(D.ok("one.servicebinding.info", bid, session=other))
+        self.assertIsNone(ob.find("CREDENTIALS"))
+        # Nowhere in clear: not in the database file, not in the log.
+        secret = json.dumps(creds)[1:-1]
+        value = next(v for v in creds.values() if isinstance(v, str) and len(v) >= 8)
+        for path in (os.path.join(D.data_dir, "marketd.db"), D.log_path):
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertNotIn(value.encode(), data, path)
+            self.assertNotIn(PASSWORD.encode(), data, path)
+        del secret
+        # Deleting the instance unbinds first, then deprovisions.
+        D.ok("one.serviceinstance.delete", iid, session=s)
+        wait(lambda: gone("serviceinstance", iid), "the instance dropped", timeout=40)
+        self.assertTrue(gone("servicebinding", bid))
+        unb = B.requests(route="unbind")
+        dep = B.requests(route="deprovision")
+        self.assertTrue(unb and dep)
+        self.assertEqual(B.violations(), [])
+
+    def test_short_expiry_unbinds_at_the_broker(self):
+        # Only this plan's bindings expire (the bind runs after allocate
+        # returns, so the switch must outlive the call).
+        B.set_binding_expiry(2, plan_id=SMALL["db/large"])
+        iid = provision("db/large", "expiring-1")
+        wait_instance(iid, (READY,))
+        bid = D.ok("one.servicebinding.allocate", iid, "")
+        b = wait(lambda: (lambda x: x if xint(x, "STATE") == 1 else None)(
+            xml(D.ok("one.servicebinding.info", bid))), "the binding READY")
+        self.assertGreater(xint(b, "EXPIRES"), 0)
+        wait(lambda: gone("servicebinding", bid), "the expired binding gone", timeout=30)
+        self.assertRegex(D.read_log(), r"service binding %d .*expired" % bid)
+
+
+class Restart(harness.TestCase):
+
+    def test_sigkill_during_async_provision_then_resume(self):
+        B.set_delay(4, plan_id=SMALL["db/async"])
+        try:
+            iid = provision("db/async", "killed-1")
+            wait(lambda: xint(instance(iid), "OPERATION_ASYNC") == 1, "the 202")
+            D.kill()
+            D.start()
+            x = wait_instance(iid, (READY,), timeout=40)
+            self.assertEqual(xtext(x, "OPERATION_KIND"), "")
+        finally:
+            B.set_delay(1.0, plan_id=SMALL["db/async"])
+
+
+if __name__ == "__main__":
+    harness.main()
