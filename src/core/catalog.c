@@ -444,6 +444,32 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 	return 1;
 }
 
+/* A broker's plan that left the catalog while instances of it remain is
+ * kept, DISABLED (no new instance), until they are gone: their updates and
+ * deprovisions need it.  1 when kept. */
+static int keep_inactive(pass *p, known_app *k)
+{
+	mkt_object *obj = NULL;
+	int n = 0, ret;
+
+	if ((ret = mkt_object_count_children(p->core, MKT_TABLE_INSTANCE, k->oid, &n)) < 0 || n == 0)
+		return ret;
+	if ((ret = mkt_object_load(p->core, &mkt_app_class, k->oid, &obj)) < 0)
+		return ret;
+	if (((mkt_app *)obj)->state != MKT_APP_DISABLED) {
+		((mkt_app *)obj)->state = MKT_APP_DISABLED;
+		mkt_template_set(obj->tmpl, "INACTIVE", "YES");
+		if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) == 0) {
+			p->stats->rows++;
+			mkt_log(MKT_LOG_INFO, "monitor", "market %d: app %d (%s) left the catalog but "
+				"%d service instance(s) of it remain: kept, DISABLED", p->market_id,
+				k->oid, k->key, n);
+		}
+	}
+	mkt_object_free(&mkt_app_class, obj);
+	return ret < 0 ? ret : 1;
+}
+
 /* Apps of earlier passes that this one did not list. */
 static int age_missing(pass *p)
 {
@@ -460,6 +486,10 @@ static int age_missing(pass *p)
 			p->stats->missing++;
 			ret = write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest,
 						k->missing);
+			continue;
+		}
+		if ((ret = keep_inactive(p, k)) != 0) {
+			ret = ret > 0 ? 0 : ret;
 			continue;
 		}
 		row.oid = k->oid;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "export.h"
+#include "service.h"
 #include "marketapp.h"
 #include "vmtemplate.h"
 
@@ -309,6 +310,23 @@ int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_
 		out->kind = "DOCUMENT";
 		ret = export_service(&x, a, name, &out->id);
 		break;
+	case MKT_APP_SERVICE: {
+		/* meshMarketplace's export of a plan: an instance of it, in the
+		 * caller's primary group (the datastore plays no part). */
+		mkt_template *t = mkt_template_new();
+		mkt_buf text = MKT_BUF_INIT;
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", app_id);
+		mkt_template_set(t, "NAME", name);
+		mkt_template_set(t, "APP", id);
+		mkt_template_format_text(t, &text);
+		out->kind = "SERVICE_INSTANCE";
+		ret = mkt_instance_allocate(core, who, mkt_buf_cstr(&text), &out->id);
+		mkt_template_free(t);
+		mkt_buf_free(&text);
+		break;
+	}
 	default:
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "MARKETPLACEAPP %d has no known TYPE",
 				    app_id);

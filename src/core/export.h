@@ -24,7 +24,10 @@
 
 typedef struct {
 	int id;             /* the image, VM template or document made */
-	const char *kind;   /* "IMAGE", "VMTEMPLATE" or "DOCUMENT" */
+	const char *kind;   /* "IMAGE", "VMTEMPLATE", "DOCUMENT" or
+			     * "SERVICE_INSTANCE" (a SERVICE app: the instance
+			     * is PROVISIONING, its provision is the caller's
+			     * to start) */
 	int *images;        /* the images to fill (mkt_imageflow_start) */
 	size_t nimages;
 } mkt_export_result;

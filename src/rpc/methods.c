@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -99,6 +100,8 @@ static int h_unlock(const mkt_rpc_env *env, const mkt_principal *who, const mkt_
 {
 	return mkt_object_unlock(env->core, who, m->cls, a[0].i) ?: ret_id(out, a[0].i);
 }
+
+static void run_service(const mkt_rpc_env *env, int table, int id, const mkt_principal *who);
 
 /* ---- markets ---------------------------------------------------------- */
 
@@ -208,6 +211,8 @@ static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const 
 	if ((ret = mkt_export_app(env->core, who, a[0].i, a[1].i, a[2].present ? a[2].s : NULL,
 				  &r)) < 0)
 		return ret;
+	if (!strcmp(r.kind, "SERVICE_INSTANCE") && env->services)
+		run_service(env, MKT_TABLE_INSTANCE, r.id, who);
 	/* A copy that cannot start sets its image to ERROR, which undoes a
 	 * multi-object export: the error is the caller's to see. */
 	for (i = 0; i < r.nimages && ret == 0; i++)
