@@ -338,6 +338,7 @@ class OsbDriverTest(unittest.TestCase):
 
     def test_provision_async_and_poll(self):
         self.broker.set_retry_after(1)
+        self.broker.set_delay(2 * SLOW)     # still running at the first poll
         r = self.provision(plan="db/async")
         self.assertEqual((r["STATE"], r["HTTP_STATUS"]), ("in progress", "202"))
         self.assertTrue(r["OPERATION"])
