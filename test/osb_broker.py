@@ -28,18 +28,19 @@ As a process (the bench, or a broker that must outlive its test):
     python3 test/osb_broker.py --port 0 --user U --password P \
         [--catalog small|big:1000x5|FILE.json] [--mode async] [--async-delay S]
 
-prints its port on stdout's first line and serves until stdin closes, it is
-killed (SIGTERM/SIGINT), or --max-lifetime seconds pass.  From Python,
-BrokerProcess(...) starts it that way and offers the same methods as Broker,
-each one a POST to the control endpoint:
+prints its port on stdout's first line and serves until stdin closes (unless
+--ignore-stdin), it is killed (SIGTERM/SIGINT), or --max-lifetime seconds
+(default 3600) pass.  From Python, BrokerProcess(...) starts it that way and
+offers the same methods as Broker, each one a POST to the control endpoint:
 
     POST /_control  {"call": "set_mode", "args": {"mode": "async"}}
                     -> {"result": ...}          (or a list of such calls)
 
-The control endpoint is outside /v2 and takes no Basic auth; with
---control-token T it requires the header X-Control-Token: T.  It listens on
-the broker's port, so it is unreachable while the broker is down: down()
-from a BrokerProcess takes the number of seconds to stay down.
+The calls are the names in BrokerState.CONTROL, plus "down" ({"seconds":
+S}) and "shutdown".  The endpoint is outside /v2 and takes no Basic auth;
+with --control-token T it requires the header X-Control-Token: T.  It
+listens on the broker's port, so it is unreachable while the broker is
+down: down() from a BrokerProcess takes the number of seconds to stay down.
 
 Routes (a request's "route" in the log and in inject()):
     catalog                  GET    /v2/catalog
@@ -58,10 +59,13 @@ faults, then the route's own checks (400, 404, 409, 410, 422).
 
 Async operations are settled lazily, from the clock, whenever a request or
 an inspection touches them: no background thread runs them, so a broker
-left alone does nothing.  Protocol mistakes of the client that the broker
-still answers (polling before Retry-After, a wrong operation token, a
-deprovision with bindings, a GET of a non-retrievable binding...) are
-listed by violations(): tests assert it stays empty.
+left alone does nothing.  complete_operations() ends them at once (tests
+that must not depend on timing use a long delay and call it).
+
+Protocol mistakes of the client that the broker still answers (polling
+before Retry-After, a wrong operation token, a deprovision with bindings, a
+GET of a non-retrievable binding...) are listed by violations(): tests
+assert it stays empty.
 """
 
 import argparse
@@ -92,6 +96,7 @@ HOST = "127.0.0.1"          # the only address this module ever binds
 MAX_BODY = 1 << 20          # request bodies above this are refused (413)
 MAX_SLEEP = 600.0           # bound of every sleep a switch can ask for
 MAX_LOG = 200000            # request-log entries kept (the counts keep all)
+MAX_LOGGED_RAW = 65536      # characters of a raw body kept in the log
 MAX_LIFETIME = 86400.0      # bound of --max-lifetime
 HANDLER_TIMEOUT = 60        # an idle or slow connection is closed after this
 
@@ -328,7 +333,8 @@ def make_service(key, i, name, n_plans, bindable=True, sensitive=False,
                                required=("size",) if j % 2 else (),
                                maximum_polling_duration=3600 if j % 2 else None))
     return {"id": _id(key), "name": name, "description": "Service %s" % name,
-            "bindable": bindable, "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
+            "bindable": bindable,
+            "tags": tags if tags is not None else ["fixture", "tier-%d" % (i % 3)],
             "requires": [], "instances_retrievable": instances_retrievable,
             "bindings_retrievable": bindings_retrievable, "plan_updateable": plan_updateable,
             "metadata": meta, "plans": plans}
@@ -507,7 +513,7 @@ class BrokerState:
     CONTROL = ("set_mode", "set_delay", "set_latency", "set_retry_after",
                "fail_operations", "inject", "clear_faults", "faults",
                "set_credentials_once", "set_binding_expiry", "set_operation_tokens",
-               "set_catalog", "get_catalog", "add_service", "remove_service",
+               "complete_operations", "set_catalog", "get_catalog", "add_service", "remove_service",
                "update_service", "add_plan", "remove_plan", "update_plan",
                "set_min_api_version", "set_auth", "set_validate_parameters",
                "set_delete_poll", "set_refuse_delete_with_bindings",
@@ -655,6 +661,25 @@ class BrokerState:
         with self.lock:
             self.fault_list.append(f)
         return True
+
+    def complete_operations(self, iid=None, bid=None):
+        """Async operations in progress (of instance @iid, binding @bid, or
+        all) end now, as if their delay had passed; how many did."""
+        n = 0
+        with self.lock:
+            now = time.monotonic()
+            for inst in list(self.instances_.values()):
+                if iid is not None and inst["id"] != iid:
+                    continue
+                ops = [] if bid is not None else [inst["op"]]
+                ops += [b["op"] for b in inst["bindings"].values()
+                        if bid is None or b["id"] == bid]
+                for op in ops:
+                    if op is not None and op.state == IN_PROGRESS and op.ready_at > now:
+                        op.ready_at = now
+                        n += 1
+            self._settle_all()
+        return n
 
     def clear_faults(self):
         with self.lock:
@@ -843,7 +868,7 @@ class BrokerState:
             entry = {"seq": self.seq, "time": time.time(), "method": method, "path": path,
                      "route": route, "iid": iid, "bid": bid, "query": query,
                      "headers": dict(headers.items()), "body": body,
-                     "raw": raw.decode("utf-8", "replace") if raw else "",
+                     "raw": raw[:MAX_LOGGED_RAW].decode("utf-8", "replace") if raw else "",
                      "originating_identity": decode_identity(
                          headers.get("X-Broker-API-Originating-Identity")),
                      "request_identity": headers.get("X-Broker-API-Request-Identity"),
@@ -989,13 +1014,16 @@ class BrokerState:
         if op.kind == "provision":
             inst["state"] = op.state
         elif op.kind == "update" and not op.fail:
-            inst["plan_id"] = op.target["plan_id"]
-            if op.target.get("parameters") is not None:
-                inst["parameters"] = op.target["parameters"]
-            if op.target.get("maintenance_info") is not None:
-                inst["maintenance_info"] = op.target["maintenance_info"]
+            self._apply_update(inst, op)
         elif op.kind == "deprovision" and not op.fail:
             self._forget_instance(iid, op)
+
+    def _apply_update(self, inst, op):
+        inst["plan_id"] = op.target["plan_id"]
+        if op.target.get("parameters") is not None:
+            inst["parameters"] = op.target["parameters"]
+        if op.target.get("maintenance_info") is not None:
+            inst["maintenance_info"] = op.target["maintenance_info"]
 
     def _forget_instance(self, iid, op):
         self.instances_.pop(iid, None)
@@ -1299,7 +1327,7 @@ class BrokerState:
         inst["op"] = op
         if async_:
             return self._accepted(op, inst)
-        self._settle_instance(iid)
+        self._apply_update(inst, op)
         return Response(200, {"dashboard_url": inst["dashboard_url"]})
 
     def _r_deprovision(self, entry, iid, bid, query, body, accepts):
@@ -1458,8 +1486,9 @@ class BrokerState:
                 return _error(400, "bindings of this plan cannot be rotated", "BadRequest")
             if pred not in inst["bindings"]:
                 return _error(400, "no predecessor binding %s" % pred, "BadRequest")
-        if pid in self.requires_app and not (
-                isinstance(body.get("bind_resource"), dict) and body["bind_resource"].get("app_guid")):
+        resource = body.get("bind_resource")
+        if pid in self.requires_app and not (isinstance(resource, dict)
+                                             and resource.get("app_guid")):
             return _error(422, "this service supports generation of credentials through "
                           "binding an application only", "RequiresApp")
         r = self._check_params(plan, params, "service_binding", "create", "parameters")
@@ -1596,6 +1625,10 @@ class _Server(http.server.ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name = HOST
         self.server_port = self.server_address[1]
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):      # resets are the tests' doing
+            super().handle_error(request, client_address)
 
     def drop_connections(self):
         with self.conns_lock:
@@ -1781,7 +1814,7 @@ class Broker:
                                  default_mode, min_api_version)
         self.port = int(port)
         self.control_token = control_token
-        self.max_lifetime = _bounded(max_lifetime, 1.0, MAX_LIFETIME)
+        self.max_lifetime = _bounded(max_lifetime, 0.1, MAX_LIFETIME)
         self.server = None
         self.thread = None
         self._lock = threading.Lock()
@@ -1813,7 +1846,7 @@ class Broker:
         self.port = server.server_address[1]
         self.state.port = self.port
         self.server = server
-        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                        name="osb-broker-%d" % self.port, daemon=True)
         self.thread.start()
 
@@ -2053,29 +2086,37 @@ def main(argv=None):
         ap.error("catalog: %s" % e)
     broker = Broker(a.user, a.password, catalog, modes, a.async_delay, a.mode or "sync",
                     a.min_api_version, a.port, a.control_token,
-                    _bounded(a.max_lifetime, 1.0, MAX_LIFETIME))
+                    _bounded(a.max_lifetime, 0.1, MAX_LIFETIME))
     if a.retry_after is not None:
         broker.set_retry_after(a.retry_after)
-    done = threading.Event()
+    done = threading.Event()        # set by the stdin watcher
+    signalled = []                  # by the signal handler: an Event.set() there
+                                    # deadlocks with the main thread's Event.wait()
 
     def on_signal(signum, frame):
-        done.set()
+        signalled.append(signum)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     broker.start()
+    # The last resort: out at the lifetime's end even if a thread is stuck.
+    watchdog = threading.Timer(broker.max_lifetime + 10, os._exit, [3])
+    watchdog.daemon = True
+    watchdog.start()
     sys.stdout.write("%d\n" % broker.port)
     sys.stdout.flush()
     if not a.ignore_stdin:
         def watch_stdin():
+            # os.read, not sys.stdin: a daemon thread blocked in a buffered
+            # read aborts the interpreter's shutdown.
             try:
-                while sys.stdin.buffer.read1(4096):
+                while os.read(0, 4096):
                     pass
-            except (OSError, ValueError):
+            except OSError:
                 pass
             done.set()
         threading.Thread(target=watch_stdin, daemon=True).start()
-    while not done.is_set() and not broker.stopped.is_set():
-        done.wait(0.5)
+    while not (signalled or done.is_set() or broker.stopped.is_set()):
+        time.sleep(0.1)
     broker.stop()
     return 0
 
