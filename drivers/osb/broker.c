@@ -283,7 +283,7 @@ int osb_broker_fail(const osb_broker *b, int code, const char *method, const cha
 		if (r->end == MKT_DRV_REQ_ETOOLARGE)
 			mkt_buf_printf(&why, ": %s", r->reason);
 		else if (r->malformed)
-			mkt_buf_add(&why, ": the body is not a JSON object");
+			mkt_buf_add(&why, ": malformed body");
 		if (r->error || r->description)
 			mkt_buf_printf(&why, ":%s%s%s%s", r->error ? " " : "", r->error ? r->error : "",
 				       r->description ? " " : "", r->description ? r->description : "");

@@ -48,7 +48,8 @@ typedef struct {
 	mkt_drv_req_end end;       /* MKT_DRV_REQ_OK: a reply came, see status */
 	long status;               /* 0 without a reply */
 	json_t *json;              /* the body as a JSON object ({} for an empty body), or NULL */
-	int malformed;             /* a body that is not a JSON object, or too large */
+	int malformed;             /* a body that is not a JSON object, or too large (the
+				    * caller also sets it for a member of the wrong type) */
 	const char *error;         /* an error reply's "error" code, or NULL (borrowed from json) */
 	const char *description;   /* its "description", or NULL (likewise) */
 	char *retry_after;         /* the Retry-After header, or NULL */

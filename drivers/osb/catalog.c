@@ -211,8 +211,10 @@ static int add_scalars(plan_ctx *c)
 			continue;
 		if (json_is_integer(v))
 			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		else if (json_is_real(v))
-			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		else if (json_is_real(v) &&
+			 (snprintf(buf, sizeof(buf), "%.15g", json_real_value(v)),
+			  strtod(buf, NULL) != json_real_value(v)))
+			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));   /* shortest that reads back */
 		else if (!text_of(v))
 			return skip(c, scalars[i].key, "a number or a string", v);
 		mkt_template_add(c->t, scalars[i].attr, json_is_string(v) ? json_string_value(v) : buf);
