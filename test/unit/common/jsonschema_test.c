@@ -13,6 +13,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,48 @@ START_TEST(test_strings_with_nul)
 }
 END_TEST
 
+/* Validation is read-only: one schema, many threads (the RPC workers),
+ * each switching to the C.UTF-8 locale around its own regexec. */
+static void *validate_many(void *arg)
+{
+	const mkt_jsonschema *s = arg;
+	json_t *good = J("{\"name\": \"a\u00e9\u00e9\", \"size\": 3}");
+	json_t *bad = J("{\"name\": \"-x\", \"size\": 3}");
+	long failures = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		failures += mkt_jsonschema_validate(s, good, NULL) != 0;
+		failures += mkt_jsonschema_validate(s, bad, NULL) != MKT_EINVAL;
+		failures += strcmp(mkt_error_message(),
+				   "$.name: \"-x\" does not match the pattern \"^\\\\w.{2,}$\"") != 0;
+	}
+	json_decref(good);
+	json_decref(bad);
+	return (void *)failures;
+}
+
+START_TEST(test_threads)
+{
+	json_t *schema = J("{\"properties\": {\"name\": {\"pattern\": \"^\\\\w.{2,}$\"}, "
+			   "\"size\": {\"maximum\": 4}}}");
+	mkt_jsonschema *s = NULL;
+	pthread_t th[4];
+	void *failures;
+	size_t i;
+
+	ck_assert_int_eq(mkt_jsonschema_new(&s, schema), 0);
+	for (i = 0; i < N_ELEMS(th); i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, validate_many, s), 0);
+	for (i = 0; i < N_ELEMS(th); i++) {
+		pthread_join(th[i], &failures);
+		ck_assert_int_eq((long)failures, 0);
+	}
+	mkt_jsonschema_free(s);
+	json_decref(schema);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jsonschema");
@@ -526,6 +569,7 @@ int main(void)
 	tcase_add_loop_test(own, test_malformed, 0, N_ELEMS(malformed));
 	tcase_add_loop_test(own, test_lenient, 0, N_ELEMS(lenient));
 	tcase_add_loop_test(own, test_patterns, 0, N_ELEMS(patterns));
+	tcase_add_test(own, test_threads);
 	tcase_set_timeout(own, 60);
 	suite_add_tcase(s, own);
 	if (with_suite) {
