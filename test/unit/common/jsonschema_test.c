@@ -407,7 +407,12 @@ static const scase malformed[] = {
 	{ "{\"pattern\": \"a{2,1}\"}",
 	  "schema #/pattern: invalid regular expression a{2,1}: Invalid content of \\{\\}" },
 	{ "{\"properties\": {\"p\": {\"patternProperties\": {\"*\": {}}}}}",
-	  "schema #/properties/p/patternProperties/*: invalid regular expression *: Invalid preceding regular expression" },
+	  "schema #/properties/p/patternProperties/*: invalid regular expression *: nothing to repeat" },
+	/* glibc would take this, in time exponential in the '+'s. */
+	{ "{\"pattern\": \"]*-n$\\\"*++++++++]*\"}",
+	  "schema #/pattern: invalid regular expression ]*-n$\"*++++++++]*: nothing to repeat" },
+	{ "{\"pattern\": \"(|*)\"}", "schema #/pattern: invalid regular expression (|*): nothing to repeat" },
+	{ "{\"pattern\": \"a{2}{3}\"}", "schema #/pattern: invalid regular expression a{2}{3}: nothing to repeat" },
 };
 
 START_TEST(test_malformed)
@@ -494,6 +499,30 @@ START_TEST(test_patterns)
 }
 END_TEST
 
+/* Past MKT_JSONSCHEMA_PATTERN_TEXT_MAX a pattern is left to the broker. */
+START_TEST(test_long_text)
+{
+	json_t *schema = J("{\"pattern\": \"^a+$\", \"maxLength\": 5000}");
+	char *text = mkt_malloc(MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 2);
+	json_t *fits, *longer;
+	mkt_jsonschema *s = NULL;
+
+	memset(text, 'a', MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 1);
+	text[MKT_JSONSCHEMA_PATTERN_TEXT_MAX] = 'b';
+	text[MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 1] = '\0';
+	fits = json_stringn(text + 1, MKT_JSONSCHEMA_PATTERN_TEXT_MAX);
+	longer = json_string(text);
+	ck_assert_int_eq(mkt_jsonschema_new(&s, schema), 0);
+	ck_assert_int_eq(mkt_jsonschema_validate(s, fits, NULL), MKT_EINVAL);
+	ck_assert_int_eq(mkt_jsonschema_validate(s, longer, NULL), 0);
+	mkt_jsonschema_free(s);
+	json_decref(schema);
+	json_decref(fits);
+	json_decref(longer);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_strings_with_nul)
 {
 	json_t *schema = J("{\"pattern\": \"^a.b$\"}");
@@ -564,6 +593,7 @@ int main(void)
 	tcase_add_test(own, test_unrepresentable_input);
 	tcase_add_test(own, test_odd_strings);
 	tcase_add_test(own, test_strings_with_nul);
+	tcase_add_test(own, test_long_text);
 	tcase_add_test(own, test_nesting_bomb);
 	tcase_add_test(own, test_deep_values);
 	tcase_add_loop_test(own, test_malformed, 0, N_ELEMS(malformed));
