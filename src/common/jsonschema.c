@@ -461,8 +461,12 @@ static int pattern_search(const mkt_jsonschema *s, const char *pattern, size_t p
 {
 	long idx;
 
-	/* A pattern with a NUL (a hand-built json_t) was compiled cut short. */
-	if (strlen(pattern) != pattern_len || !mkt_strmap_get(s->patterns, pattern, &idx) || idx < 0)
+	/* A pattern with a NUL (a hand-built json_t) was compiled cut short.
+	 * glibc's matcher is no backtracker, but its time still grows with
+	 * the square of the text for some patterns: a broker's pattern and a
+	 * user's long string must not stall an RPC worker. */
+	if (strlen(pattern) != pattern_len || len > MKT_JSONSCHEMA_PATTERN_TEXT_MAX ||
+	    !mkt_strmap_get(s->patterns, pattern, &idx) || idx < 0)
 		return -1;
 	return mkt_jsonschema__regex_search(s->res[idx], text, len);
 }

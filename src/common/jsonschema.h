@@ -33,8 +33,10 @@
  * classes, escapes, (?:...), lazy quantifiers and `.` (no line terminators)
  * keep their ECMA meaning.  A pattern using what POSIX cannot express
  * (lookaround, backreferences, NUL, repetitions above 1000) is not checked,
- * and a patternProperties entry that is not checked makes
- * additionalProperties unchecked in that schema as well.  Remaining
+ * nor is any pattern against a string longer than
+ * MKT_JSONSCHEMA_PATTERN_TEXT_MAX bytes (matching time can grow with the
+ * square of the length); a patternProperties entry that is not checked
+ * makes additionalProperties unchecked in that schema as well.  Remaining
  * differences: `.` and classes see code points where ECMA-262 sees UTF-16
  * units (a character beyond U+FFFF is one `.`, not two), and \b counts
  * non-ASCII letters as word characters.
@@ -50,6 +52,7 @@
 #include <jansson.h>
 
 #define MKT_JSONSCHEMA_MAX_DEPTH 64
+#define MKT_JSONSCHEMA_PATTERN_TEXT_MAX 4096
 
 typedef struct mkt_jsonschema mkt_jsonschema;
 

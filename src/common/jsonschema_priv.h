@@ -29,7 +29,9 @@ mkt_jsonschema_re_status mkt_jsonschema__regex_compile(regex_t *re, const char *
 						       size_t len, char *why, size_t why_size);
 
 /* 1 when @re matches somewhere in @s (@len bytes, NULs allowed), 0 when it
- * does not, -1 when the matcher gave up (out of memory). */
+ * does not, -1 when the matcher gave up (out of memory).  glibc reads only
+ * @len bytes, but @s[@len] must be a NUL all the same: sanitizers'
+ * regexec interceptors read @s as a C string. */
 int mkt_jsonschema__regex_search(const regex_t *re, const char *s, size_t len);
 
 #endif

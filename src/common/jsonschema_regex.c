@@ -96,6 +96,10 @@ typedef struct {
 	unsigned long size[GROUP_DEPTH_MAX + 1];
 	unsigned long last_atom;
 	int depth;
+	/* Whether a quantifier may come next: "a**" and "(*" are ECMA-262
+	 * syntax errors, and glibc, which takes stacked quantifiers, needs
+	 * time exponential in their number to compile them. */
+	int can_repeat;
 } tr;
 
 enum { ESC_CHAR, ESC_CLASS, ESC_BOUNDARY };
@@ -536,6 +540,7 @@ static void atom(tr *t, unsigned long size)
 {
 	t->last_atom = size;
 	t->size[t->depth] += size;
+	t->can_repeat = 1;
 }
 
 /* A quantifier applies to the last atom; glibc copies the atom once per
@@ -544,6 +549,9 @@ static mkt_jsonschema_re_status repeat(tr *t, unsigned long count)
 {
 	unsigned long grown;
 
+	if (!t->can_repeat)
+		return fail(t, MKT_JSONSCHEMA_RE_INVALID, "nothing to repeat");
+	t->can_repeat = 0;
 	if (count > REPEAT_MAX)
 		return fail(t, MKT_JSONSCHEMA_RE_UNSUPPORTED, "repetition counts above %d are not supported",
 			    REPEAT_MAX);
@@ -580,6 +588,7 @@ static mkt_jsonschema_re_status open_group(tr *t)
 		return fail(t, MKT_JSONSCHEMA_RE_UNSUPPORTED, "groups nested deeper than %d are not supported",
 			    GROUP_DEPTH_MAX);
 	t->size[++t->depth] = 0;
+	t->can_repeat = 0;
 	mkt_buf_addc(&t->out, '(');
 	return MKT_JSONSCHEMA_RE_OK;
 }
@@ -608,6 +617,7 @@ static mkt_jsonschema_re_status translate_escape(tr *t)
 	if (kind == ESC_BOUNDARY) {
 		mkt_buf_addc(&t->out, '\\');       /* glibc's \b and \B */
 		mkt_buf_addc(&t->out, (char)cp);
+		t->can_repeat = 0;
 		return MKT_JSONSCHEMA_RE_OK;
 	}
 	atom(t, 1);
@@ -660,6 +670,7 @@ static mkt_jsonschema_re_status translate_one(tr *t)
 	case '^':
 	case '$':
 		mkt_buf_addc(&t->out, c);
+		t->can_repeat = 0;
 		return MKT_JSONSCHEMA_RE_OK;
 	default:
 		t->p--;

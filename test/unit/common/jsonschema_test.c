@@ -13,6 +13,7 @@
 #include <config.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,7 +407,12 @@ static const scase malformed[] = {
 	{ "{\"pattern\": \"a{2,1}\"}",
 	  "schema #/pattern: invalid regular expression a{2,1}: Invalid content of \\{\\}" },
 	{ "{\"properties\": {\"p\": {\"patternProperties\": {\"*\": {}}}}}",
-	  "schema #/properties/p/patternProperties/*: invalid regular expression *: Invalid preceding regular expression" },
+	  "schema #/properties/p/patternProperties/*: invalid regular expression *: nothing to repeat" },
+	/* glibc would take this, in time exponential in the '+'s. */
+	{ "{\"pattern\": \"]*-n$\\\"*++++++++]*\"}",
+	  "schema #/pattern: invalid regular expression ]*-n$\"*++++++++]*: nothing to repeat" },
+	{ "{\"pattern\": \"(|*)\"}", "schema #/pattern: invalid regular expression (|*): nothing to repeat" },
+	{ "{\"pattern\": \"a{2}{3}\"}", "schema #/pattern: invalid regular expression a{2}{3}: nothing to repeat" },
 };
 
 START_TEST(test_malformed)
@@ -493,6 +499,30 @@ START_TEST(test_patterns)
 }
 END_TEST
 
+/* Past MKT_JSONSCHEMA_PATTERN_TEXT_MAX a pattern is left to the broker. */
+START_TEST(test_long_text)
+{
+	json_t *schema = J("{\"pattern\": \"^a+$\", \"maxLength\": 5000}");
+	char *text = mkt_malloc(MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 2);
+	json_t *fits, *longer;
+	mkt_jsonschema *s = NULL;
+
+	memset(text, 'a', MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 1);
+	text[MKT_JSONSCHEMA_PATTERN_TEXT_MAX] = 'b';
+	text[MKT_JSONSCHEMA_PATTERN_TEXT_MAX + 1] = '\0';
+	fits = json_stringn(text + 1, MKT_JSONSCHEMA_PATTERN_TEXT_MAX);
+	longer = json_string(text);
+	ck_assert_int_eq(mkt_jsonschema_new(&s, schema), 0);
+	ck_assert_int_eq(mkt_jsonschema_validate(s, fits, NULL), MKT_EINVAL);
+	ck_assert_int_eq(mkt_jsonschema_validate(s, longer, NULL), 0);
+	mkt_jsonschema_free(s);
+	json_decref(schema);
+	json_decref(fits);
+	json_decref(longer);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_strings_with_nul)
 {
 	json_t *schema = J("{\"pattern\": \"^a.b$\"}");
@@ -505,6 +535,48 @@ START_TEST(test_strings_with_nul)
 	mkt_jsonschema_free(s);
 	json_decref(schema);
 	json_decref(inst);
+}
+END_TEST
+
+/* Validation is read-only: one schema, many threads (the RPC workers),
+ * each switching to the C.UTF-8 locale around its own regexec. */
+static void *validate_many(void *arg)
+{
+	const mkt_jsonschema *s = arg;
+	json_t *good = J("{\"name\": \"a\u00e9\u00e9\", \"size\": 3}");
+	json_t *bad = J("{\"name\": \"-x\", \"size\": 3}");
+	long failures = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		failures += mkt_jsonschema_validate(s, good, NULL) != 0;
+		failures += mkt_jsonschema_validate(s, bad, NULL) != MKT_EINVAL;
+		failures += strcmp(mkt_error_message(),
+				   "$.name: \"-x\" does not match the pattern \"^\\\\w.{2,}$\"") != 0;
+	}
+	json_decref(good);
+	json_decref(bad);
+	return (void *)failures;
+}
+
+START_TEST(test_threads)
+{
+	json_t *schema = J("{\"properties\": {\"name\": {\"pattern\": \"^\\\\w.{2,}$\"}, "
+			   "\"size\": {\"maximum\": 4}}}");
+	mkt_jsonschema *s = NULL;
+	pthread_t th[4];
+	void *failures;
+	size_t i;
+
+	ck_assert_int_eq(mkt_jsonschema_new(&s, schema), 0);
+	for (i = 0; i < N_ELEMS(th); i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, validate_many, s), 0);
+	for (i = 0; i < N_ELEMS(th); i++) {
+		pthread_join(th[i], &failures);
+		ck_assert_int_eq((long)failures, 0);
+	}
+	mkt_jsonschema_free(s);
+	json_decref(schema);
 }
 END_TEST
 
@@ -521,11 +593,13 @@ int main(void)
 	tcase_add_test(own, test_unrepresentable_input);
 	tcase_add_test(own, test_odd_strings);
 	tcase_add_test(own, test_strings_with_nul);
+	tcase_add_test(own, test_long_text);
 	tcase_add_test(own, test_nesting_bomb);
 	tcase_add_test(own, test_deep_values);
 	tcase_add_loop_test(own, test_malformed, 0, N_ELEMS(malformed));
 	tcase_add_loop_test(own, test_lenient, 0, N_ELEMS(lenient));
 	tcase_add_loop_test(own, test_patterns, 0, N_ELEMS(patterns));
+	tcase_add_test(own, test_threads);
 	tcase_set_timeout(own, 60);
 	suite_add_tcase(s, own);
 	if (with_suite) {
