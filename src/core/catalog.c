@@ -459,7 +459,11 @@ static int keep_inactive(pass *p, known_app *k)
 	if (((mkt_app *)obj)->state != MKT_APP_DISABLED) {
 		((mkt_app *)obj)->state = MKT_APP_DISABLED;
 		mkt_template_set(obj->tmpl, "INACTIVE", "YES");
-		if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) == 0) {
+		/* No entry's digest: when the plan comes back it is an update,
+		 * which makes the app READY again. */
+		if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) == 0 &&
+		    (ret = write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, "inactive",
+					     k->missing)) == 0) {
 			p->stats->rows++;
 			mkt_log(MKT_LOG_INFO, "monitor", "market %d: app %d (%s) left the catalog but "
 				"%d service instance(s) of it remain: kept, DISABLED", p->market_id,

@@ -391,10 +391,9 @@ int mkt_binding_op_done(mkt_core *core, int id, int kind, mkt_outcome outcome,
 	if ((ret = mkt_object_load(core, &mkt_binding_class, id, &obj)) < 0)
 		goto cleanup;
 	bd = (mkt_binding *)obj;
-	if (bd->op.kind != kind || outcome == MKT_OUTCOME_RETRY) {
-		*out_next = bd->op.kind;
+	/* A stale answer or none at all: nothing follows from it. */
+	if (bd->op.kind != kind || outcome == MKT_OUTCOME_RETRY)
 		goto cleanup;
-	}
 	bd->op.attempts++;
 	if (result && (v = mkt_template_get(result, "OPERATION")))
 		mkt_service__set(&bd->op.token, v);

@@ -140,6 +140,14 @@ int mkt_service__plan(mkt_core *core, const mkt_principal *who, int app_id, mkt_
 				    app_id, mkt_app_type_name(a->type));
 		goto cleanup;
 	}
+	/* A new instance needs a plan its broker still offers. */
+	if (who && a->state != MKT_APP_READY) {
+		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				    "MARKETPLACEAPP %d is %s: %s", app_id, mkt_app_state_name(a->state),
+				    mkt_template_get(obj->tmpl, "INACTIVE") ?
+				    "the plan left its broker's catalog" : "only a READY plan can be used");
+		goto cleanup;
+	}
 	if ((ret = mkt_object_load(core, &mkt_market_class, a->market_id, &mobj)) < 0 ||
 	    (ret = mkt_market_get_mad_conf(core, (mkt_market *)mobj, &conf)) < 0)
 		goto cleanup;
@@ -618,10 +626,10 @@ int mkt_instance_op_done(mkt_core *core, int id, int kind, mkt_outcome outcome,
 		goto cleanup;
 	in = (mkt_instance *)obj;
 	/* An answer to an operation that a delete has replaced is stale. */
-	if (in->op.kind != kind || outcome == MKT_OUTCOME_RETRY) {
-		*out_next = in->op.kind;
+	/* A stale answer (a delete replaced the operation, which has calls
+	 * of its own) or none at all: nothing follows from it. */
+	if (in->op.kind != kind || outcome == MKT_OUTCOME_RETRY)
 		goto cleanup;
-	}
 	in->op.attempts++;
 	if (result) {
 		if ((v = mkt_template_get(result, "OPERATION")))

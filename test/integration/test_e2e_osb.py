@@ -17,6 +17,7 @@ sys.dont_write_bytecode = True
 
 import json
 import os
+import sqlite3
 import time
 
 import harness
@@ -166,6 +167,76 @@ class Instances(harness.TestCase):
         self.assertFalse(B.requests(route="deprovision", iid=xtext(x, "UUID")))
 
 
+class Lifecycle(harness.TestCase):
+
+    def test_plan_update_to_another_plan(self):
+        iid = provision("db/small", "upd-1")
+        wait_instance(iid, (READY,))
+        D.ok("one.serviceinstance.update", iid,
+             tmpl(PLAN=str(plan_app("db/large")), PARAMETERS='{"size": "M"}'))
+        x = wait(lambda: (lambda x: x if xint(x, "STATE") == READY and
+                          xint(x, "MARKETPLACEAPP_ID") == plan_app("db/large") else None)(
+            instance(iid)), "the update")
+        self.assertEqual(xtext(x, "PLAN_ID"), SMALL["db/large"])
+        patch = B.requests(route="update", iid=xtext(x, "UUID"))[-1]
+        self.assertEqual(patch["body"]["plan_id"], SMALL["db/large"])
+        self.assertEqual(patch["body"]["parameters"], {"size": "M"})
+
+    def test_update_of_a_non_updateable_plan_refused(self):
+        r = D.rpc("one.serviceinstance.update", 99999, 'PARAMETERS="{}"')
+        self.assertIs(r[0], False)
+
+    def test_export_of_a_service_app_provisions(self):
+        iid = D.ok("one.marketapp.export", plan_app("db/small"), 1, "exported-1")
+        x = wait_instance(iid, (READY,))
+        self.assertEqual(xtext(x, "NAME"), "exported-1")
+
+    def test_deprovision_while_provisioning(self):
+        B.set_delay(30, plan_id=SMALL["db/async"], op="provision")
+        try:
+            iid = provision("db/async", "early-delete")
+            wait(lambda: xint(instance(iid), "OPERATION_ASYNC") == 1, "the 202")
+            D.ok("one.serviceinstance.delete", iid)
+            wait(lambda: gone("serviceinstance", iid), "the instance dropped", timeout=40)
+            self.assertEqual(B.violations(), [])
+        finally:
+            B.set_delay(1.0, plan_id=SMALL["db/async"], op="provision")
+
+    def test_broker_down(self):
+        B.down()
+        try:
+            iid = provision("db/small", "down-1")
+            x = wait_instance(iid, (FAILED,))
+            self.assertRegex(xtext(x, "ERROR"), r"(?i)connect|refused")
+            self.assertEqual(xtext(x, "OPERATION_KIND"), "")
+        finally:
+            B.up()
+        D.ok("one.serviceinstance.delete", iid)
+        self.assertTrue(gone("serviceinstance", iid))
+
+    def test_plan_gone_from_catalog_kept_while_instances_remain(self):
+        app = plan_app("db/large")
+        iid = provision("db/large", "keeper-1", PARAMETERS='{"size": "S"}')
+        wait_instance(iid, (READY,))
+        plan = next(p for sv in B.get_catalog()["services"] for p in sv["plans"]
+                    if p["id"] == SMALL["db/large"])
+        B.remove_plan(SMALL["db/large"])
+        try:
+            for _ in range(4):
+                D.ok("one.market.monitor", MARKET)
+                time.sleep(0.5)
+            a = wait(lambda: (lambda r: xml(r[1]) if r[0] else None)(
+                D.rpc("one.marketapp.info", app)), "the plan app")
+            self.assertEqual(xint(a, "STATE"), 4)           # DISABLED, still there
+            r = D.rpc("one.serviceinstance.allocate", tmpl(NAME="late", APP=str(app)))
+            self.assertIs(r[0], False)
+        finally:
+            B.add_plan(SMALL["db"], plan)
+            D.ok("one.market.monitor", MARKET)
+        wait(lambda: xint(xml(D.ok("one.marketapp.info", app)), "STATE") == READY,
+             "the plan back in the catalog")
+
+
 class Bindings(harness.TestCase):
 
     def test_credentials_for_the_owner_only_and_sealed(self):
@@ -200,6 +271,26 @@ class Bindings(harness.TestCase):
         dep = B.requests(route="deprovision")
         self.assertTrue(unb and dep)
         self.assertEqual(B.violations(), [])
+
+    def test_sensitive_credentials_shown_once(self):
+        iid = provision("vault/expiring", "vault-1")
+        wait_instance(iid, (READY,))
+        bid = D.ok("one.servicebinding.allocate", iid, "")
+        first = wait(lambda: (lambda x: x if xint(x, "STATE") == 1 else None)(
+            xml(D.ok("one.servicebinding.info", bid))), "the binding READY")
+        self.assertEqual(xint(first, "SENSITIVE"), 1)
+        self.assertTrue(json.loads(xtext(first, "CREDENTIALS")))
+        again = xml(D.ok("one.servicebinding.info", bid))
+        self.assertIsNone(again.find("CREDENTIALS"))
+        # Never stored, not even sealed.
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(D.data_dir, "marketd.db"),
+                             uri=True)
+        try:
+            body = db.execute("SELECT body FROM servicebinding_pool WHERE oid = ?",
+                              (bid,)).fetchone()[0]
+        finally:
+            db.close()
+        self.assertIn("<SEALED_CREDENTIALS></SEALED_CREDENTIALS>", body)
 
     def test_short_expiry_unbinds_at_the_broker(self):
         # Only this plan's bindings expire (the bind runs after allocate
