@@ -30,3 +30,6 @@ python3 "$MKT_SRCDIR/bench/catalog_bench.py"
 
 echo "== ${BENCH_SIZE_MB:-1024} MiB through the s3 driver vs s3cmd (s3rver on loopback)"
 python3 "$MKT_SRCDIR/bench/s3_bench.py"
+
+echo "== an Open Service Broker: a ${BENCH_OSB_SERVICES:-1000}x${BENCH_OSB_PLANS:-5} catalog, ${BENCH_OSB_PROVISIONS:-200} async provisions"
+python3 "$MKT_SRCDIR/bench/osb_bench.py"
