@@ -525,8 +525,15 @@ int mkt_instance_delete(mkt_core *core, const mkt_principal *who, int id, int **
 		goto cleanup;
 	in = (mkt_instance *)obj;
 	if (in->state == MKT_INSTANCE_DEPROVISIONING) {
-		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "service instance %d is already being deprovisioned", id);
+		int n = 0;
+
+		/* Waiting for bindings whose unbind failed: a new delete
+		 * tries them again.  Otherwise the broker call is under way. */
+		if ((ret = mkt_object_count_children(core, MKT_TABLE_BINDING, id, &n)) == 0 && n > 0)
+			ret = mkt_object_child_ids(core, MKT_TABLE_BINDING, id, out_bindings, out_n);
+		else if (ret == 0)
+			ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+					    "service instance %d is already being deprovisioned", id);
 		goto cleanup;
 	}
 	/* A FAILED provision whose orphan mitigation is done left nothing at

@@ -272,6 +272,24 @@ class Bindings(harness.TestCase):
         self.assertTrue(unb and dep)
         self.assertEqual(B.violations(), [])
 
+    def test_failed_unbind_holds_the_deprovision_until_retried(self):
+        iid = provision("db/small", "stuck-1")
+        wait_instance(iid, (READY,))
+        bid = D.ok("one.servicebinding.allocate", iid, "")
+        wait(lambda: xint(xml(D.ok("one.servicebinding.info", bid)), "STATE") == 1, "READY")
+        B.inject("unbind", status=500, count=1)
+        D.ok("one.serviceinstance.delete", iid)
+        b = wait(lambda: (lambda x: x if xint(x, "STATE") == 3 else None)(
+            xml(D.ok("one.servicebinding.info", bid))), "the unbind FAILED")
+        self.assertIn("500", xtext(b, "ERROR"))
+        self.assertEqual(xint(instance(iid), "STATE"), 3)      # waits for it
+        uuid = xtext(instance(iid), "UUID")
+        self.assertFalse(B.requests(route="deprovision", iid=uuid))
+        D.ok("one.serviceinstance.delete", iid)                # tries again
+        wait(lambda: gone("serviceinstance", iid), "the instance dropped")
+        self.assertTrue(gone("servicebinding", bid))
+        self.assertEqual(B.violations(), [])
+
     def test_sensitive_credentials_shown_once(self):
         iid = provision("vault/expiring", "vault-1")
         wait_instance(iid, (READY,))
