@@ -18,15 +18,22 @@
 #include "cli.h"
 
 /*
- * The STATE values of a class whose objects are filled in the background
- * (apps, images): what --wait waits through and what ends it.
+ * The STATE values of a class whose objects marketd works on in the
+ * background (apps and images being filled, service instances and
+ * bindings while their broker works): what --wait waits through and what
+ * ends it.
  */
 typedef struct {
 	int ready;                  /* the wait succeeds */
-	int error;                  /* the wait fails with TEMPLATE/ERROR */
+	int error;                  /* the wait fails with the error_path text */
 	unsigned pending;           /* bit (1u << STATE) for each state to wait through */
+	unsigned removing;          /* the same for a delete's wait (mkt_wait_gone) */
 	const char *const *names;   /* long state names, index = value */
 	size_t nnames;
+	const char *error_path;     /* where the reason is; NULL: TEMPLATE/ERROR */
+	int ready_error;            /* ready with a reason is a failure (a failed update) */
+	int announce;               /* --wait prints each state it sees */
+	const char *work;           /* what marketd goes on with; NULL: "the transfer" */
 } mkt_cli_states;
 
 struct mkt_cli_class {
@@ -116,7 +123,9 @@ char *mkt_object_abs_source(const char *path);
  * NULL when there is none ("http://host/"). */
 char *mkt_object_basename(const char *path);
 
-/* Generic handlers (mkt_cli_handler), for any class with the method. */
+/* Generic handlers (mkt_cli_handler), for any class with the method.
+ * delete with --wait (a command row with MKT_CLI_OPT_*WAIT) waits until
+ * the object is gone (mkt_wait_gone; the class must have states). */
 int mkt_object_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_show(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
