@@ -145,6 +145,10 @@ int mkt_object_output(mkt_cli *cli, const mkt_cli_class *cls,
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 
+	if (cls->warn) {
+		cls->warn(stderr, root, pool);
+		fflush(stderr);
+	}
 	switch (cli->output) {
 	case MKT_CLI_OUT_XML:
 		if (!raw) {

@@ -49,6 +49,9 @@ struct mkt_cli_class {
 	int (*print_show)(FILE *fp, xmlNodePtr obj);
 	/* NULL for classes with nothing to wait for. */
 	const mkt_cli_states *states;
+	/* Warnings about the objects of a list (@pool) or show, printed on
+	 * stderr whatever the output format; NULL for none. */
+	void (*warn)(FILE *fp, xmlNodePtr root, int pool);
 };
 
 extern const mkt_cli_class mkt_cmd_market_class;
@@ -94,7 +97,8 @@ int mkt_object_pool(mkt_cli *cli, const mkt_cli_class *cls, int filter,
 /*
  * Print a reply the way cli->output asks: --xml prints @raw (or @doc
  * when @raw is NULL), --json converts @doc, the default calls the class's
- * print_list (@pool) or print_show.
+ * print_list (@pool) or print_show.  The class's warnings go to stderr
+ * first, in every format.
  */
 int mkt_object_output(mkt_cli *cli, const mkt_cli_class *cls,
 		      const char *raw, xmlDocPtr doc, int pool);
