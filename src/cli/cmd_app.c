@@ -23,8 +23,11 @@
 /* MarketPlaceApp::State and ::Type, long and short (index = value). */
 static const char *const state_long[] = { "INIT", "READY", "LOCKED", "ERROR", "DISABLED" };
 static const char *const state_short[] = { "ini", "rdy", "lck", "err", "dis" };
-static const char *const type_long[] = { "UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE" };
-static const char *const type_short[] = { "unk", "img", "tpl", "srv" };
+/* TYPE 4 is marketd's own, a broker's plan: spelt out, as "srv" is taken. */
+static const char *const type_long[] = {
+	"UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE", "SERVICE",
+};
+static const char *const type_short[] = { "unk", "img", "tpl", "srv", "SERVICE" };
 /* LOCK/LOCKED levels 1..4 */
 static const char *const lock_names[] = { "None", "Use", "Manage", "Admin", "All" };
 
