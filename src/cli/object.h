@@ -62,6 +62,8 @@ extern const mkt_cli_class mkt_cmd_datastore_class;
 extern const mkt_cli_class mkt_cmd_image_class;
 extern const mkt_cli_class mkt_cmd_template_class;
 extern const mkt_cli_class mkt_cmd_document_class;
+extern const mkt_cli_class mkt_cmd_service_class;
+extern const mkt_cli_class mkt_cmd_binding_class;
 
 /* Set a usage error (exit status 2) and return MKT_CLI_EUSAGE. */
 int mkt_object_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,6 +157,9 @@ int mkt_cmd_user_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **a
 int mkt_cmd_user_passwd(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_chgrp(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_group_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_service_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_service_update(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_binding_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_system_version(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 
 #endif
