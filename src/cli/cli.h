@@ -41,7 +41,12 @@ enum {
 	MKT_CLI_OPT_IMAGE_TYPE = 1u << 8,    /* image create --type TYPE */
 	MKT_CLI_OPT_WAIT = 1u << 9,          /* image/app create, app export --wait */
 	MKT_CLI_OPT_ORIGIN = 1u << 10,       /* app create --image ID */
-	MKT_CLI_OPT_APP_META = 1u << 11      /* app create --description/--version */
+	MKT_CLI_OPT_APP_META = 1u << 11,     /* app create --description/--version */
+	MKT_CLI_OPT_PLAN = 1u << 12,         /* service create/update --plan APP */
+	MKT_CLI_OPT_PROJECT = 1u << 13,      /* service create --project GROUP */
+	MKT_CLI_OPT_PARAMS = 1u << 14,       /* service/binding --param K=V, --params FILE */
+	MKT_CLI_OPT_SERVICE_WAIT = 1u << 15, /* service/binding --wait: until the broker is done */
+	MKT_CLI_OPT_BINDING_NAME = 1u << 16  /* binding create --name NAME */
 };
 
 typedef struct mkt_cli_class mkt_cli_class;
@@ -68,6 +73,11 @@ typedef struct {
 	const char *description;     /* app create --description */
 	const char *version;         /* app create --version */
 	int wait;                    /* --wait: until READY or ERROR */
+	const char *plan;            /* service --plan: a SERVICE app's ID or NAME */
+	const char *project;         /* service create --project: GROUP */
+	const char **params;         /* --param KEY=VALUE (repeatable) */
+	size_t nparams;
+	const char *params_file;     /* --params FILE|- (a JSON object) */
 } mkt_cli;
 
 /* A command handler: @argv holds the @argc positional arguments after the

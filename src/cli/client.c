@@ -31,6 +31,7 @@ struct mkt_client {
 	xmlrpc_client *xc;          /* created on first call */
 	xmlrpc_server_info *server;
 	int global_setup;           /* xmlrpc_client_setup_global_const done */
+	int last_code;              /* code of the last [false, message, code] */
 };
 
 mkt_client *mkt_client_new(const char *endpoint, const char *user,
@@ -65,6 +66,11 @@ void mkt_client_free(mkt_client *c)
 	free(c->password);
 	free(c->session);
 	free(c);
+}
+
+int mkt_client_last_code(const mkt_client *c)
+{
+	return c->last_code;
 }
 
 const char *mkt_client_endpoint(const mkt_client *c)
@@ -212,7 +218,7 @@ static int unexpected(const char *method, const char *what)
 }
 
 /* [true, value, 0] → *out = value; [false, message, code, ...] → error. */
-static int decode_reply(xmlrpc_value **out, const char *method,
+static int decode_reply(xmlrpc_value **out, int *out_code, const char *method,
 			xmlrpc_value *result)
 {
 	xmlrpc_env env;
@@ -261,6 +267,7 @@ static int decode_reply(xmlrpc_value **out, const char *method,
 		xmlrpc_env_clean(&env);
 		xmlrpc_env_init(&env);
 	}
+	*out_code = icode;
 	if (*msg)
 		ret = mkt_error_set(MKT_CLIENT_EREPLY, MKT_ERR_RPC, "%s", msg);
 	else
@@ -290,6 +297,7 @@ static int call_va(mkt_client *c, xmlrpc_value **out, const char *method,
 	int ret = MKT_ERROR;
 
 	*out = NULL;
+	c->last_code = 0;
 	xmlrpc_env_init(&env);
 	if ((ret = ensure_ready(c)) < 0)
 		goto cleanup;
@@ -336,7 +344,7 @@ static int call_va(mkt_client *c, xmlrpc_value **out, const char *method,
 		report_fault(c, method, &env);
 		goto cleanup;
 	}
-	ret = decode_reply(out, method, result);
+	ret = decode_reply(out, &c->last_code, method, result);
 
  cleanup:
 	free(full);

@@ -33,6 +33,11 @@ void mkt_client_free(mkt_client *c);   /* accepts NULL */
 /* The endpoint URL in use (borrowed from @c). */
 const char *mkt_client_endpoint(const mkt_client *c);
 
+/* The error code of the last call that marketd answered [false, message,
+ * code] (oned's: 0x400 NO_EXISTS, ...); 0 after any other outcome. */
+#define MKT_CLIENT_NO_EXISTS 0x400
+int mkt_client_last_code(const mkt_client *c);
+
 /*
  * Call @method with the session followed by the parameters built from
  * @fmt, an xmlrpc_build_value() format for the parameters after the

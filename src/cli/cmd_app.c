@@ -23,8 +23,11 @@
 /* MarketPlaceApp::State and ::Type, long and short (index = value). */
 static const char *const state_long[] = { "INIT", "READY", "LOCKED", "ERROR", "DISABLED" };
 static const char *const state_short[] = { "ini", "rdy", "lck", "err", "dis" };
-static const char *const type_long[] = { "UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE" };
-static const char *const type_short[] = { "unk", "img", "tpl", "srv" };
+/* TYPE 4 is marketd's own, a broker's plan: spelt out, as "srv" is taken. */
+static const char *const type_long[] = {
+	"UNKNOWN", "IMAGE", "VMTEMPLATE", "SERVICE_TEMPLATE", "SERVICE",
+};
+static const char *const type_short[] = { "unk", "img", "tpl", "srv", "SERVICE" };
 /* LOCK/LOCKED levels 1..4 */
 static const char *const lock_names[] = { "None", "Use", "Manage", "Admin", "All" };
 
@@ -33,15 +36,6 @@ static const char *const lock_names[] = { "None", "Use", "Manage", "Admin", "All
 static char *size_of(xmlNodePtr node)
 {
 	return mkt_output_size_at(node, "SIZE");
-}
-
-static char *time_of(xmlNodePtr node, int with_time)
-{
-	long long t;
-
-	if (mkt_doc_get_long(node, "REGTIME", &t) < 0)
-		return mkt_strdup("-");
-	return mkt_output_time(t, with_time);
 }
 
 static int print_list(FILE *fp, xmlNodePtr pool)
@@ -62,7 +56,7 @@ static int print_list(FILE *fp, xmlNodePtr pool)
 		mkt_output_table_cell_take(t, size_of(a));
 		mkt_output_table_cell(t, mkt_output_enum(a, "STATE", state_short, N_ELEMS(state_short)));
 		mkt_output_table_cell(t, mkt_output_enum(a, "TYPE", type_short, N_ELEMS(type_short)));
-		mkt_output_table_cell_take(t, time_of(a, 0));
+		mkt_output_table_cell_take(t, mkt_output_time_at(a, "REGTIME", 0));
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "MARKETPLACE"));
 		mkt_output_table_cell_take(t, mkt_doc_get(a, "ZONE_ID"));
 	}
@@ -129,7 +123,7 @@ static int print_show(FILE *fp, xmlNodePtr a)
 	if (!publisher)
 		publisher = mkt_doc_get(a, "TEMPLATE/PUBLISHER");
 	mkt_output_kv_take(fp, "PUBLISHER", publisher);
-	mkt_output_kv_take(fp, "REGISTER TIME", time_of(a, 1));
+	mkt_output_kv_take(fp, "REGISTER TIME", mkt_output_time_at(a, "REGTIME", 1));
 	mkt_output_kv_take(fp, "VERSION", mkt_doc_get(a, "VERSION"));
 	mkt_output_kv_take(fp, "DESCRIPTION", mkt_doc_get(a, "DESCRIPTION"));
 	mkt_output_kv_take(fp, "SIZE", size_of(a));

@@ -41,6 +41,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 #define IMAGE (&mkt_cmd_image_class)
 #define TEMPLATE (&mkt_cmd_template_class)
 #define DOCUMENT (&mkt_cmd_document_class)
+#define SERVICE (&mkt_cmd_service_class)
+#define BINDING (&mkt_cmd_binding_class)
 #define O_APPEND MKT_CLI_OPT_APPEND
 #define O_MARKET MKT_CLI_OPT_MARKET
 #define O_FILTER MKT_CLI_OPT_FILTER
@@ -53,6 +55,11 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 #define O_WAIT MKT_CLI_OPT_WAIT
 #define O_ORIGIN MKT_CLI_OPT_ORIGIN
 #define O_META MKT_CLI_OPT_APP_META
+#define O_PLAN MKT_CLI_OPT_PLAN
+#define O_PROJECT MKT_CLI_OPT_PROJECT
+#define O_PARAMS MKT_CLI_OPT_PARAMS
+#define O_SWAIT MKT_CLI_OPT_SERVICE_WAIT
+#define O_BNAME MKT_CLI_OPT_BINDING_NAME
 
 static const mkt_cli_cmd commands[] = {
 	{ "market", "list", mkt_object_list, MARKET, 0, 0, 0, "",
@@ -194,6 +201,48 @@ static const mkt_cli_cmd commands[] = {
 	{ "group", "delete", mkt_object_delete, GROUP, 1, 1, 0, "ID",
 	  "Delete a group." },
 
+	{ "service", "list", mkt_object_list, SERVICE, 0, 0, O_FILTER,
+	  "[--mine|--group|--all|--user USER]",
+	  "List the service instances (of brokers' plans)." },
+	{ "service", "show", mkt_object_show, SERVICE, 1, 1, 0, "ID",
+	  "Show a service instance: its state, broker ids, parameters and bindings." },
+	{ "service", "create", mkt_cmd_service_create, SERVICE, 1, 1,
+	  O_PLAN | O_PROJECT | O_PARAMS | O_SWAIT,
+	  "NAME --plan APP [--project GROUP] [--param KEY=VALUE]... [--params FILE|-] [--wait]",
+	  "Provision a service instance of a broker's plan (a SERVICE app); prints ID: <n>." },
+	{ "service", "update", mkt_cmd_service_update, SERVICE, 1, 1, O_PLAN | O_PARAMS | O_SWAIT,
+	  "ID [--plan APP] [--param KEY=VALUE]... [--params FILE|-] [--wait]",
+	  "Change a READY service instance's plan and/or parameters." },
+	{ "service", "delete", mkt_object_delete, SERVICE, 1, 1, O_SWAIT, "ID [--wait]",
+	  "Deprovision a service instance (its bindings are unbound first)." },
+	{ "service", "chmod", mkt_object_chmod, SERVICE, 2, 2, 0, "ID OCTET",
+	  "Set a service instance's permissions, e.g. 640." },
+	{ "service", "chown", mkt_object_chown, SERVICE, 2, 3, 0, "ID USER [GROUP]",
+	  "Change a service instance's owner (and group)." },
+	{ "service", "chgrp", mkt_object_chgrp, SERVICE, 2, 2, 0, "ID GROUP",
+	  "Change a service instance's group." },
+	{ "service", "rename", mkt_object_rename, SERVICE, 2, 2, 0, "ID NAME",
+	  "Rename a service instance." },
+
+	{ "binding", "list", mkt_object_list, BINDING, 0, 0, O_FILTER,
+	  "[--mine|--group|--all|--user USER]",
+	  "List the service bindings; warns about those expiring within a day (marked !)." },
+	{ "binding", "show", mkt_object_show, BINDING, 1, 1, 0, "ID",
+	  "Show a service binding, with its credentials (JSON) if you may see them." },
+	{ "binding", "create", mkt_cmd_binding_create, BINDING, 1, 1, O_BNAME | O_PARAMS | O_SWAIT,
+	  "INSTANCE [--name NAME] [--param KEY=VALUE]... [--params FILE|-] [--wait]",
+	  "Bind a READY service instance: new credentials; prints ID: <n>." },
+	{ "binding", "delete", mkt_object_delete, BINDING, 1, 1, O_SWAIT, "ID [--wait]",
+	  "Unbind a service binding (its credentials stop working)." },
+	{ "binding", "chmod", mkt_object_chmod, BINDING, 2, 2, 0, "ID OCTET",
+	  "Set a service binding's permissions, e.g. 640." },
+	{ "binding", "chown", mkt_object_chown, BINDING, 2, 3, 0, "ID USER [GROUP]",
+	  "Change a service binding's owner (and group)." },
+	{ "binding", "chgrp", mkt_object_chgrp, BINDING, 2, 2, 0, "ID GROUP",
+	  "Change a service binding's group." },
+	{ "binding", "rename", mkt_object_rename, BINDING, 2, 2, 0, "ID NAME",
+	  "Rename a service binding." },
+
 	{ "version", NULL, mkt_cmd_system_version, NULL, 0, 0, 0, "",
 	  "Show marketd's version." },
 };
@@ -207,7 +256,8 @@ typedef enum {
 	OPT_VERSION, OPT_APPEND, OPT_MARKET, OPT_MINE, OPT_GROUP_FILTER,
 	OPT_ALL_FILTER, OPT_GROUP_NAME, OPT_USE, OPT_MANAGE, OPT_ADMIN,
 	OPT_ALL_LOCK, OPT_DATASTORE, OPT_PATH, OPT_NAME, OPT_TYPE, OPT_WAIT,
-	OPT_IMAGE, OPT_DESCRIPTION, OPT_APP_VERSION
+	OPT_IMAGE, OPT_DESCRIPTION, OPT_APP_VERSION, OPT_PLAN, OPT_PROJECT,
+	OPT_PARAM, OPT_PARAMS
 } opt_id;
 
 typedef struct {
@@ -261,6 +311,18 @@ static const option_row options[] = {
 	  "the app's VERSION (default 0.0)" },
 	{ "wait", 0, 0, MKT_CLI_OPT_WAIT, OPT_WAIT, NULL,
 	  "wait until it is READY (exit 0) or ERROR (exit 1), showing progress" },
+	{ "name", 0, 1, MKT_CLI_OPT_BINDING_NAME, OPT_NAME, "NAME",
+	  "the binding's name (default: binding-<ID>)" },
+	{ "plan", 0, 1, MKT_CLI_OPT_PLAN, OPT_PLAN, "APP",
+	  "the broker's plan: a SERVICE app's ID, NAME or SERVICE/PLAN" },
+	{ "project", 0, 1, MKT_CLI_OPT_PROJECT, OPT_PROJECT, "GROUP",
+	  "the group it is for, one of yours (default: your primary group)" },
+	{ "param", 0, 1, MKT_CLI_OPT_PARAMS, OPT_PARAM, "KEY=VALUE",
+	  "a parameter for the broker (repeatable); VALUE is JSON (2, true, \"s\", {...}) or else a string" },
+	{ "params", 0, 1, MKT_CLI_OPT_PARAMS, OPT_PARAMS, "FILE|-",
+	  "the parameters as a JSON object file (- reads stdin); --param adds to it" },
+	{ "wait", 0, 0, MKT_CLI_OPT_SERVICE_WAIT, OPT_WAIT, NULL,
+	  "wait for the broker, printing each state: READY, or gone for a delete (exit 0), or FAILED (exit 1)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -349,8 +411,9 @@ static void help_general(FILE *fp)
 	fprintf(fp,
 		"Usage: " PROG " [OPTIONS] OBJECT VERB [ARGUMENTS] [OPTIONS]\n"
 		"\n"
-		"Manage marketd's marketplaces, apps, datastores, images, users and\n"
-		"groups over its XML-RPC API (OpenNebula's one.* methods).\n"
+		"Manage marketd's marketplaces, apps, datastores, images, users, groups,\n"
+		"and the service instances and bindings of brokers' plans, over its\n"
+		"XML-RPC API (OpenNebula's one.* methods).\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
@@ -465,6 +528,13 @@ static void apply_option(mkt_cli *cli, parsed *p, const option_row *o,
 	case OPT_IMAGE: cli->image = value; break;
 	case OPT_DESCRIPTION: cli->description = value; break;
 	case OPT_APP_VERSION: cli->version = value; break;
+	case OPT_PLAN: cli->plan = value; break;
+	case OPT_PROJECT: cli->project = value; break;
+	case OPT_PARAM:
+		cli->params = mkt_realloc(cli->params, (cli->nparams + 1) * sizeof(*cli->params));
+		cli->params[cli->nparams++] = value;
+		break;
+	case OPT_PARAMS: cli->params_file = value; break;
 	}
 }
 
@@ -643,6 +713,7 @@ static int run(mkt_cli *cli, int argc, char **argv)
 	/* strict pass, with the options of that command */
 	parsed_free(&p);
 	free(cli->groups);
+	free(cli->params);
 	memset(cli, 0, sizeof(*cli));
 	cli->filter = -2;
 	if ((ret = parse_pass(cli, &p, argc, argv, cmd)) < 0)
@@ -719,6 +790,7 @@ int main(int argc, char **argv)
 
 	mkt_client_free(cli.client);
 	free(cli.groups);
+	free(cli.params);
 	xmlCleanupParser();
 	return status;
 }

@@ -1,8 +1,8 @@
 /*
  * object.c: name resolution, output dispatch, templates built from
  * options and the handlers shared by every object class (list, show,
- * create, update, delete, chmod, chown, chgrp, rename, enable, disable,
- * lock, unlock).
+ * create, update, delete [--wait], chmod, chown, chgrp, rename, enable,
+ * disable, lock, unlock).
  */
 #include <config.h>
 
@@ -22,6 +22,7 @@
 #include "input.h"
 #include "object.h"
 #include "output.h"
+#include "wait.h"
 
 /* The method "<prefix>.<op>" of a class, e.g. one.market.chown. */
 static char *method_name(const mkt_cli_class *cls, const char *op)
@@ -144,6 +145,10 @@ int mkt_object_output(mkt_cli *cli, const mkt_cli_class *cls,
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 
+	if (cls->warn) {
+		cls->warn(stderr, root, pool);
+		fflush(stderr);
+	}
 	switch (cli->output) {
 	case MKT_CLI_OUT_XML:
 		if (!raw) {
@@ -326,17 +331,17 @@ int mkt_object_update(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **arg
 	return ret;
 }
 
-/* Resolve argv[0] and call <prefix>.<op>(id). */
+/* Resolve @arg into *id and call <prefix>.<op>(id). */
 static int call_on_id(mkt_cli *cli, const mkt_cli_class *cls, const char *op,
-		      const char *arg)
+		      const char *arg, long long *id)
 {
 	char *method = method_name(cls, op);
-	long long id, rid;
+	long long rid;
 	int ret;
 
-	if ((ret = mkt_object_resolve(cli, cls, arg, &id)) < 0)
+	if ((ret = mkt_object_resolve(cli, cls, arg, id)) < 0)
 		goto cleanup;
-	ret = mkt_client_call_id(cli->client, &rid, method, "i", (int)id);
+	ret = mkt_client_call_id(cli->client, &rid, method, "i", (int)*id);
 
  cleanup:
 	free(method);
@@ -345,7 +350,13 @@ static int call_on_id(mkt_cli *cli, const mkt_cli_class *cls, const char *op,
 
 int mkt_object_delete(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
-	return call_on_id(cli, cmd->cls, "delete", argv[0]);
+	long long id;
+	int ret;
+
+	if ((ret = call_on_id(cli, cmd->cls, "delete", argv[0], &id)) < 0)
+		return ret;
+	/* --wait: only for classes whose objects the broker removes */
+	return cli->wait ? mkt_wait_gone(cli, cmd->cls, id) : 0;
 }
 
 /*
@@ -484,5 +495,7 @@ int mkt_object_lock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 
 int mkt_object_unlock(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv)
 {
-	return call_on_id(cli, cmd->cls, "unlock", argv[0]);
+	long long id;
+
+	return call_on_id(cli, cmd->cls, "unlock", argv[0], &id);
 }

@@ -18,15 +18,22 @@
 #include "cli.h"
 
 /*
- * The STATE values of a class whose objects are filled in the background
- * (apps, images): what --wait waits through and what ends it.
+ * The STATE values of a class whose objects marketd works on in the
+ * background (apps and images being filled, service instances and
+ * bindings while their broker works): what --wait waits through and what
+ * ends it.
  */
 typedef struct {
 	int ready;                  /* the wait succeeds */
-	int error;                  /* the wait fails with TEMPLATE/ERROR */
+	int error;                  /* the wait fails with the error_path text */
 	unsigned pending;           /* bit (1u << STATE) for each state to wait through */
+	unsigned removing;          /* the same for a delete's wait (mkt_wait_gone) */
 	const char *const *names;   /* long state names, index = value */
 	size_t nnames;
+	const char *error_path;     /* where the reason is; NULL: TEMPLATE/ERROR */
+	int ready_error;            /* ready with a reason is a failure (a failed update) */
+	int announce;               /* --wait prints each state it sees */
+	const char *work;           /* what marketd goes on with; NULL: "the transfer" */
 } mkt_cli_states;
 
 struct mkt_cli_class {
@@ -42,6 +49,9 @@ struct mkt_cli_class {
 	int (*print_show)(FILE *fp, xmlNodePtr obj);
 	/* NULL for classes with nothing to wait for. */
 	const mkt_cli_states *states;
+	/* Warnings about the objects of a list (@pool) or show, printed on
+	 * stderr whatever the output format; NULL for none. */
+	void (*warn)(FILE *fp, xmlNodePtr root, int pool);
 };
 
 extern const mkt_cli_class mkt_cmd_market_class;
@@ -52,6 +62,8 @@ extern const mkt_cli_class mkt_cmd_datastore_class;
 extern const mkt_cli_class mkt_cmd_image_class;
 extern const mkt_cli_class mkt_cmd_template_class;
 extern const mkt_cli_class mkt_cmd_document_class;
+extern const mkt_cli_class mkt_cmd_service_class;
+extern const mkt_cli_class mkt_cmd_binding_class;
 
 /* Set a usage error (exit status 2) and return MKT_CLI_EUSAGE. */
 int mkt_object_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -87,7 +99,8 @@ int mkt_object_pool(mkt_cli *cli, const mkt_cli_class *cls, int filter,
 /*
  * Print a reply the way cli->output asks: --xml prints @raw (or @doc
  * when @raw is NULL), --json converts @doc, the default calls the class's
- * print_list (@pool) or print_show.
+ * print_list (@pool) or print_show.  The class's warnings go to stderr
+ * first, in every format.
  */
 int mkt_object_output(mkt_cli *cli, const mkt_cli_class *cls,
 		      const char *raw, xmlDocPtr doc, int pool);
@@ -116,7 +129,9 @@ char *mkt_object_abs_source(const char *path);
  * NULL when there is none ("http://host/"). */
 char *mkt_object_basename(const char *path);
 
-/* Generic handlers (mkt_cli_handler), for any class with the method. */
+/* Generic handlers (mkt_cli_handler), for any class with the method.
+ * delete with --wait (a command row with MKT_CLI_OPT_*WAIT) waits until
+ * the object is gone (mkt_wait_gone; the class must have states). */
 int mkt_object_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_show(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_object_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
@@ -142,6 +157,9 @@ int mkt_cmd_user_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **a
 int mkt_cmd_user_passwd(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_chgrp(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_group_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_service_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_service_update(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_binding_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_system_version(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 
 #endif

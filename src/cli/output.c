@@ -211,6 +211,15 @@ char *mkt_output_time(long long epoch, int with_time)
 			    tm.tm_year % 100);
 }
 
+char *mkt_output_time_at(xmlNodePtr node, const char *path, int with_time)
+{
+	long long t;
+
+	if (mkt_doc_get_long(node, path, &t) < 0)
+		return mkt_strdup("-");
+	return mkt_output_time(t, with_time);
+}
+
 void mkt_output_kv(FILE *fp, const char *key, const char *value)
 {
 	fprintf(fp, "%-15s: %s\n", key, value ? value : "");
@@ -353,6 +362,21 @@ int mkt_output_json(FILE *fp, xmlNodePtr root)
 	free(text);
 	json_decref(top);
 	return ret;
+}
+
+void mkt_output_json_text(FILE *fp, const char *text)
+{
+	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+	char *pretty = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					     JSON_ENCODE_ANY) : NULL;
+	const char *out = pretty ? pretty : text;
+	size_t len = strlen(out);
+
+	fputs(out, fp);
+	if (len == 0 || out[len - 1] != '\n')
+		fputc('\n', fp);
+	free(pretty);
+	json_decref(v);
 }
 
 void mkt_output_xml(FILE *fp, xmlDocPtr doc)

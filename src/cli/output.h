@@ -56,6 +56,9 @@ const char *mkt_output_enum(xmlNodePtr node, const char *path,
  * @with_time; "-" for a bad time. */
 char *mkt_output_time(long long epoch, int with_time);
 
+/* The epoch at @path below @node as above; "-" when missing. */
+char *mkt_output_time_at(xmlNodePtr node, const char *path, int with_time);
+
 /* ---- INFORMATION blocks ----------------------------------------------- */
 
 /* "KEY            : value" (NULL value prints empty). */
@@ -82,6 +85,10 @@ int mkt_output_template(FILE *fp, const char *title, xmlNodePtr tmpl);
 /* --json: @root as {"ROOT": ...}: elements become keys, repeated sibling
  * elements arrays, text strings; pretty printed. */
 int mkt_output_json(FILE *fp, xmlNodePtr root);
+
+/* JSON text (a service's PARAMETERS or CREDENTIALS) pretty printed, with
+ * two-space indents; text that is not JSON is printed as it is. */
+void mkt_output_json_text(FILE *fp, const char *text);
 
 /* --xml of a document built or filtered locally. */
 void mkt_output_xml(FILE *fp, xmlDocPtr doc);
