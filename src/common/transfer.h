@@ -31,8 +31,8 @@ typedef struct {
 	/* A local path, a file:// URL or an http(s):// URL (libcurl; follows
 	 * redirects; honours http_proxy/https_proxy/no_proxy).  A file://
 	 * URL must be local (file:///p or file://localhost/p) and may be
-	 * percent-encoded.  A URL's user:password shows as "***" in error
-	 * messages. */
+	 * percent-encoded.  Messages show a URL's userinfo masked
+	 * (mkt_util_url_mask()). */
 	const char *source;
 	/* Final path of the content.  "-" writes to standard output instead
 	 * (no temporary file, no rename).  Ignored (may be NULL) when @write
@@ -51,8 +51,8 @@ typedef struct {
 	int (*write)(void *ud, const unsigned char *p, size_t n);
 	void *write_ud;
 	/* How messages name the source; default: the source with a URL's
-	 * user:password hidden.  Set it when the URL itself holds a secret
-	 * (a presigned URL's signature). */
+	 * userinfo masked (mkt_util_url_mask()).  Set it when the URL
+	 * itself holds a secret (a presigned URL's signature). */
 	const char *display;
 	/* Decompress gzip/bzip2/xz/zstd and, for a tar or OVA archive, extract
 	 * its disk image (the single regular file, or for OVA the largest

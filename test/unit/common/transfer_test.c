@@ -1328,7 +1328,7 @@ START_TEST(test_http_credentials_hidden)
 {
 	char *dir = outdir(), *target = path_in(dir, "image");
 	char *u = mkt_asprintf("http://user:secret@127.0.0.1:%d/missing.bin", httpd_port);
-	char *shown = mkt_asprintf("cannot read http://***@127.0.0.1:%d/missing.bin: HTTP 404", httpd_port);
+	char *shown = mkt_asprintf("cannot read http://user:****@127.0.0.1:%d/missing.bin: HTTP 404", httpd_port);
 	mkt_transfer_opts o = { .source = u, .target = target };
 
 	assert_failed(mkt_transfer_run(&o, NULL), MKT_ENOTFOUND, shown);
