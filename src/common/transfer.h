@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netpolicy.h"
+
 typedef void (*mkt_transfer_progress_cb)(void *ud, uint64_t done, uint64_t total);
 
 typedef struct {
@@ -78,6 +80,13 @@ typedef struct {
 	 * giving up; 0 = defaults (30, 60). */
 	long connect_timeout;
 	long stall_timeout;
+	/* HTTP: the addresses it may connect to (netpolicy.h), checked
+	 * for every address a name resolves to and every redirect; NULL
+	 * for any.  When all are refused, the transfer fails at once, not
+	 * retried, with MKT_EPERM and mkt_netpolicy_refuse()'s message.
+	 * Through a proxy (http_proxy...), the address checked is the
+	 * proxy's: the proxy then decides what may be reached. */
+	const mkt_netpolicy *networks;
 	/* HTTP: extra headers (NULL-terminated "Name: value" list) and a
 	 * User-Agent; both optional. */
 	const char *const *headers;
@@ -134,7 +143,8 @@ typedef struct {
  *   "cannot unpack http://h/x.tar.gz: <libarchive message>"
  * The status says whose fault it is:
  *   MKT_ENOTFOUND  the source does not exist (ENOENT, HTTP 404/410)
- *   MKT_EPERM      the source is refused (EACCES, HTTP 401/403/407)
+ *   MKT_EPERM      the source is refused (EACCES, HTTP 401/403/407,
+ *                  an address the networks policy refuses)
  *   MKT_EINVAL     bad options, an unsupported URL scheme, a checksum
  *                  mismatch, content that cannot be unpacked
  *   MKT_ERROR      anything else, and every failure to write the target
