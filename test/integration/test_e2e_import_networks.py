@@ -62,8 +62,8 @@ class NetDaemon(harness.Daemon):
     """The http driver (built) and the probe driver side by side, without
     proxy variables (the fetches must reach 127.0.0.x directly)."""
 
-    def __init__(self, driver_dir, **kw):
-        super().__init__(driver_dir=driver_dir, extra_conf=EXTRA_CONF, name="netpolicy", **kw)
+    def __init__(self, driver_dir, extra_conf=EXTRA_CONF, name="netpolicy"):
+        super().__init__(driver_dir=driver_dir, extra_conf=extra_conf, name=name)
 
     def env(self):
         env = super().env()
@@ -221,6 +221,33 @@ class Allowed(harness.TestCase):
     def test_plain_user_from_allowed_address(self):
         self.assertReady(app_from(url("127.0.0.2"), session=USER)[1])
         self.assertReady(image_from(url("127.0.0.2"), session=USER)[1], IMAGE_READY)
+
+
+class Config(harness.TestCase):
+    """IMPORT_RESTRICT_ADMIN, and a list that does not parse."""
+
+    def daemon(self, conf):
+        d = NetDaemon(os.path.join(TMP, "drivers"), extra_conf=conf, name="netpolicy-conf")
+        self.addCleanup(d.cleanup)
+        return d
+
+    def test_restrict_admin(self):
+        d = self.daemon('IMPORT_RESTRICT_ADMIN = "yes"\n').start()
+        public = os.path.join(d.dir, "public")
+        market = d.ok("one.market.allocate", tmpl(NAME="web", MARKET_MAD="http",
+                                                  BASE_URL=WEB.url(), PUBLIC_DIR=public))
+        aid = d.ok("one.marketapp.allocate",
+                   tmpl(NAME="admin-app", IMPORT_SOURCE=url("127.0.0.1")), market)
+        x = d.wait_state("marketapp", aid, (APP_READY, APP_ERROR), timeout=60)
+        self.assertIn(refusal("IMPORT_SOURCE", url("127.0.0.1")), error(x))
+        d.stop()
+
+    def test_bad_entry_stops_marketd(self):
+        d = self.daemon('IMPORT_DENIED_NETWORKS = "127.0.0.0/8, localhost"\n')
+        with self.assertRaises(harness.HarnessError):
+            d.start()
+        self.assertIn("IMPORT_DENIED_NETWORKS: 'localhost' is not an IP address",
+                      d.log_tail(50))
 
 
 class Passwords(harness.TestCase):
