@@ -21,6 +21,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/netpolicy.h"
 #include "common/util.h"
 #include "common/xml.h"
 #include "driver.h"
@@ -39,6 +40,7 @@ struct mkt_drv {
 	xmlXPathContextPtr xpath;
 	char **strings;       /* values handed out by mkt_drv_get() */
 	size_t nstrings;
+	mkt_netpolicy *networks;   /* IMPORT_NETWORK_POLICY, once read */
 };
 
 /* Process-wide, like the stdout and stderr they stand for (driver.h). */
@@ -198,12 +200,15 @@ int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
 	ret = mkt_transfer_run(opts, out);
 
 	if (stop_signal) {
-		const char *where = opts->target ? opts->target : opts->display ? opts->display : opts->source;
+		char *where = mkt_util_url_mask(opts->target ? opts->target :
+						opts->display ? opts->display : opts->source);
 
 		if (ret == 0 && opts->target && !opts->write)
 			unlink(opts->target);
-		return mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while copying %s",
-				    (int)stop_signal, where);
+		ret = mkt_drv_fail(MKT_DRV_EFAIL, "terminated by signal %d while copying %s",
+				   (int)stop_signal, where);
+		free(where);
+		return ret;
 	}
 	if (ret < 0)
 		return mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
@@ -212,6 +217,8 @@ int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
 }
 
 /* ---- what several drivers do ---------------------------------------------- */
+
+static char *keep_string(mkt_drv *d, char *s);
 
 int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *names, size_t n,
 			   const char **values)
@@ -248,13 +255,41 @@ int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
 	/* The app's md5 is what proves the download; a sha256 too would be
 	 * most of the export's CPU for nothing the image needs. */
 	opts->md5_only = 1;
-	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", opts->display ? opts->display : opts->source, target);
+	if (!opts->display)
+		opts->display = keep_string(d, mkt_util_url_mask(opts->source));
+	mkt_drv_log(MKT_LOG_INFO, "exporting %s to %s", opts->display, target);
 	if ((ret = mkt_drv_transfer(opts, user_agent, &r)) != 0)
 		return ret;
 	/* What was written: after unpacking, not the bytes read. */
 	mkt_drv_result("MD5", r.md5_out);
 	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r.bytes_out));
 	mkt_drv_result("FORMAT", r.format);
+	return 0;
+}
+
+int mkt_drv_import_opts(mkt_drv *d, mkt_transfer_opts *opts)
+{
+	const char *source = NULL, *md5, *allowed, *denied;
+	int ret;
+
+	if ((ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0)
+		return ret;
+	opts->source = source;
+	opts->display = keep_string(d, mkt_util_url_mask(source));
+	md5 = mkt_drv_get(d, "MD5");
+	opts->expect_md5 = md5 && *md5 ? md5 : NULL;
+	/* marketd sends a policy for the users it restricts; without one,
+	 * any address will do (the oneadmin group's imports). */
+	if (!mkt_drv_get(d, "IMPORT_NETWORK_POLICY"))
+		return 0;
+	allowed = mkt_drv_get(d, "IMPORT_NETWORK_POLICY/ALLOWED");
+	denied = mkt_drv_get(d, "IMPORT_NETWORK_POLICY/DENIED");
+	mkt_netpolicy_free(d->networks);
+	d->networks = NULL;
+	if (mkt_netpolicy_new(&d->networks, "IMPORT_SOURCE", allowed, denied) < 0)
+		return mkt_drv_fail(mkt_error_last()->code == MKT_EINVAL ? MKT_DRV_EINPUT : MKT_DRV_EFAIL,
+				    "IMPORT_NETWORK_POLICY: %s", mkt_error_message());
+	opts->networks = d->networks;
 	return 0;
 }
 
@@ -342,6 +377,14 @@ static void quiet_xpath_error(void *ud, xml_error_arg error)
 {
 }
 
+/* @s, owned by @d from now on (freed by mkt_drv_free()). */
+static char *keep_string(mkt_drv *d, char *s)
+{
+	d->strings = mkt_realloc(d->strings, (d->nstrings + 1) * sizeof(*d->strings));
+	d->strings[d->nstrings++] = s;
+	return s;
+}
+
 void mkt_drv_free(mkt_drv *d)
 {
 	size_t i;
@@ -351,6 +394,7 @@ void mkt_drv_free(mkt_drv *d)
 	for (i = 0; i < d->nstrings; i++)
 		free(d->strings[i]);
 	free(d->strings);
+	mkt_netpolicy_free(d->networks);
 	xmlXPathFreeContext(d->xpath);
 	xmlFreeDoc(d->doc);
 	free(d->action);
@@ -423,10 +467,8 @@ const char *mkt_drv_get(mkt_drv *d, const char *path)
 	if (obj && obj->type == XPATH_NODESET && obj->nodesetval &&
 	    obj->nodesetval->nodeNr > 0) {
 		content = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
-		s = mkt_util_trim(mkt_strdup(content ? (const char *)content : ""));
+		s = keep_string(d, mkt_util_trim(mkt_strdup(content ? (const char *)content : "")));
 		xmlFree(content);
-		d->strings = mkt_realloc(d->strings, (d->nstrings + 1) * sizeof(*d->strings));
-		d->strings[d->nstrings++] = s;
 	}
 	xmlXPathFreeObject(obj);
 	return s;

@@ -192,6 +192,17 @@ int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *na
  */
 int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent);
 
+/*
+ * The common part of an import: @opts gets its source (IMPORT_SOURCE,
+ * required), a display of it with any userinfo masked (for the driver's
+ * own messages too), the check against the document's MD5, and the
+ * networks that the document's IMPORT_NETWORK_POLICY allows (none: any
+ * address).  Strings and policy are borrowed from @d.  A status of the
+ * protocol: MKT_DRV_EINPUT for a missing IMPORT_SOURCE or a malformed
+ * policy.
+ */
+int mkt_drv_import_opts(mkt_drv *d, mkt_transfer_opts *opts);
+
 /* The results of an import stored at @source: SOURCE, MD5, SIZE, FORMAT
  * (the document's FORMAT, else the one sniffed) and SHA256. */
 void mkt_drv_import_results(mkt_drv *d, const char *source, const mkt_transfer_result *r);

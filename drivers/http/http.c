@@ -81,14 +81,14 @@ static int http_import(mkt_drv *d)
 	mkt_transfer_result r;
 	unsigned char rnd[NAME_RANDOM_BYTES];
 	char hex[2 * NAME_RANDOM_BYTES + 1];
-	const char *id = NULL, *source = NULL, *md5;
+	const char *id = NULL;
 	char *name = NULL, *target = NULL, *url = NULL;
 	size_t i;
 	int ret;
 
 	if ((ret = http_market_read(d, &m)) != 0)
 		goto cleanup;
-	if ((ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0 ||
+	if ((ret = mkt_drv_import_opts(d, &opts)) != 0 ||
 	    (ret = mkt_drv_require_id(d, &id)) != 0)
 		goto cleanup;
 	if (mkt_util_random(rnd, sizeof(rnd)) < 0) {
@@ -104,12 +104,9 @@ static int http_import(mkt_drv *d)
 		goto cleanup;
 	}
 
-	md5 = mkt_drv_get(d, "MD5");
-	opts.source = source;
 	opts.target = target;
 	opts.unpack = 0;
-	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
-	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, target);
+	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", opts.display, target);
 	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
 

@@ -43,26 +43,6 @@ static const char *market_attr(mkt_drv *d, const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
-/* The userinfo of a URL ("user:pw@" after the scheme) becomes "***@": the password may sit in the
- * URL itself, and the user name tells an attacker half of it. */
-static char *mask_userinfo(const char *url)
-{
-	const char *scheme = strstr(url, "://"), *host, *at = NULL;
-	size_t hostlen;
-
-	if (!scheme)
-		return mkt_strdup(url);
-	host = scheme + 3;
-	hostlen = strcspn(host, "/?#");
-	for (const char *p = host; p < host + hostlen; p++) {
-		if (*p == '@')
-			at = p;           /* the last '@' ends the userinfo */
-	}
-	if (!at)
-		return mkt_strdup(url);
-	return mkt_asprintf("%.*s***%s", (int)(host - url), url, at);
-}
-
 /* A GUID (RFC 4122 version 4) for the request identity of a call no user
  * asked for. */
 static char *new_guid(void)
@@ -114,7 +94,7 @@ int osb_broker_new(osb_broker **out, mkt_drv *d, int user_request)
 	if ((ret = mkt_drv_market_require(d, "osb", required, 3, values)) != 0)
 		return ret;
 	if (!is_http_url(values[0])) {
-		char *shown = mask_userinfo(values[0]);
+		char *shown = mkt_util_url_mask(values[0]);
 
 		ret = mkt_drv_fail(MKT_DRV_EINPUT, "BROKER_URL \"%s\" is not an http:// or https:// URL",
 				   shown);
@@ -136,7 +116,7 @@ int osb_broker_new(osb_broker **out, mkt_drv *d, int user_request)
 	while (len > 0 && values[0][len - 1] == '/')
 		len--;
 	b->url = mkt_strndup(values[0], len);
-	b->display = mask_userinfo(b->url);
+	b->display = mkt_util_url_mask(b->url);
 	b->username = values[1];
 	b->password = values[2];
 	b->platform = market_attr(d, "PLATFORM", DEFAULT_PLATFORM);

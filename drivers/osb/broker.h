@@ -37,7 +37,7 @@ int osb_broker_new(osb_broker **out, mkt_drv *d, int user_request);
 void osb_broker_free(osb_broker *b);   /* accepts NULL */
 
 /* BROKER_URL without its trailing slashes and with any user:password@
- * masked as ***@, for messages.  Borrowed from @b. */
+ * masked (mkt_util_url_mask()), for messages.  Borrowed from @b. */
 const char *osb_broker_display(const osb_broker *b);
 
 /* The value of PLATFORM (context.platform).  Borrowed from @b. */

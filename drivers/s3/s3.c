@@ -228,7 +228,7 @@ static int source_key(const s3_market *m, const char *source, const char **out)
 typedef struct {
 	s3_client *client;
 	const char *key;
-	const char *source;     /* IMPORT_SOURCE, for messages */
+	const char *source;     /* IMPORT_SOURCE as messages show it */
 	size_t part_size;
 	int src;                /* the source file, or -1 */
 	char *src_path;         /* "/proc/self/fd/<src>": what the transfer reads */
@@ -249,11 +249,13 @@ typedef struct {
 	mkt_error flight_error;
 } upload;
 
-static int upload_init(upload *u, s3_client *c, const char *key, size_t part_size, const char *source)
+/* @source is read; @display names it in messages. */
+static int upload_init(upload *u, s3_client *c, const char *key, size_t part_size,
+		       const char *source, const char *display)
 {
 	u->client = c;
 	u->key = key;
-	u->source = source;
+	u->source = display;
 	u->part_size = part_size;
 	u->spool = -1;
 	if ((u->src = mkt_transfer_open_file(source)) >= 0 && fstat(u->src, &u->src_st) < 0) {
@@ -537,13 +539,13 @@ static int s3_import(mkt_drv *d)
 	upload u = { .spool = -1, .src = -1 };
 	mkt_transfer_opts opts = { 0 };
 	mkt_transfer_result r;
-	const char *id = NULL, *source = NULL, *md5;
+	const char *id = NULL;
 	const volatile int *stop;
 	char *key = NULL, *url = NULL;
 	int ret;
 
 	if ((ret = s3_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "IMPORT_SOURCE", &source)) != 0 ||
+	    (ret = mkt_drv_import_opts(d, &opts)) != 0 ||
 	    (ret = mkt_drv_require_id(d, &id)) != 0)
 		goto cleanup;
 	if (m.part_size < MIN_S3_PART * MB)
@@ -557,21 +559,16 @@ static int s3_import(mkt_drv *d)
 	if ((ret = import_check(c, key)) != 0)
 		goto cleanup;
 
-	if (upload_init(&u, c, key, m.part_size, source) < 0) {
+	if (upload_init(&u, c, key, m.part_size, opts.source, opts.display) < 0) {
 		ret = mkt_drv_fail(MKT_DRV_EINPUT, "%s", mkt_error_message());
 		goto cleanup;
 	}
-	md5 = mkt_drv_get(d, "MD5");
-	opts.source = source;
-	if (u.src_path) {
+	if (u.src_path)
 		opts.source = u.src_path;
-		opts.display = source;
-	}
 	opts.target = url;
 	opts.write = upload_write;
 	opts.write_ud = &u;
-	opts.expect_md5 = md5 && *md5 ? md5 : NULL;
-	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", source, url);
+	mkt_drv_log(MKT_LOG_INFO, "importing %s into %s", opts.display, url);
 	if ((ret = mkt_drv_transfer(&opts, USER_AGENT, &r)) != 0)
 		goto cleanup;
 	if ((ret = upload_finish(&u)) == 0)

@@ -181,30 +181,6 @@ static const char *sniff_output(const unsigned char *head, size_t len)
 
 /* ---------------------------------------------------------------- source */
 
-static int has_scheme(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
-
-	return n > 0 && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) &&
-	       !strncmp(s + n, "://", 3);
-}
-
-/* The source for messages: a URL's user:password becomes "***", since
- * messages end up in logs and RPC answers. */
-static char *display_source(const char *source)
-{
-	const char *auth, *at;
-	size_t len;
-
-	if (!has_scheme(source))
-		return mkt_strdup(source);
-	auth = strstr(source, "://") + 3;
-	len = strcspn(auth, "/?#");
-	if (!(at = memrchr(auth, '@', len)))
-		return mkt_strdup(source);
-	return mkt_asprintf("%.*s***%s", (int)(auth - source), source, at);
-}
-
 /* The path of a local source: itself, or a file:// URL decoded. */
 static int local_path(char **out, const char *source, const char *display)
 {
@@ -212,7 +188,7 @@ static int local_path(char **out, const char *source, const char *display)
 	char *path, *o;
 
 	if (strncasecmp(source, "file://", 7)) {
-		if (has_scheme(source))
+		if (mkt_util_url_has_scheme(source))
 			return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "cannot read %s: unsupported URL scheme", display);
 		*out = mkt_strdup(source);
 		return 0;
@@ -604,7 +580,7 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out)
 	if (opts->expect_md5 && !valid_md5(opts->expect_md5))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "transfer: '%s' is not an md5 digest", opts->expect_md5);
 	x.opts = opts;
-	x.display = opts->display ? mkt_strdup(opts->display) : display_source(opts->source);
+	x.display = opts->display ? mkt_strdup(opts->display) : mkt_util_url_mask(opts->source);
 	x.buf = mkt_malloc(BLOCK);
 	if ((ret = mkt_transfer__digests_new(&x.digests, !opts->md5_only)) < 0 ||
 	    (ret = source_open(&x)) < 0 ||
@@ -656,7 +632,7 @@ int mkt_transfer_probe(const char *source, uint64_t *out)
 	*out = 0;
 	if (!source)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "transfer: a source is required");
-	display = display_source(source);
+	display = mkt_util_url_mask(source);
 	if (mkt_transfer__is_http(source)) {
 		ret = mkt_transfer__http_probe(source, display, out);
 		goto cleanup;

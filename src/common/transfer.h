@@ -25,14 +25,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netpolicy.h"
+
 typedef void (*mkt_transfer_progress_cb)(void *ud, uint64_t done, uint64_t total);
 
 typedef struct {
 	/* A local path, a file:// URL or an http(s):// URL (libcurl; follows
 	 * redirects; honours http_proxy/https_proxy/no_proxy).  A file://
 	 * URL must be local (file:///p or file://localhost/p) and may be
-	 * percent-encoded.  A URL's user:password shows as "***" in error
-	 * messages. */
+	 * percent-encoded.  Messages show a URL's userinfo masked
+	 * (mkt_util_url_mask()). */
 	const char *source;
 	/* Final path of the content.  "-" writes to standard output instead
 	 * (no temporary file, no rename).  Ignored (may be NULL) when @write
@@ -51,8 +53,8 @@ typedef struct {
 	int (*write)(void *ud, const unsigned char *p, size_t n);
 	void *write_ud;
 	/* How messages name the source; default: the source with a URL's
-	 * user:password hidden.  Set it when the URL itself holds a secret
-	 * (a presigned URL's signature). */
+	 * userinfo masked (mkt_util_url_mask()).  Set it when the URL
+	 * itself holds a secret (a presigned URL's signature). */
 	const char *display;
 	/* Decompress gzip/bzip2/xz/zstd and, for a tar or OVA archive, extract
 	 * its disk image (the single regular file, or for OVA the largest
@@ -78,6 +80,13 @@ typedef struct {
 	 * giving up; 0 = defaults (30, 60). */
 	long connect_timeout;
 	long stall_timeout;
+	/* HTTP: the addresses it may connect to (netpolicy.h), checked
+	 * for every address a name resolves to and every redirect; NULL
+	 * for any.  When all are refused, the transfer fails at once, not
+	 * retried, with MKT_EPERM and mkt_netpolicy_refuse()'s message.
+	 * Through a proxy (http_proxy...), the address checked is the
+	 * proxy's: the proxy then decides what may be reached. */
+	const mkt_netpolicy *networks;
 	/* HTTP: extra headers (NULL-terminated "Name: value" list) and a
 	 * User-Agent; both optional. */
 	const char *const *headers;
@@ -134,7 +143,8 @@ typedef struct {
  *   "cannot unpack http://h/x.tar.gz: <libarchive message>"
  * The status says whose fault it is:
  *   MKT_ENOTFOUND  the source does not exist (ENOENT, HTTP 404/410)
- *   MKT_EPERM      the source is refused (EACCES, HTTP 401/403/407)
+ *   MKT_EPERM      the source is refused (EACCES, HTTP 401/403/407,
+ *                  an address the networks policy refuses)
  *   MKT_EINVAL     bad options, an unsupported URL scheme, a checksum
  *                  mismatch, content that cannot be unpacked
  *   MKT_ERROR      anything else, and every failure to write the target

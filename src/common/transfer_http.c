@@ -15,6 +15,7 @@
  */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ struct mkt_transfer_http {
 	int finished;           /* the whole body was received */
 	int err;                /* a fatal error the callbacks recorded */
 	char etag[128];         /* of the first answer, to notice a change */
+	char refused[INET6_ADDRSTRLEN + 16];  /* an address opts->networks refused */
 	answer ans;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -250,6 +252,20 @@ static void setup_easy(CURL *e, const char *url, long connect_timeout, long stal
 	answer_reset(a);
 }
 
+/* Every connection libcurl makes, to each address of a name and after
+ * each redirect, opens its socket here: the one place where the policy
+ * sees the address that will really be connected to (a check of the name
+ * before the transfer could be answered differently by DNS later). */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	mkt_transfer_http *h = ud;
+
+	if (purpose == CURLSOCKTYPE_IPCXN &&
+	    !mkt_netpolicy_allows(h->opts->networks, &a->addr, h->refused, sizeof(h->refused)))
+		return CURL_SOCKET_BAD;    /* libcurl tries the next address */
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *opts,
 			    const char *display)
 {
@@ -286,6 +302,10 @@ int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *op
 		curl_easy_setopt(h->easy, CURLOPT_PASSWORD, opts->aws_secret ? opts->aws_secret : "");
 		curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	}
+	if (opts->networks) {
+		curl_easy_setopt(h->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(h->easy, CURLOPT_OPENSOCKETDATA, h);
+	}
 	/* Large reads: the default 16 KiB means a callback, and a copy into
 	 * the pull buffer, every 16 KiB of a multi-GiB image. */
 	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, (long)(512 * 1024));
@@ -310,6 +330,7 @@ static int start_attempt(mkt_transfer_http *h)
 	h->paused = 0;
 	h->skip = 0;
 	h->errbuf[0] = '\0';
+	h->refused[0] = '\0';
 	answer_reset(&h->ans);
 	/* CURLOPT_RANGE rather than RESUME_FROM: curl fails a resume the
 	 * server answers with 200, and that answer is still usable. */
@@ -385,6 +406,9 @@ static int attempt_done(mkt_transfer_http *h, CURLcode rc)
 	h->active = 0;
 	if (h->err)
 		return h->err;
+	/* No address was allowed: nothing a retry would change. */
+	if (rc != CURLE_OK && h->refused[0])
+		return mkt_netpolicy_refuse(h->opts->networks, h->display, h->refused);
 	/* An empty body never reached on_body: judge the answer now. */
 	if (rc == CURLE_OK && !h->checked && !h->bad_status && check_answer(h) < 0 && h->err)
 		return h->err;

@@ -294,6 +294,59 @@ int mkt_util_base64_decode(unsigned char **out, size_t *out_len, const char *tex
 	return 0;
 }
 
+#define SCHEME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-"
+
+int mkt_util_url_has_scheme(const char *s)
+{
+	size_t n = strspn(s, SCHEME_CHARS);
+
+	return n > 0 && isalpha((unsigned char)*s) && !strncmp(s + n, "://", 3);
+}
+
+/* The userinfo of the URL whose authority starts at @auth: its length up
+ * to and without the '@' that ends it, or -1 when there is none.  The
+ * authority ends at the path, query or fragment (or, in running text, at
+ * a blank or markup); the last '@' in it ends the userinfo (an '@' of the
+ * password itself should be percent-encoded, but often is not). */
+static ssize_t userinfo_len(const char *auth)
+{
+	size_t len = strcspn(auth, "/?#<>\"' \t\r\n");
+	const char *at = memrchr(auth, '@', len);
+
+	return at ? at - auth : -1;
+}
+
+char *mkt_util_url_mask(const char *url)
+{
+	const char *auth, *colon;
+	ssize_t n;
+
+	if (!mkt_util_url_has_scheme(url))
+		return mkt_strdup(url);
+	auth = strstr(url, "://") + 3;
+	if ((n = userinfo_len(auth)) < 0)
+		return mkt_strdup(url);
+	/* The user name stays when there is a password: it says whose
+	 * credentials these are, and is no secret by itself. */
+	colon = memchr(auth, ':', (size_t)n);
+	return mkt_asprintf("%.*s****%s", (int)(colon ? colon + 1 - url : auth - url), url,
+			    auth + n);
+}
+
+int mkt_util_text_has_url_userinfo(const char *text)
+{
+	const char *p = text;
+
+	while ((p = strstr(p, "://"))) {
+		/* A scheme must come before it; any will do: a URL's
+		 * credentials are a secret whatever the scheme. */
+		if (p > text && strchr(SCHEME_CHARS, p[-1]) && userinfo_len(p + 3) >= 0)
+			return 1;
+		p += 3;
+	}
+	return 0;
+}
+
 int mkt_util_streq_ct(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i;

@@ -36,6 +36,22 @@ int mkt_util_random(void *out, size_t n);
 char *mkt_util_base64_encode(const void *data, size_t len);
 int mkt_util_base64_decode(unsigned char **out, size_t *out_len, const char *text);
 
+/* Does @s start with a URL scheme and "://" ("https://", "s3://")? */
+int mkt_util_url_has_scheme(const char *s);
+
+/* @url as messages and logs may show it: a password in its userinfo
+ * becomes four stars (http://user:PASSWORD@host/x shows as
+ * http://user:<4 stars>@host/x), and userinfo without a password, which
+ * may be a token, becomes four stars whole.  Anything else, a path
+ * included, comes back unchanged.  Caller frees. */
+char *mkt_util_url_mask(const char *url);
+
+/* Does @text (an XML document, a template...) hold a URL with userinfo
+ * anywhere: "<scheme>://" followed by an '@' before the end of its host
+ * part?  Such text must not go where every user of the host can read it
+ * (a process's argv). */
+int mkt_util_text_has_url_userinfo(const char *text);
+
 /* Constant-time comparison of two NUL-terminated strings. */
 int mkt_util_streq_ct(const char *a, const char *b);
 

@@ -11,6 +11,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/netpolicy.h"
 #include "common/util.h"
 #include "config.h"
 
@@ -159,6 +160,33 @@ static int load_mads(mkt_config *c, const char *path)
 	return 0;
 }
 
+int mkt_config_import_restricted(const mkt_config *c, int admin)
+{
+	return !admin || c->import_restrict_admin;
+}
+
+/* The two lists, parsed once to refuse a bad entry at start-up.  An
+ * IMPORT_DENIED_NETWORKS set to "" denies nothing. */
+static int load_import_networks(mkt_config *c, const char *path)
+{
+	const char *denied = mkt_template_get(c->tmpl, "IMPORT_DENIED_NETWORKS");
+	const char *restrict_admin = mkt_template_get(c->tmpl, "IMPORT_RESTRICT_ADMIN");
+	mkt_netpolicy *p = NULL;
+	int ret;
+
+	c->import_allowed = mkt_strdup(mkt_template_get(c->tmpl, "IMPORT_ALLOWED_NETWORKS") ?: "");
+	c->import_denied = mkt_strdup(denied ? denied : MKT_NETPOLICY_DEFAULT_DENIED);
+	if (restrict_admin && *restrict_admin &&
+	    mkt_util_parse_bool(restrict_admin, &c->import_restrict_admin) < 0)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				     "%s: IMPORT_RESTRICT_ADMIN must be yes or no, not '%s'", path,
+				     restrict_admin);
+	if ((ret = mkt_netpolicy_new(&p, "IMPORT_SOURCE", c->import_allowed, c->import_denied)) < 0)
+		return mkt_error_set(ret, MKT_ERR_CONFIG, "%s: %s", path, mkt_error_message());
+	mkt_netpolicy_free(p);
+	return 0;
+}
+
 static int get_int(const mkt_template *t, const mkt_tattr *vec, const char *name,
 		   long long min, long long max, int def, int *out, const char *path)
 {
@@ -254,7 +282,7 @@ int mkt_config_load(mkt_config **out, const char *path)
 				   &c->driver_timeout[i], path)) < 0)
 			goto cleanup;
 	}
-	if ((ret = load_mads(c, path)) < 0)
+	if ((ret = load_mads(c, path)) < 0 || (ret = load_import_networks(c, path)) < 0)
 		goto cleanup;
 	*out = MKT_STEAL(c);
 
@@ -286,5 +314,7 @@ void mkt_config_free(mkt_config *c)
 	free(c->db_file);
 	free(c->log_file);
 	free(c->driver_dir);
+	free(c->import_allowed);
+	free(c->import_denied);
 	free(c);
 }

@@ -61,6 +61,12 @@ typedef struct {
 	int driver_timeout[MKT_TIMEOUT_LAST];
 	mkt_market_mad_conf *mads;
 	size_t nmads;
+	/* IMPORT_ALLOWED_NETWORKS, IMPORT_DENIED_NETWORKS (common/netpolicy.h),
+	 * checked at load: where a fetch of a user's URL may connect. */
+	char *import_allowed;
+	char *import_denied;
+	/* IMPORT_RESTRICT_ADMIN: the policy applies to the oneadmin group too. */
+	int import_restrict_admin;
 } mkt_config;
 
 /* Load and validate @path; errors name the setting and the file. */
@@ -69,6 +75,12 @@ void mkt_config_free(mkt_config *c);
 
 /* The stanza named @name (case-sensitive, as oned), or NULL. */
 const mkt_market_mad_conf *mkt_config_market_mad(const mkt_config *c, const char *name);
+
+/* Whether a fetch of a URL that a user gave (an app's IMPORT_SOURCE or
+ * PATH, an image's PATH) is held to the import networks policy: for users
+ * outside the oneadmin group (@admin 0), and for the group too with
+ * IMPORT_RESTRICT_ADMIN. */
+int mkt_config_import_restricted(const mkt_config *c, int admin);
 
 /* Parse "create, delete, monitor" into MKT_APP_ACTION_* bits; MKT_EINVAL
  * naming an unknown action. */

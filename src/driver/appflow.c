@@ -102,9 +102,11 @@ static void import_done(const mkt_driver_reply *reply, void *ud)
 }
 
 /* Where an app's content comes from, as an XML fragment for the driver:
- * mkt_app_import_source() when it names one, else the image ORIGIN_ID,
- * whose IMAGE and DATASTORE go along as oned sends them. */
-static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
+ * mkt_app_import_source() when it names one (with the networks the
+ * driver may fetch it from, when @who is restricted), else the image
+ * ORIGIN_ID, whose IMAGE and DATASTORE go along as oned sends them. */
+static int import_source(mkt_core *core, const mkt_principal *who, const mkt_app *a,
+			 mkt_buf *extra)
 {
 	const char *src = mkt_app_import_source(a);
 	mkt_object *img = NULL, *ds = NULL;
@@ -113,6 +115,12 @@ static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
 
 	if (src) {
 		mkt_buf_add_elem(extra, "IMPORT_SOURCE", src);
+		if (mkt_config_import_restricted(core->conf, who->admin)) {
+			mkt_buf_add(extra, "<IMPORT_NETWORK_POLICY>");
+			mkt_buf_add_elem(extra, "ALLOWED", core->conf->import_allowed);
+			mkt_buf_add_elem(extra, "DENIED", core->conf->import_denied);
+			mkt_buf_add(extra, "</IMPORT_NETWORK_POLICY>");
+		}
 		return 0;
 	}
 	if (mkt_util_parse_long(a->origin_id, &id) < 0 || id < 0 || id > 0x7fffffff)
@@ -137,7 +145,7 @@ static int import_source(mkt_core *core, const mkt_app *a, mkt_buf *extra)
 	return ret;
 }
 
-int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
+int mkt_appflow_import(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_IMPORT, .oid = app_id,
 				   .done = import_done, .progress = on_progress };
@@ -152,7 +160,7 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id)
 	if (a->type != MKT_APP_IMAGE || a->state != MKT_APP_LOCKED)
 		goto cleanup;
 	if ((ret = mkt_object_load(core, &mkt_market_class, a->market_id, &mobj)) < 0 ||
-	    (ret = import_source(core, a, &extra)) < 0 ||
+	    (ret = import_source(core, who, a, &extra)) < 0 ||
 	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
 					mkt_buf_cstr(&extra), &req)) < 0)
 		goto fail;

@@ -22,10 +22,11 @@ typedef struct {
 int mkt_appflow_submit(mkt_driver *drv, mkt_core *core, mkt_driver_request *req,
 		       const char *mad, int oid);
 
-/* After one.marketapp.allocate: upload an IMAGE app's content through its
- * market's driver (templates have none).  On a failure to start, the app
- * goes to ERROR and the error is returned. */
-int mkt_appflow_import(mkt_driver *drv, mkt_core *core, int app_id);
+/* After one.marketapp.allocate by @who: upload an IMAGE app's content
+ * through its market's driver (templates have none), a URL only from the
+ * networks marketd.conf allows @who (IMPORT_NETWORK_POLICY).  On a
+ * failure to start, the app goes to ERROR and the error is returned. */
+int mkt_appflow_import(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id);
 
 /* one.marketapp.delete: the driver removes the content, then the app is
  * dropped; apps without stored content are dropped at once. */

@@ -213,7 +213,11 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0 };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
-	char *arg = !req->document_secret && doclen * 4 / 3 + 4 < ARG_LIMIT ?
+	/* A URL's userinfo is a password as much as a market's secret is,
+	 * wherever in the document a user put it (IMPORT_SOURCE, PATH, any
+	 * template attribute): such a document too goes on stdin only. */
+	int secret = req->document_secret || mkt_util_text_has_url_userinfo(req->document);
+	char *arg = !secret && doclen * 4 / 3 + 4 < ARG_LIMIT ?
 		    mkt_util_base64_encode(req->document, doclen) : mkt_strdup("-");
 	char id[16], why[128];
 	char **env = build_env(drv, req);

@@ -58,7 +58,8 @@ typedef struct {
 					* instance or binding id for services */
 	char *document;                /* the action document, stolen */
 	/* It holds a secret: only on stdin, never in argv[1] (which every
-	 * user of the host can read in /proc). */
+	 * user of the host can read in /proc).  A document that holds a URL
+	 * with userinfo is kept off argv[1] whatever this says. */
 	int document_secret;
 	mkt_driver_done_cb done;
 	mkt_driver_progress_cb progress;

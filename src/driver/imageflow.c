@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/netpolicy.h"
 #include "common/transfer.h"
 #include "common/util.h"
 #include "core/datastore.h"
@@ -28,11 +29,13 @@ typedef struct {
 	char *target;
 	char *expect_md5;
 	char *format;            /* the app's, for driver exports */
+	mkt_netpolicy *networks; /* where a PATH URL may be fetched from; NULL: anywhere */
 	int shutdown;            /* cut short by a stop: leave it to recovery */
 } fill;
 
 static void fill_free(fill *f)
 {
+	mkt_netpolicy_free(f->networks);
 	free(f->source);
 	free(f->target);
 	free(f->expect_md5);
@@ -70,18 +73,20 @@ static void copy_job(void *ud, const volatile int *cancel)
 		.source = f->source, .target = f->target, .unpack = 1,
 		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
 		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
+		.networks = f->networks,
 	};
 	mkt_transfer_result r;
 
 	if (mkt_transfer_run(&o, &r) < 0) {
-		char *msg;
+		char *shown = mkt_util_url_mask(f->source), *msg;
 
 		/* Only a stop of marketd cancels marketd's own copies. */
 		f->shutdown = *cancel != 0;
-		msg = mkt_asprintf("cannot copy %s: %s", f->source, mkt_error_message());
+		msg = mkt_asprintf("cannot copy %s: %s", shown, mkt_error_message());
 
 		finish(f, 0, NULL, NULL, NULL, msg);
 		free(msg);
+		free(shown);
 	} else {
 		/* The image's digests are those of its file (what apps made from
 		 * it upload), not of a compressed source. */
@@ -141,7 +146,8 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 	return ret;
 }
 
-int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
+int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
+			int image_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_EXPORT, .oid = image_id,
 				   .done = export_done, .progress = on_progress };
@@ -176,13 +182,22 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 		req.document = NULL;
 		/* No export action: an http(s) SOURCE is downloaded by marketd. */
 		if (strncasecmp(f->source, "http://", 7) && strncasecmp(f->source, "https://", 8)) {
+			char *shown = mkt_util_url_mask(f->source);
+
 			ret = mkt_error_set(MKT_EACTION, MKT_ERR_DRIVER,
 					    "driver %s has no export action and SOURCE %s is not an http(s) URL",
-					    mad, f->source);
+					    mad, shown);
+			free(shown);
 			goto fail;
 		}
 	} else {
+		/* The user's own URL, unlike an app's SOURCE (which its
+		 * market made): held to the import networks. */
 		f->source = mkt_strdup(im->path);
+		if (mkt_config_import_restricted(core->conf, who->admin) &&
+		    (ret = mkt_netpolicy_new(&f->networks, "PATH", core->conf->import_allowed,
+					     core->conf->import_denied)) < 0)
+			goto fail;
 	}
 	if ((ret = mkt_driver_submit_job(drv, copy_job, f)) == 0)
 		f = NULL;

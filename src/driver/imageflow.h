@@ -11,8 +11,11 @@
 #include "core/core.h"
 #include "driver.h"
 
-/* Called with the core lock held, right after mkt_image_allocate().  A
- * failure to start sets the image to ERROR and is returned. */
-int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id);
+/* Called with the core lock held, right after mkt_image_allocate() by
+ * @who, who asked for it.  A PATH that is a URL is fetched only from the
+ * networks marketd.conf allows @who.  A failure to start sets the image
+ * to ERROR and is returned. */
+int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
+			int image_id);
 
 #endif

@@ -172,7 +172,7 @@ static int h_app_allocate(const mkt_rpc_env *env, const mkt_principal *who, cons
 
 	/* The upload starts now; a failure to start leaves the app in ERROR
 	 * and is the reply (oned answers INTERNAL then). */
-	if (ret == 0 && (ret = mkt_appflow_import(env->drv, env->core, id)) < 0)
+	if (ret == 0 && (ret = mkt_appflow_import(env->drv, env->core, who, id)) < 0)
 		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
 	return ret ?: ret_id(out, id);
 }
@@ -216,7 +216,7 @@ static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const 
 	/* A copy that cannot start sets its image to ERROR, which undoes a
 	 * multi-object export: the error is the caller's to see. */
 	for (i = 0; i < r.nimages && ret == 0; i++)
-		if ((ret = mkt_imageflow_start(env->drv, env->core, r.images[i])) < 0)
+		if ((ret = mkt_imageflow_start(env->drv, env->core, who, r.images[i])) < 0)
 			ret = mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
 	free(r.images);
 	return ret ?: ret_id(out, r.id);
@@ -292,7 +292,7 @@ static int h_image_allocate(const mkt_rpc_env *env, const mkt_principal *who, co
 	int id = -1;
 	int ret = mkt_image_allocate(env->core, who, a[0].s, a[1].i, &id);
 
-	if (ret == 0 && (ret = mkt_imageflow_start(env->drv, env->core, id)) < 0)
+	if (ret == 0 && (ret = mkt_imageflow_start(env->drv, env->core, who, id)) < 0)
 		return mkt_error_set(MKT_ERROR, MKT_ERR_DRIVER, "%s", mkt_error_message());
 	return ret ?: ret_id(out, id);
 }

@@ -253,6 +253,61 @@ START_TEST(test_require_id)
 }
 END_TEST
 
+/* ---- imports ------------------------------------------------------------------ */
+
+#define IMPORT_DOC(inner) "<MARKET_DRIVER_ACTION_DATA>" inner "</MARKET_DRIVER_ACTION_DATA>"
+
+static const struct {
+	const char *doc;
+	int status;
+	const char *display;   /* opts.display when status is 0 */
+	int networks;          /* opts.networks set */
+	const char *message;   /* fragment of the ERROR: line, or NULL */
+} import_cases[] = {
+	{ IMPORT_DOC("<IMPORT_SOURCE>/srv/a.img</IMPORT_SOURCE>"), 0, "/srv/a.img", 0, NULL },
+	{ IMPORT_DOC("<IMPORT_SOURCE>http://u:secretpw@h/x</IMPORT_SOURCE><MD5>ab</MD5>"), 0,
+	  "http://u:****@h/x", 0, NULL },
+	{ IMPORT_DOC("<IMPORT_SOURCE>http://h/x</IMPORT_SOURCE><IMPORT_NETWORK_POLICY>"
+		     "<ALLOWED>127.0.0.2</ALLOWED><DENIED>127.0.0.0/8, ::1</DENIED>"
+		     "</IMPORT_NETWORK_POLICY>"), 0, "http://h/x", 1, NULL },
+	{ IMPORT_DOC("<IMPORT_SOURCE>http://h/x</IMPORT_SOURCE><IMPORT_NETWORK_POLICY/>"), 0,
+	  "http://h/x", 1, NULL },
+	{ IMPORT_DOC("<IMPORT_SOURCE>http://h/x</IMPORT_SOURCE><IMPORT_NETWORK_POLICY>"
+		     "<DENIED>127.0.0.0/99</DENIED></IMPORT_NETWORK_POLICY>"), MKT_DRV_EINPUT, NULL, 0,
+	  "ERROR: IMPORT_NETWORK_POLICY: IMPORT_DENIED_NETWORKS: '127.0.0.0/99' is not" },
+	{ IMPORT_DOC("<MD5>ab</MD5>"), MKT_DRV_EINPUT, NULL, 0,
+	  "ERROR: missing IMPORT_SOURCE in the action document" },
+};
+
+START_TEST(test_import_opts)
+{
+	mkt_drv *d = load("import", "3", import_cases[_i].doc);
+	mkt_transfer_opts opts = { 0 };
+	capture c;
+	char *err;
+	int ret;
+
+	capture_start(&c, STDERR_FILENO);
+	ret = mkt_drv_import_opts(d, &opts);
+	err = capture_end(&c);
+	ck_assert_msg(ret == import_cases[_i].status, "status %d, stderr %s", ret, err);
+	if (import_cases[_i].message) {
+		ck_assert_msg(strstr(err, import_cases[_i].message), "stderr %s", err);
+	} else {
+		ck_assert_str_eq(err, "");
+		ck_assert_str_eq(opts.source, mkt_drv_get(d, "IMPORT_SOURCE"));
+		ck_assert_str_eq(opts.display, import_cases[_i].display);
+		ck_assert_int_eq(opts.networks != NULL, import_cases[_i].networks);
+		if (mkt_drv_get(d, "MD5"))
+			ck_assert_str_eq(opts.expect_md5, "ab");
+		else
+			ck_assert_ptr_null(opts.expect_md5);
+	}
+	free(err);
+	mkt_drv_free(d);
+}
+END_TEST
+
 /* ---- results ------------------------------------------------------------------ */
 
 static const struct {
@@ -452,6 +507,7 @@ static Suite *driver_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("output");
+	tcase_add_loop_test(tc, test_import_opts, 0, N_ELEMS(import_cases));
 	tcase_add_loop_test(tc, test_result_escaping, 0, N_ELEMS(result_cases));
 	tcase_add_test(tc, test_result_long_and_size);
 	tcase_add_test(tc, test_log_lines);

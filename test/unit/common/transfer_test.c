@@ -1328,11 +1328,45 @@ START_TEST(test_http_credentials_hidden)
 {
 	char *dir = outdir(), *target = path_in(dir, "image");
 	char *u = mkt_asprintf("http://user:secret@127.0.0.1:%d/missing.bin", httpd_port);
-	char *shown = mkt_asprintf("cannot read http://***@127.0.0.1:%d/missing.bin: HTTP 404", httpd_port);
+	char *shown = mkt_asprintf("cannot read http://user:****@127.0.0.1:%d/missing.bin: HTTP 404", httpd_port);
 	mkt_transfer_opts o = { .source = u, .target = target };
 
 	assert_failed(mkt_transfer_run(&o, NULL), MKT_ENOTFOUND, shown);
 	ck_assert_ptr_null(strstr(mkt_error_message(), "secret"));
+	free(u);
+	free(shown);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+/* A refused address fails at once (no retry), names the address, and
+ * leaves no file; an allowed exception goes through. */
+START_TEST(test_http_networks)
+{
+	char *dir = outdir(), *target = path_in(dir, "image");
+	char *u = mkt_asprintf("http://user:secret@127.0.0.1:%d/small.bin", httpd_port);
+	char *shown = mkt_asprintf("IMPORT_SOURCE http://user:****@127.0.0.1:%d/small.bin: "
+				   "address 127.0.0.1 is not allowed for imports (IMPORT_DENIED_NETWORKS)",
+				   httpd_port);
+	mkt_netpolicy *deny = NULL, *except = NULL;
+	mkt_transfer_opts o = { .source = u, .target = target };
+	struct timespec t0, t1;
+
+	ck_assert_int_eq(mkt_netpolicy_new(&deny, "IMPORT_SOURCE", "", "10.0.0.0/8, 127.0.0.0/8"), 0);
+	ck_assert_int_eq(mkt_netpolicy_new(&except, "IMPORT_SOURCE", "127.0.0.1", "127.0.0.0/8"), 0);
+	o.networks = deny;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_EPERM, shown);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2);     /* the first backoff is 0.5 s */
+	ck_assert_int_eq(count_parts(dir), 0);
+	ck_assert_int_ne(access(target, F_OK), 0);
+	o.networks = except;
+	ck_assert_int_eq(mkt_transfer_run(&o, NULL), 0);
+	ck_assert_int_eq(access(target, F_OK), 0);
+	mkt_netpolicy_free(deny);
+	mkt_netpolicy_free(except);
 	free(u);
 	free(shown);
 	free(target);
@@ -1615,6 +1649,7 @@ static Suite *transfer_suite(void)
 	tcase_add_loop_test(tc, test_http_errors, 0, N_ELEMS(http_errors));
 	tcase_add_test(tc, test_http_refused);
 	tcase_add_test(tc, test_http_credentials_hidden);
+	tcase_add_test(tc, test_http_networks);
 	tcase_add_test(tc, test_http_headers);
 	tcase_add_test(tc, test_http_aws_sigv4);
 	tcase_add_test(tc, test_http_cancel_waiting);

@@ -1,0 +1,77 @@
+/*
+ * util_test.c: what util.c says about URLs (masking userinfo, finding it
+ * in a document).
+ */
+#include <config.h>
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "common/util.h"
+
+static const struct {
+	const char *url;
+	const char *shown;
+} masks[] = {
+	{ "http://user:secretpw@host/x", "http://user:****@host/x" },
+	{ "https://user:secretpw@host:8443/x?q=1", "https://user:****@host:8443/x?q=1" },
+	{ "http://token@host/x", "http://****@host/x" },             /* may be a token */
+	{ "http://user:p@ss@host/x", "http://user:****@host/x" },    /* last '@' ends it */
+	{ "http://user:pw@host", "http://user:****@host" },
+	{ "http://user:@host/", "http://user:****@host/" },
+	{ "s3://key:secret@bucket/k", "s3://key:****@bucket/k" },
+	{ "http://host/x@y", "http://host/x@y" },                    /* '@' in the path */
+	{ "http://host/x?u=a:b@c", "http://host/x?u=a:b@c" },        /* ... in the query */
+	{ "http://host:80/x", "http://host:80/x" },
+	{ "/var/lib/a@b:c", "/var/lib/a@b:c" },                      /* a path */
+	{ "file:///srv/a@b", "file:///srv/a@b" },
+	{ "1http://u:p@h/", "1http://u:p@h/" },                      /* not a scheme */
+	{ "", "" },
+};
+
+START_TEST(test_url_mask)
+{
+	char *shown = mkt_util_url_mask(masks[_i].url);
+
+	ck_assert_str_eq(shown, masks[_i].shown);
+	free(shown);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	int has;
+} texts[] = {
+	{ "<IMPORT_SOURCE>http://user:pw@127.0.0.1:1/x</IMPORT_SOURCE>", 1 },
+	{ "<A>x</A><PATH><![CDATA[https://u:p@h/]]></PATH>", 1 },
+	{ "PATH=\"ftp://anonymous@h/f\"", 1 },
+	{ "<IMPORT_SOURCE>http://127.0.0.1:1/x</IMPORT_SOURCE><MAIL>a@b</MAIL>", 0 },
+	{ "<S>http://h/x@y</S>", 0 },
+	{ "<S>http://h</S><T>@</T>", 0 },                /* the element ends the host */
+	{ "<S>://u:p@h/</S>", 0 },                       /* no scheme */
+	{ "", 0 },
+};
+
+START_TEST(test_text_has_url_userinfo)
+{
+	ck_assert_msg(mkt_util_text_has_url_userinfo(texts[_i].text) == texts[_i].has, "%s",
+		      texts[_i].text);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("url");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_url_mask, 0, sizeof(masks) / sizeof(masks[0]));
+	tcase_add_loop_test(tc, test_text_has_url_userinfo, 0, sizeof(texts) / sizeof(texts[0]));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
