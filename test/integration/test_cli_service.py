@@ -23,65 +23,38 @@ import time
 import harness
 from harness import tmpl, xint, xml, xtext
 
-sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
-import osb_broker  # noqa: E402
-from osb_broker import SMALL  # noqa: E402
+import osbsetup  # noqa: E402
+from osbsetup import SMALL, wait  # noqa: E402,F401
 
-DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
-EXTRA_CONF = "MONITORING_INTERVAL_MARKET = 100000\n"
 READY, FAILED = 1, 4
 ID_RE = re.compile(r"^ID: (\d+)\s*$", re.M)
 SMALL_PLAN = "fixture-db (small)"      # the app NAME the osb driver gives a plan
 LARGE_PLAN = "fixture-db/large"        # its SERVICE_NAME/PLAN_NAME
 ASYNC_PLAN = "fixture-db/async"
+ENV = None
 D = None
 B = None
 MARKET = None
-PASSWORD = "broker-pw-" + os.urandom(6).hex()
 
 
 def setUpModule():
-    global D, B, MARKET
+    global ENV, D, B, MARKET
     harness.marketctl_path()
-    B = osb_broker.Broker(user="mkt", password=PASSWORD, async_delay=1.0).start()
-    D = harness.Daemon(name="cli-osb", driver_dir=DRIVERS, extra_conf=EXTRA_CONF).start()
-    MARKET = D.ok("one.market.allocate",
-                  tmpl(NAME="broker", MARKET_MAD="osb", BROKER_URL=B.url,
-                       BROKER_USERNAME="mkt", BROKER_PASSWORD=PASSWORD))
-    D.ok("one.market.chmod", MARKET, *harness.chmod_args("644"))
-    D.ok("one.market.monitor", MARKET)
-    wait(lambda: len(plans()) >= 5, "the catalog's plans")
-    for key in ("db/small", "db/large"):
-        D.ok("one.marketapp.chmod", plan_app(key), *harness.chmod_args("644"))
+    ENV = osbsetup.BrokerMarket("cli-osb", shared_plans=("db/small", "db/large"))
+    D, B, MARKET = ENV.daemon, ENV.broker, ENV.market
 
 
 def tearDownModule():
-    harness.stop_module_daemon(D)
-    if B:
-        B.stop()
-
-
-def wait(cond, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s" % what)
-
-
-def plans():
-    """{IMPORT_ID: app element} of the broker market."""
-    pool = xml(D.ok("one.marketapppool.info", -2, -1, -1))
-    return {xtext(a, "TEMPLATE/IMPORT_ID"): a for a in pool.findall("MARKETPLACEAPP")
-            if xint(a, "MARKETPLACE_ID") == MARKET}
+    if ENV:
+        ENV.stop()
 
 
 def plan_app(key):
-    """The app id of SMALL's "service/plan"."""
-    service, plan = key.split("/")
-    return xint(plans()["%s:%s" % (SMALL[service], SMALL[key])], "ID")
+    return ENV.plan_app(key)
+
+
+def gone(kind, oid):
+    return ENV.gone(kind, oid)
 
 
 def instance(iid):
