@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where temporary files go with opts.private_tmp, in the target's
+ * directory. */
+#define MKT_TRANSFER_TMP_DIR ".marketd-tmp"
+
 typedef void (*mkt_transfer_progress_cb)(void *ud, uint64_t done, uint64_t total);
 
 typedef struct {

@@ -56,10 +56,6 @@ typedef struct {
 	mkt_transfer_digests *digests;  /* of the written bytes, or NULL */
 } mkt_transfer_sink;
 
-/* Where temporary files go with opts->private_tmp, in the target's
- * directory. */
-#define MKT_TRANSFER_TMP_DIR ".marketd-tmp"
-
 /* Open a temporary file beside opts->target (borrowed: must outlive the
  * sink), or in its MKT_TRANSFER_TMP_DIR, or standard output for "-", or a device or pipe in place, or
  * hand blocks to opts->write when set.  With @digest, the bytes written
