@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/transfer.h"
 #include "common/util.h"
 #include "common/xml.h"
 #include "datastore.h"
@@ -137,7 +138,8 @@ int mkt_datastore_allocate(mkt_core *core, const mkt_principal *who, const char 
 {
 	mkt_template *tmpl = NULL;
 	mkt_datastore *ds = NULL;
-	const char *name, *path;
+	const char *name, *path, *reserved;
+	long long mb;
 	int ret;
 
 	if ((ret = mkt_principal_require_admin(who, "CREATE", "DATASTORE", -1)) < 0 ||
@@ -147,6 +149,12 @@ int mkt_datastore_allocate(mkt_core *core, const mkt_principal *who, const char 
 	if ((ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
 	path = mkt_template_value(tmpl, "BASE_PATH");
+	if ((reserved = mkt_template_get(tmpl, "RESERVED_MB")) &&
+	    (mkt_util_parse_long(reserved, &mb) < 0 || mb < 0)) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "RESERVED_MB must be a number of MB, not '%s'",
+				    reserved);
+		goto cleanup;
+	}
 	if (path && path[0] != '/') {
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "BASE_PATH must be an absolute path, not '%s'",
 				    path);
@@ -209,8 +217,14 @@ int mkt_datastore_delete(mkt_core *core, const mkt_principal *who, int id)
 				    "Datastore %d is not empty: it holds %d image(s)", id, n);
 		goto cleanup;
 	}
-	if ((ret = mkt_object_save(core, &mkt_datastore_class, obj, MKT_STORE_DELETE)) == 0)
-		rmdir(((mkt_datastore *)obj)->base_path);   /* only if empty */
+	if ((ret = mkt_object_save(core, &mkt_datastore_class, obj, MKT_STORE_DELETE)) == 0) {
+		char *tmp = mkt_asprintf("%s/" MKT_TRANSFER_TMP_DIR, ((mkt_datastore *)obj)->base_path);
+
+		/* Both only if empty. */
+		rmdir(tmp);
+		rmdir(((mkt_datastore *)obj)->base_path);
+		free(tmp);
+	}
 
  cleanup:
 	mkt_object_free(&mkt_datastore_class, obj);
@@ -223,4 +237,61 @@ int mkt_datastore_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 
 	mkt_store_query_init(&q);
 	return mkt_object_pool(core, who, &mkt_datastore_class, &q, "DATASTORE_POOL", out_xml);
+}
+
+uint64_t mkt_datastore_reserve(const mkt_core *core, const mkt_datastore *ds)
+{
+	const char *s = ds->obj.tmpl ? mkt_template_get(ds->obj.tmpl, "RESERVED_MB") : NULL;
+	long long mb;
+
+	/* Checked at allocation; a value edited since falls back too. */
+	if (!s || mkt_util_parse_long(s, &mb) < 0 || mb < 0)
+		mb = core->conf->datastore_reserved_mb;
+	return (uint64_t)mb << 20;
+}
+
+static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)
+{
+	uint64_t *total = ud;
+
+	total[0]++;
+	total[1] += allocated;
+	mkt_log(MKT_LOG_INFO, "core", "removed %s, left by a copy that did not finish (%llu bytes, %llu allocated)",
+		path, (unsigned long long)size, (unsigned long long)allocated);
+}
+
+void mkt_datastore_sweep(mkt_core *core, long min_age)
+{
+	mkt_store_query q;
+	int *ids = NULL;
+	char **paths = NULL;
+	size_t i, n = 0, npaths = 0;
+	uint64_t total[2] = { 0, 0 };
+
+	pthread_mutex_lock(&core->lock);
+	mkt_store_query_init(&q);
+	if (mkt_store_list_ids(core->store, MKT_TABLE_DATASTORE, &q, &ids, &n) < 0)
+		mkt_log(MKT_LOG_WARN, "core", "cannot list the datastores to sweep: %s", mkt_error_message());
+	paths = mkt_calloc(n ? n : 1, sizeof(*paths));
+	for (i = 0; i < n; i++) {
+		mkt_object *obj = NULL;
+
+		if (mkt_object_load(core, &mkt_datastore_class, ids[i], &obj) == 0)
+			paths[npaths++] = mkt_strdup(((mkt_datastore *)obj)->base_path);
+		mkt_object_free(&mkt_datastore_class, obj);
+	}
+	mkt_error_clear();
+	pthread_mutex_unlock(&core->lock);
+
+	/* Unlinking a large file can take a while: not under the lock. */
+	for (i = 0; i < npaths; i++) {
+		if (mkt_transfer_sweep(paths[i], min_age, on_swept, total) < 0)
+			mkt_log(MKT_LOG_WARN, "core", "cannot sweep temporary files: %s", mkt_error_message());
+		free(paths[i]);
+	}
+	if (total[0])
+		mkt_log(MKT_LOG_INFO, "core", "removed %llu temporary file(s) from the datastores: %llu bytes freed",
+			(unsigned long long)total[0], (unsigned long long)total[1]);
+	free(paths);
+	free(ids);
 }

@@ -168,6 +168,9 @@ static int start(mkt_daemon *d)
 	    (ret = mkt_app_recover(d->core)) < 0 ||
 	    (ret = mkt_image_recover(d->core)) < 0)
 		return ret;
+	/* No copy of ours runs yet; an export driver left running by a
+	 * marketd that was killed still holds its file's lock. */
+	mkt_datastore_sweep(d->core, 0);
 	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, NULL, d->conf)) < 0)
 		return ret;
 	if (!d->foreground && (ret = daemonize(d->conf)) < 0)

@@ -28,6 +28,8 @@ typedef struct {
 	char *target;
 	char *expect_md5;
 	char *format;            /* the app's, for driver exports */
+	uint64_t max_size;       /* MAX_IMAGE_SIZE in bytes, 0: none */
+	uint64_t reserve;        /* the datastore's free-space reserve, bytes */
 	int shutdown;            /* cut short by a stop: leave it to recovery */
 } fill;
 
@@ -67,7 +69,8 @@ static void copy_job(void *ud, const volatile int *cancel)
 {
 	fill *f = ud;
 	mkt_transfer_opts o = {
-		.source = f->source, .target = f->target, .unpack = 1,
+		.source = f->source, .target = f->target, .unpack = 1, .private_tmp = 1,
+		.max_size = f->max_size, .reserve = f->reserve,
 		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
 		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
 	};
@@ -110,17 +113,16 @@ static void export_done(const mkt_driver_reply *reply, void *ud)
 	fill_free(f);
 }
 
-static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
-			  mkt_driver_request *req, char **out_mad)
+static int export_request(mkt_core *core, mkt_image *im, const mkt_object *ds, int app_id,
+			  fill *f, mkt_driver_request *req, char **out_mad)
 {
-	mkt_object *app = NULL, *market = NULL, *ds = NULL;
+	mkt_object *app = NULL, *market = NULL;
 	mkt_buf extra = MKT_BUF_INIT;
 	int ret;
 
 	if ((ret = mkt_object_load(core, &mkt_app_class, app_id, &app)) < 0 ||
 	    (ret = mkt_object_load(core, &mkt_market_class, ((mkt_app *)app)->market_id,
-				   &market)) < 0 ||
-	    (ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
+				   &market)) < 0)
 		goto cleanup;
 	/* A catalog entry may come without an MD5: nothing to check then. */
 	if (((mkt_app *)app)->md5 && *((mkt_app *)app)->md5)
@@ -131,13 +133,17 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 	mkt_image_class.format(core, &im->obj, MKT_FORMAT_STORE, &extra);
 	mkt_datastore_class.format(core, ds, MKT_FORMAT_STORE, &extra);
 	mkt_buf_add_elem(&extra, "EXPORT_TARGET", f->target);
+	/* The driver applies marketd's caps to what it writes. */
+	if (f->max_size)
+		mkt_buf_add_elem_int(&extra, "MAX_IMAGE_SIZE", (long long)(f->max_size >> 20));
+	if (f->reserve)
+		mkt_buf_add_elem_int(&extra, "RESERVED_MB", (long long)(f->reserve >> 20));
 	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra), req);
 
  cleanup:
 	mkt_buf_free(&extra);
 	mkt_object_free(&mkt_app_class, app);
 	mkt_object_free(&mkt_market_class, market);
-	mkt_object_free(&mkt_datastore_class, ds);
 	return ret;
 }
 
@@ -146,7 +152,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 	mkt_driver_request req = { .action = MKT_ACTION_EXPORT, .oid = image_id,
 				   .done = export_done, .progress = on_progress };
 	const char *from_app;
-	mkt_object *obj = NULL;
+	mkt_object *obj = NULL, *ds = NULL;
 	char *mad = NULL;
 	fill *f = mkt_calloc(1, sizeof(*f));
 	mkt_image *im;
@@ -160,9 +166,13 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 	im = (mkt_image *)obj;
 	f->target = mkt_strdup(im->source);
 	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
+	if ((ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
+		goto fail;
+	f->max_size = (uint64_t)core->conf->max_image_size_mb << 20;
+	f->reserve = mkt_datastore_reserve(core, (mkt_datastore *)ds);
 	from_app = mkt_template_value(obj->tmpl, "FROM_APP");
 	if (from_app && mkt_util_parse_long(from_app, &app_id) == 0) {
-		if ((ret = export_request(core, im, (int)app_id, f, &req, &mad)) < 0)
+		if ((ret = export_request(core, im, ds, (int)app_id, f, &req, &mad)) < 0)
 			goto fail;
 		req.oid = (int)app_id;
 		req.mad = mad;
@@ -204,6 +214,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 	free(mad);
 	if (f)
 		fill_free(f);
+	mkt_object_free(&mkt_datastore_class, ds);
 	mkt_object_free(&mkt_image_class, obj);
 	return ret;
 }
