@@ -77,7 +77,8 @@ typedef struct {
 	 * publishing the target's directory does not serve it (nginx with
 	 * the usual "location ~ /\." deny; others cannot enter it), and it is
 	 * where mkt_transfer_sweep() looks first.  The same file system as
-	 * the target, so the rename stays a rename. */
+	 * the target, so the rename stays a rename.  Removed at the end of
+	 * the transfer when empty. */
 	int private_tmp;
 	/* Fail once more than this many bytes were written (the logical
 	 * size: holes count), with "... more than MAX_IMAGE_SIZE (N MiB)"
@@ -191,7 +192,8 @@ typedef void (*mkt_transfer_swept_cb)(void *ud, const char *path, uint64_t size,
  * not locked by a transfer still writing them.  A transfer locks its
  * temporary file just after creating it, so @min_age 0 could take one in
  * that instant: callers that may run beside transfers pass a few seconds
- * at least.  @cb (may be NULL) hears of each removal.  0 (also when @dir
+ * at least.  An empty "<dir>/.marketd-tmp" is removed too.  @cb (may be
+ * NULL) hears of each removal.  0 (also when @dir
  * does not exist), or MKT_ERROR when a directory cannot be read; a file
  * that cannot be removed is skipped.
  */

@@ -41,6 +41,7 @@ typedef struct {
 	void *write_ud;
 	const char *name;               /* as messages show it */
 	char *tmp;                      /* the temporary file; NULL when written in place */
+	char *tmp_dir;                  /* its MKT_TRANSFER_TMP_DIR, or NULL */
 	int fd;
 	int own_fd;
 	int holes;                      /* zero blocks may be skipped */

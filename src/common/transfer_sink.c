@@ -44,29 +44,25 @@ static int sink_error(const mkt_transfer_sink *s, int errno_value)
 static const char suffix_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /* The prefix of a temporary file's path: "<target>", or with @private
- * "<target's dir>/.marketd-tmp/<target's name>", the directory created. */
-static int temp_prefix(char **out, const char *target, int private)
+ * "<target's dir>/.marketd-tmp/<target's name>", the directory created
+ * (s->tmp_dir). */
+static int temp_prefix(mkt_transfer_sink *s, char **out, int private)
 {
-	const char *slash = strrchr(target, '/');
-	char *dir;
+	const char *target = s->target, *slash = strrchr(target, '/');
 
 	if (!private) {
 		*out = mkt_strdup(target);
 		return 0;
 	}
-	dir = slash ? mkt_asprintf("%.*s/" MKT_TRANSFER_TMP_DIR, (int)(slash - target), target)
-		    : mkt_strdup(MKT_TRANSFER_TMP_DIR);
+	if (!s->tmp_dir)
+		s->tmp_dir = slash ? mkt_asprintf("%.*s/" MKT_TRANSFER_TMP_DIR, (int)(slash - target), target)
+				   : mkt_strdup(MKT_TRANSFER_TMP_DIR);
 	/* 0700: whoever else may read the target's directory (a web server)
 	 * cannot enter this one. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		int saved = errno;
-
-		free(dir);
+	if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST)
 		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot write %s: cannot create %s: %s",
-				     target, MKT_TRANSFER_TMP_DIR, strerror(saved));
-	}
-	*out = mkt_asprintf("%s/%s", dir, slash ? slash + 1 : target);
-	free(dir);
+				     target, MKT_TRANSFER_TMP_DIR, strerror(errno));
+	*out = mkt_asprintf("%s/%s", s->tmp_dir, slash ? slash + 1 : target);
 	return 0;
 }
 
@@ -79,7 +75,7 @@ static int open_temp(mkt_transfer_sink *s, int private)
 	int tries, saved = EEXIST, ret;
 	size_t i;
 
-	if ((ret = temp_prefix(&prefix, s->target, private)) < 0)
+	if ((ret = temp_prefix(s, &prefix, private)) < 0)
 		return ret;
 	for (tries = 0; tries < 100; tries++) {
 		if ((ret = mkt_util_random(rnd, sizeof(rnd))) < 0)
@@ -97,7 +93,12 @@ static int open_temp(mkt_transfer_sink *s, int private)
 			flock(s->fd, LOCK_EX | LOCK_NB);
 			goto cleanup;
 		}
-		if ((saved = errno) != EEXIST)
+		saved = errno;
+		/* Another transfer that ended removed the directory, empty,
+		 * between our mkdir and open: make it again. */
+		if (saved == ENOENT && s->tmp_dir && mkdir(s->tmp_dir, 0700) == 0)
+			continue;
+		if (saved != EEXIST)
 			break;
 	}
 	MKT_FREE(s->tmp);
@@ -116,6 +117,11 @@ void mkt_transfer__sink_free(mkt_transfer_sink *s)
 		close(s->fd);
 	if (s->tmp)
 		unlink(s->tmp);
+	/* Only when empty: no directory left where there was none, but
+	 * another transfer's file stays. */
+	if (s->tmp_dir)
+		rmdir(s->tmp_dir);
+	free(s->tmp_dir);
 	free(s->tmp);
 	free(s->buf);
 	mkt_transfer__digests_free(s->digests);
@@ -434,6 +440,7 @@ int mkt_transfer_sweep(const char *dir, long min_age, mkt_transfer_swept_cb cb, 
 	 * had no MKT_TRANSFER_TMP_DIR, or by transfers without private_tmp. */
 	if ((ret = sweep_dir(tmp, min_age, cb, ud)) == 0)
 		ret = sweep_dir(dir, min_age, cb, ud);
+	rmdir(tmp);     /* when empty; a transfer that needs it makes it again */
 	free(tmp);
 	return ret;
 }
