@@ -36,11 +36,4 @@ int mkt_datastore_bootstrap(mkt_core *core);
  * RESERVED_MB, else marketd.conf DATASTORE_RESERVED_MB. */
 uint64_t mkt_datastore_reserve(const mkt_core *core, const mkt_datastore *ds);
 
-/* Remove from every datastore the temporary files of copies that were
- * killed (marketd's own, the drivers' exports), untouched for @min_age
- * seconds and not locked by a copy still running (mkt_transfer_sweep());
- * logs each file and the total.  Takes core->lock only to list the
- * datastores; call without it. */
-void mkt_datastore_sweep(mkt_core *core, long min_age);
-
 #endif

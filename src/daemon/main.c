@@ -29,6 +29,7 @@
 #include "core/image.h"
 #include "core/marketapp.h"
 #include "driver/driver.h"
+#include "driver/imageflow.h"
 #include "driver/monitorflow.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -170,7 +171,7 @@ static int start(mkt_daemon *d)
 		return ret;
 	/* No copy of ours runs yet; an export driver left running by a
 	 * marketd that was killed still holds its file's lock. */
-	mkt_datastore_sweep(d->core, 0);
+	mkt_imageflow_sweep(d->core, 0);
 	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, NULL, d->conf)) < 0)
 		return ret;
 	if (!d->foreground && (ret = daemonize(d->conf)) < 0)

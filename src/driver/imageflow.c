@@ -218,3 +218,49 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, int image_id)
 	mkt_object_free(&mkt_image_class, obj);
 	return ret;
 }
+
+static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)
+{
+	uint64_t *total = ud;
+
+	total[0]++;
+	total[1] += allocated;
+	mkt_log(MKT_LOG_INFO, "core", "removed %s, left by a copy that did not finish (%llu bytes, %llu allocated)",
+		path, (unsigned long long)size, (unsigned long long)allocated);
+}
+
+void mkt_imageflow_sweep(mkt_core *core, long min_age)
+{
+	mkt_store_query q;
+	int *ids = NULL;
+	char **paths = NULL;
+	size_t i, n = 0, npaths = 0;
+	uint64_t total[2] = { 0, 0 };
+
+	pthread_mutex_lock(&core->lock);
+	mkt_store_query_init(&q);
+	if (mkt_store_list_ids(core->store, MKT_TABLE_DATASTORE, &q, &ids, &n) < 0)
+		mkt_log(MKT_LOG_WARN, "core", "cannot list the datastores to sweep: %s", mkt_error_message());
+	paths = mkt_calloc(n ? n : 1, sizeof(*paths));
+	for (i = 0; i < n; i++) {
+		mkt_object *obj = NULL;
+
+		if (mkt_object_load(core, &mkt_datastore_class, ids[i], &obj) == 0)
+			paths[npaths++] = mkt_strdup(((mkt_datastore *)obj)->base_path);
+		mkt_object_free(&mkt_datastore_class, obj);
+	}
+	mkt_error_clear();
+	pthread_mutex_unlock(&core->lock);
+
+	/* Unlinking a large file can take a while: not under the lock. */
+	for (i = 0; i < npaths; i++) {
+		if (mkt_transfer_sweep(paths[i], min_age, on_swept, total) < 0)
+			mkt_log(MKT_LOG_WARN, "core", "cannot sweep temporary files: %s", mkt_error_message());
+		free(paths[i]);
+	}
+	if (total[0])
+		mkt_log(MKT_LOG_INFO, "core", "removed %llu temporary file(s) from the datastores: %llu bytes freed",
+			(unsigned long long)total[0], (unsigned long long)total[1]);
+	free(paths);
+	free(ids);
+}

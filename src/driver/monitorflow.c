@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/buf.h"
 #include "core/catalog.h"
-#include "core/datastore.h"
+#include "imageflow.h"
 #include "appflow.h"
 #include "monitorflow.h"
 
@@ -127,7 +127,7 @@ static void *loop_main(void *arg)
 		monitor_all(loop);
 		/* After a driver's export is killed, its temporary file: older
 		 * than the export time limit and the 5 s to the SIGKILL. */
-		mkt_datastore_sweep(loop->core,
+		mkt_imageflow_sweep(loop->core,
 				    loop->core->conf->driver_timeout[MKT_TIMEOUT_EXPORT] + SWEEP_MARGIN);
 		pthread_mutex_lock(&loop->lock);
 		/* From the end of this pass's start-up, so a slow store never
