@@ -194,6 +194,10 @@ int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
 
 	opts->progress = mkt_drv_transfer_progress;
 	opts->cancel = mkt_drv_stop_flag();
+	/* A driver's files are in a marketplace a web server may publish,
+	 * or in a datastore: never a partial file where it could be served,
+	 * and mkt_drv_sweep() knows where to look. */
+	opts->private_tmp = 1;
 	if (!opts->user_agent)
 		opts->user_agent = user_agent;
 
@@ -238,6 +242,22 @@ int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *na
 	return 0;
 }
 
+/* An optional size in MB of the document, in bytes (0 when absent). */
+static int get_mb(mkt_drv *d, const char *path, uint64_t *out)
+{
+	long long mb;
+	int ret = mkt_drv_get_long(d, path, &mb);
+
+	*out = 0;
+	if (ret == MKT_ENOTFOUND)
+		return 0;
+	if (ret < 0 || mb < 0 || mb > (long long)(UINT64_MAX >> 21))
+		return mkt_drv_fail(MKT_DRV_EINPUT, "%s \"%s\" is not a size in MB", path,
+				    mkt_drv_get(d, path));
+	*out = (uint64_t)mb << 20;
+	return 0;
+}
+
 int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
 {
 	mkt_transfer_result r;
@@ -248,6 +268,9 @@ int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
 		return ret;
 	if (target[0] != '/')
 		return mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
+	if ((ret = get_mb(d, "MAX_IMAGE_SIZE", &opts->max_size)) != 0 ||
+	    (ret = get_mb(d, "RESERVED_MB", &opts->reserve)) != 0)
+		return ret;
 	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
 	opts->target = target;
 	opts->unpack = 1;
@@ -302,6 +325,27 @@ void mkt_drv_import_results(mkt_drv *d, const char *source, const mkt_transfer_r
 	mkt_drv_result_long("SIZE", mkt_drv_size_mb(r->bytes_out));
 	mkt_drv_result("FORMAT", format && *format ? format : r->format);
 	mkt_drv_result("SHA256", r->sha256);
+}
+
+static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)
+{
+	uint64_t *total = ud;
+
+	total[0]++;
+	total[1] += allocated;
+	mkt_drv_log(MKT_LOG_INFO, "removed %s, left by a transfer that did not finish (%llu bytes, %llu allocated)",
+		    path, (unsigned long long)size, (unsigned long long)allocated);
+}
+
+void mkt_drv_sweep(const char *dir, long min_age)
+{
+	uint64_t total[2] = { 0, 0 };
+
+	if (mkt_transfer_sweep(dir, min_age, on_swept, total) < 0)
+		mkt_drv_log(MKT_LOG_WARN, "cannot sweep temporary files: %s", mkt_error_message());
+	else if (total[0])
+		mkt_drv_log(MKT_LOG_INFO, "removed %llu temporary file(s) from %s: %llu bytes freed",
+			    (unsigned long long)total[0], dir, (unsigned long long)total[1]);
 }
 
 /* ---- results ------------------------------------------------------------ */

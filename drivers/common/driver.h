@@ -153,7 +153,9 @@ const volatile int *mkt_drv_stop_flag(void);
 
 /*
  * mkt_transfer_run() the driver way: PROGRESS lines, the stop flag as the
- * cancel flag, @user_agent (when opts->user_agent is unset).  On failure,
+ * cancel flag, @user_agent (when opts->user_agent is unset), the temporary
+ * file in the target directory's .marketd-tmp (opts->private_tmp, so that
+ * mkt_drv_sweep() finds it after a SIGKILL).  On failure,
  * or when a signal came (a target already renamed into place is then
  * removed), prints one ERROR: line and returns MKT_DRV_EFAIL; 0 otherwise.
  */
@@ -184,9 +186,18 @@ int mkt_drv_market_require(mkt_drv *d, const char *driver, const char *const *na
 			   const char **values);
 
 /*
+ * Remove what transfers killed by SIGKILL left in @dir (see
+ * mkt_transfer_sweep(): files not modified for @min_age seconds and not
+ * locked), logging each with its size and a total.  A failure is a
+ * warning: the action goes on.
+ */
+void mkt_drv_sweep(const char *dir, long min_age);
+
+/*
  * The common part of an export: @opts has its source (and any signing)
  * set; this adds the target (EXPORT_TARGET, which must be an absolute
- * path), unpacking, the check against MARKETPLACEAPP/MD5, runs it with
+ * path), unpacking, the caps MAX_IMAGE_SIZE and RESERVED_MB of the
+ * document (MB, when given), the check against MARKETPLACEAPP/MD5, runs it with
  * mkt_drv_transfer() and adds the results MD5, SIZE and FORMAT of the
  * written file.  A status of the protocol.
  */

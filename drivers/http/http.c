@@ -10,7 +10,8 @@
  *   export   download SOURCE over HTTP into EXPORT_TARGET, unpacked,
  *            checked against the app's MD5
  *   delete   remove PUBLIC_DIR/<name>
- *   monitor  capacity of the file system holding PUBLIC_DIR
+ *   monitor  capacity of the file system holding PUBLIC_DIR, after
+ *            removing the temporary files of imports that were killed
  *
  * All copies go through the transfer module (src/common/transfer.h), which
  * streams, digests and writes atomically, run by the helper library's
@@ -177,15 +178,29 @@ static int http_delete(mkt_drv *d)
 	return ret;
 }
 
+/* A temporary file of an import untouched this long after the import's
+ * time limit is a dead import's: marketd kills a driver 5 s after its
+ * SIGTERM. */
+#define SWEEP_MARGIN 10
+#define DEFAULT_IMPORT_TIMEOUT 600
+
 static int http_monitor(mkt_drv *d)
 {
 	http_market m = { 0 };
 	struct statvfs st;
 	unsigned long long unit, mb = 1ULL << 20;
+	long long import_timeout = DEFAULT_IMPORT_TIMEOUT;
 	int ret;
 
 	if ((ret = http_market_read(d, &m)) != 0)
 		goto cleanup;
+	if (mkt_drv_get_long(d, "IMPORT_TIMEOUT", &import_timeout) == MKT_EINVAL) {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT, "IMPORT_TIMEOUT \"%s\" is not a number of seconds",
+				   mkt_drv_get(d, "IMPORT_TIMEOUT"));
+		goto cleanup;
+	}
+	/* Before measuring: what it frees counts as free. */
+	mkt_drv_sweep(m.public_dir, (long)import_timeout + SWEEP_MARGIN);
 	if (statvfs(m.public_dir, &st) < 0) {
 		ret = mkt_drv_fail(MKT_DRV_EFAIL, "cannot read the capacity of %s: %s",
 				   m.public_dir, strerror(errno));

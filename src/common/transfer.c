@@ -107,6 +107,16 @@ typedef struct {
 	unsigned char *buf;
 	int err;                        /* status of a failed read below (recorded) */
 	int empty;                      /* compressed nothing: no entry at all */
+	/* The current entry, read block by block: its logical size (-1
+	 * unknown), the bytes of it handed on so far, and the data block
+	 * libarchive gave last (at offset block_off, block_len bytes not yet
+	 * handed on). */
+	int64_t logical;
+	int64_t pos;
+	const unsigned char *block;
+	size_t block_len;
+	int64_t block_off;
+	int eof;
 } arc;
 
 /* ----------------------------------------------------------------- input */
@@ -367,17 +377,72 @@ static int arc_error(arc *r)
 			     why ? why : "unrecognised content");
 }
 
-/* The current entry's data, as an input. */
+/* Start reading an entry of logical size @logical (-1: unknown). */
+static void arc_entry(arc *r, int64_t logical)
+{
+	r->logical = logical;
+	r->pos = 0;
+	r->block = NULL;
+	r->block_len = 0;
+	r->block_off = 0;
+	r->eof = 0;
+}
+
+static ssize_t zeros(arc *r, unsigned char *buf, size_t len, int64_t upto)
+{
+	size_t n = upto - r->pos < (int64_t)len ? (size_t)(upto - r->pos) : len;
+
+	memset(buf, 0, n);
+	r->pos += (int64_t)n;
+	return (ssize_t)n;
+}
+
+/* The current entry's data, as an input.  Read by blocks and their
+ * offsets, not with archive_read_data(): a sparse member (tar --sparse) is
+ * data blocks at offsets, and its holes, the one at its end included (all
+ * of an all-zero file), come from here as zeros up to its logical size.
+ * The sink makes them holes again.  (archive_read_data() of libarchive 3.6
+ * returns 0, the end, before the zeros of such a member.) */
 static ssize_t arc_data(void *ud, unsigned char *buf, size_t len)
 {
 	arc *r = ud;
-	la_ssize_t n;
 
 	if (r->empty)
 		return 0;
-	if ((n = archive_read_data(r->a, buf, len)) < 0)
-		return arc_error(r);
-	return n;
+	for (;;) {
+		const void *p;
+		size_t n;
+		la_int64_t off;
+		int ret;
+
+		if (r->pos < r->block_off)
+			return zeros(r, buf, len, r->block_off);
+		if (r->block_len > 0) {
+			n = r->block_len < len ? r->block_len : len;
+			memcpy(buf, r->block, n);
+			r->block += n;
+			r->block_len -= n;
+			r->block_off += (int64_t)n;
+			r->pos += (int64_t)n;
+			return (ssize_t)n;
+		}
+		if (r->eof)
+			return r->pos < r->logical ? zeros(r, buf, len, r->logical) : 0;
+		ret = archive_read_data_block(r->a, &p, &n, &off);
+		if (ret == ARCHIVE_EOF) {
+			r->eof = 1;
+			continue;
+		}
+		if (ret < ARCHIVE_WARN)
+			return arc_error(r);
+		if (off < r->pos)
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_OS,
+					     "cannot unpack %s: a data block at offset %lld overlaps the one before",
+					     r->x->display, (long long)off);
+		r->block = p;
+		r->block_len = n;
+		r->block_off = off;
+	}
 }
 
 /* Decompress (@tar = 0: filters and the raw format) or read a tar. */
@@ -385,6 +450,7 @@ static int arc_open(xfer *x, arc *r, input *from, int tar)
 {
 	r->x = x;
 	r->from = from;
+	arc_entry(r, -1);
 	r->buf = mkt_malloc(BLOCK);
 	if (!(r->a = archive_read_new()))
 		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot unpack %s: out of memory", x->display);
@@ -470,6 +536,7 @@ static int extract_tar(xfer *x, input *in, mkt_transfer_sink **out)
 					    x->display, name, best_name, best->name);
 			goto cleanup;
 		}
+		arc_entry(&r, archive_entry_size_is_set(e) ? size : -1);
 		if ((ret = mkt_transfer__sink_new(&s, x->opts, sink_digests(x))) < 0 ||
 		    (ret = copy(x, &data, s)) < 0)
 			goto cleanup;

@@ -7,14 +7,16 @@
  * and sha256 digests (of the bytes as read from the source), through an
  * optional decompressor/unarchiver (libarchive), into the target.
  *
- * The target is written as "<target>.part.XXXXXX" in the same directory,
- * fsync'd and renamed over <target> only when everything succeeded, so a
- * crash, a kill or a checksum mismatch never leaves a partial file under
- * the final name (the temporary file is removed on every failure this
- * process survives).  It is created with mode 0666 minus the umask, and
- * blocks of zeros are left as holes, so sparse images stay sparse.  A
- * target that is a device or a pipe cannot be replaced by a rename: it is
- * written in place, zeros included.
+ * The target is written as "<target>.part.XXXXXX" in the same directory
+ * (or in its ".marketd-tmp" subdirectory: opts.private_tmp), fsync'd and
+ * renamed over <target> only when everything succeeded, so a crash, a kill
+ * or a checksum mismatch never leaves a partial file under the final name
+ * (the temporary file is removed on every failure this process survives;
+ * mkt_transfer_sweep() removes what a SIGKILL left).  The writer holds an
+ * flock on it until it has its final name.  It is created with mode 0666
+ * minus the umask, and blocks of zeros are left as holes, so sparse images
+ * stay sparse.  A target that is a device or a pipe cannot be replaced by
+ * a rename: it is written in place, zeros included.
  *
  * Memory use is a few fixed 1 MiB buffers, whatever the size of the
  * content.  Transfers may run concurrently in several threads.
@@ -26,6 +28,9 @@
 #include <stdint.h>
 
 #include "netpolicy.h"
+/* Where temporary files go with opts.private_tmp, in the target's
+ * directory. */
+#define MKT_TRANSFER_TMP_DIR ".marketd-tmp"
 
 typedef void (*mkt_transfer_progress_cb)(void *ud, uint64_t done, uint64_t total);
 
@@ -64,8 +69,28 @@ typedef struct {
 	 * In a tar, .ovf/.mf/.cert members are never the image, a member
 	 * named like a disk wins over any other file, and several other files
 	 * without a disk are an error.  With target "-", a better member that
-	 * comes after one already written is an error too. */
+	 * comes after one already written is an error too.  A member has its
+	 * logical size: the holes of a sparse member (tar --sparse) are
+	 * zeros, and holes again in the target. */
 	int unpack;
+	/* Write the temporary file in "<target's directory>/.marketd-tmp/"
+	 * (created with mode 0700) instead of beside the target: a web server
+	 * publishing the target's directory does not serve it (nginx with
+	 * the usual "location ~ /\." deny; others cannot enter it), and it is
+	 * where mkt_transfer_sweep() looks first.  The same file system as
+	 * the target, so the rename stays a rename.  Removed at the end of
+	 * the transfer when empty. */
+	int private_tmp;
+	/* Fail once more than this many bytes were written (the logical
+	 * size: holes count), with "... more than MAX_IMAGE_SIZE (N MiB)"
+	 * (MKT_EINVAL, nothing left behind): the cap that stops a
+	 * decompression bomb.  0: no limit. */
+	uint64_t max_size;
+	/* Fail (MKT_ERROR, nothing left behind) when, while writing, the
+	 * file system of the temporary file has fewer bytes than this
+	 * available (statvfs f_bavail), so that a copy never fills it up.
+	 * 0: no check.  Only for a file target. */
+	uint64_t reserve;
 	/* When set, the md5 (hex, any case) the source bytes must have: a
 	 * mismatch fails with "checksum mismatch: expected X, got Y" and no
 	 * target (an existing target is left as it was). */
@@ -162,6 +187,26 @@ int mkt_transfer_probe(const char *source, uint64_t *out);
  * @write receives from a plain (not unpacking) transfer of such a source
  * are the file's, in order from offset 0. */
 int mkt_transfer_open_file(const char *source);
+
+/* Called by mkt_transfer_sweep() for each file it removed: @size is its
+ * length, @allocated the disk space it held (both in bytes). */
+typedef void (*mkt_transfer_swept_cb)(void *ud, const char *path, uint64_t size,
+				      uint64_t allocated);
+
+/*
+ * Remove the temporary files that transfers which did not survive (a
+ * SIGKILL, a crash) left for targets in @dir: those in
+ * "<dir>/.marketd-tmp/" and the "*.part.XXXXXX" files in @dir itself
+ * (without opts.private_tmp), when not modified for @min_age seconds and
+ * not locked by a transfer still writing them.  A transfer locks its
+ * temporary file just after creating it, so @min_age 0 could take one in
+ * that instant: callers that may run beside transfers pass a few seconds
+ * at least.  An empty "<dir>/.marketd-tmp" is removed too.  @cb (may be
+ * NULL) hears of each removal.  0 (also when @dir
+ * does not exist), or MKT_ERROR when a directory cannot be read; a file
+ * that cannot be removed is skipped.
+ */
+int mkt_transfer_sweep(const char *dir, long min_age, mkt_transfer_swept_cb cb, void *ud);
 
 /* Is libcurl's result @code (a CURLcode) worth a retry: the network or
  * the server failed, not the request?  For every client of libcurl in

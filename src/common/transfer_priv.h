@@ -41,9 +41,12 @@ typedef struct {
 	void *write_ud;
 	const char *name;               /* as messages show it */
 	char *tmp;                      /* the temporary file; NULL when written in place */
+	char *tmp_dir;                  /* its MKT_TRANSFER_TMP_DIR, or NULL */
 	int fd;
 	int own_fd;
 	int holes;                      /* zero blocks may be skipped */
+	uint64_t max_size;              /* opts->max_size: 0 or the cap on off */
+	uint64_t reserve;               /* opts->reserve: bytes to leave free */
 	uint64_t off;                   /* bytes written */
 	uint64_t flushing;              /* writeback started up to here */
 	uint64_t flushed;               /* writeback finished up to here */
@@ -55,7 +58,7 @@ typedef struct {
 } mkt_transfer_sink;
 
 /* Open a temporary file beside opts->target (borrowed: must outlive the
- * sink), or standard output for "-", or a device or pipe in place, or
+ * sink), or in its MKT_TRANSFER_TMP_DIR, or standard output for "-", or a device or pipe in place, or
  * hand blocks to opts->write when set.  With @digest, the bytes written
  * are hashed too (unpacking changes them): 1 md5 only, 2 md5 and
  * sha256. */

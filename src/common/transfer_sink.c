@@ -1,12 +1,16 @@
 /*
- * transfer_sink.c: where a transfer's content goes.
+ * transfer_sink.c: where a transfer's content goes, and the sweep of the
+ * temporary files killed transfers left.
  *
  * A new regular file is written as "<target>.part.XXXXXX" beside the
- * target and renamed over it by mkt_transfer__sink_commit() only, after an
- * fsync; mkt_transfer__sink_free() of an uncommitted sink removes it.
- * Blocks of zeros are not written but skipped (pwrite at an offset), so
- * sparse images stay sparse.  Standard output, devices and pipes are
- * written in place, zeros included.
+ * target (or in its MKT_TRANSFER_TMP_DIR) and renamed over it by
+ * mkt_transfer__sink_commit() only, after an fsync;
+ * mkt_transfer__sink_free() of an uncommitted sink removes it.  The
+ * temporary file is flock'ed from its creation until it has its final
+ * name: that is how mkt_transfer_sweep() tells a live transfer's file from
+ * a dead one's.  Blocks of zeros are not written but skipped (pwrite at an
+ * offset), so sparse images stay sparse.  Standard output, devices and
+ * pipes are written in place, zeros included.
  */
 #include <config.h>
 
@@ -14,8 +18,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -31,34 +39,74 @@ static int sink_error(const mkt_transfer_sink *s, int errno_value)
 	return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot write %s: %s", s->name, strerror(errno_value));
 }
 
-/* "<target>.part.XXXXXX" beside the target, so the rename stays within
- * one filesystem; mode 0666 minus the umask, as cp would create it. */
-static int open_temp(mkt_transfer_sink *s)
+#define PART ".part."
+#define SUFFIX_LEN 6
+static const char suffix_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* The prefix of a temporary file's path: "<target>", or with @private
+ * "<target's dir>/.marketd-tmp/<target's name>", the directory created
+ * (s->tmp_dir). */
+static int temp_prefix(mkt_transfer_sink *s, char **out, int private)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[6];
-	char suffix[sizeof(rnd) + 1];
+	const char *target = s->target, *slash = strrchr(target, '/');
+
+	if (!private) {
+		*out = mkt_strdup(target);
+		return 0;
+	}
+	if (!s->tmp_dir)
+		s->tmp_dir = slash ? mkt_asprintf("%.*s/" MKT_TRANSFER_TMP_DIR, (int)(slash - target), target)
+				   : mkt_strdup(MKT_TRANSFER_TMP_DIR);
+	/* 0700: whoever else may read the target's directory (a web server)
+	 * cannot enter this one. */
+	if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot write %s: cannot create %s: %s",
+				     target, MKT_TRANSFER_TMP_DIR, strerror(errno));
+	*out = mkt_asprintf("%s/%s", s->tmp_dir, slash ? slash + 1 : target);
+	return 0;
+}
+
+/* "<prefix>.part.XXXXXX" on the target's filesystem, so the rename stays
+ * a rename; mode 0666 minus the umask, as cp would create it. */
+static int open_temp(mkt_transfer_sink *s, int private)
+{
+	unsigned char rnd[SUFFIX_LEN];
+	char suffix[SUFFIX_LEN + 1], *prefix = NULL;
 	int tries, saved = EEXIST, ret;
 	size_t i;
 
+	if ((ret = temp_prefix(s, &prefix, private)) < 0)
+		return ret;
 	for (tries = 0; tries < 100; tries++) {
 		if ((ret = mkt_util_random(rnd, sizeof(rnd))) < 0)
-			return ret;
+			goto cleanup;
 		for (i = 0; i < sizeof(rnd); i++)
-			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
-		suffix[sizeof(rnd)] = '\0';
+			suffix[i] = suffix_chars[rnd[i] % (sizeof(suffix_chars) - 1)];
+		suffix[SUFFIX_LEN] = '\0';
 		free(s->tmp);
-		s->tmp = mkt_asprintf("%s.part.%s", s->target, suffix);
+		s->tmp = mkt_asprintf("%s" PART "%s", prefix, suffix);
 		if ((s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) >= 0) {
 			s->own_fd = 1;
 			s->holes = 1;
-			return 0;
+			/* Held until the rename: "alive" to mkt_transfer_sweep().
+			 * A new file nobody else has open: it cannot block. */
+			flock(s->fd, LOCK_EX | LOCK_NB);
+			goto cleanup;
 		}
-		if ((saved = errno) != EEXIST)
+		saved = errno;
+		/* Another transfer that ended removed the directory, empty,
+		 * between our mkdir and open: make it again. */
+		if (saved == ENOENT && s->tmp_dir && mkdir(s->tmp_dir, 0700) == 0)
+			continue;
+		if (saved != EEXIST)
 			break;
 	}
 	MKT_FREE(s->tmp);
-	return sink_error(s, saved);
+	ret = sink_error(s, saved);
+
+ cleanup:
+	free(prefix);
+	return ret;
 }
 
 void mkt_transfer__sink_free(mkt_transfer_sink *s)
@@ -69,6 +117,11 @@ void mkt_transfer__sink_free(mkt_transfer_sink *s)
 		close(s->fd);
 	if (s->tmp)
 		unlink(s->tmp);
+	/* Only when empty: no directory left where there was none, but
+	 * another transfer's file stays. */
+	if (s->tmp_dir)
+		rmdir(s->tmp_dir);
+	free(s->tmp_dir);
 	free(s->tmp);
 	free(s->buf);
 	mkt_transfer__digests_free(s->digests);
@@ -85,6 +138,7 @@ int mkt_transfer__sink_new(mkt_transfer_sink **out, const mkt_transfer_opts *opt
 	s->target = target;
 	s->name = target;
 	s->fd = -1;
+	s->max_size = opts->max_size;
 	if (digest && (ret = mkt_transfer__digests_new(&s->digests, digest > 1)) < 0)
 		goto cleanup;
 	if (opts->write) {
@@ -108,8 +162,10 @@ int mkt_transfer__sink_new(mkt_transfer_sink **out, const mkt_transfer_opts *opt
 			goto cleanup;
 		}
 		s->own_fd = 1;
-	} else if ((ret = open_temp(s)) < 0) {
+	} else if ((ret = open_temp(s, opts->private_tmp)) < 0) {
 		goto cleanup;
+	} else {
+		s->reserve = opts->reserve;
 	}
 	*out = MKT_STEAL(s);
 
@@ -165,12 +221,32 @@ static int is_zero(const unsigned char *p, size_t n)
 	return p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
+/* Once per block written: stop before the file system is full, not when
+ * it is (other users of it need the space too). */
+static int check_reserve(mkt_transfer_sink *s)
+{
+	struct statvfs st;
+	uint64_t avail;
+
+	if (!s->reserve || fstatvfs(s->fd, &st) < 0)
+		return 0;
+	avail = (uint64_t)st.f_bavail * (st.f_frsize ? st.f_frsize : st.f_bsize);
+	if (avail >= s->reserve)
+		return 0;
+	return mkt_error_set(MKT_ERROR, MKT_ERR_OS,
+			     "cannot write %s: %llu MiB left on its file system, less than the %llu MiB reserved",
+			     s->name, (unsigned long long)(avail >> 20),
+			     (unsigned long long)(s->reserve >> 20));
+}
+
 /* Write @n bytes at s->off, leaving zero blocks as holes when allowed. */
 static int flush(mkt_transfer_sink *s, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	int ret;
 
+	if ((ret = check_reserve(s)) < 0)
+		return ret;
 	if (!s->holes)
 		return put(s, p, n);
 	while (i < n) {
@@ -201,6 +277,12 @@ int mkt_transfer__sink_write(mkt_transfer_sink *s, const unsigned char *p, size_
 {
 	int ret;
 
+	/* Counted before anything is written: the cap holds for a stream of
+	 * zeros too, which costs no disk but is no smaller an image. */
+	if (s->max_size && s->off + s->len + n > s->max_size)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS,
+				     "cannot write %s: more than MAX_IMAGE_SIZE (%llu MiB) of content",
+				     s->name, (unsigned long long)(s->max_size >> 20));
 	if (s->head_len < MKT_TRANSFER_HEAD_LEN) {
 		size_t c = MKT_TRANSFER_HEAD_LEN - s->head_len < n ? MKT_TRANSFER_HEAD_LEN - s->head_len : n;
 
@@ -279,12 +361,86 @@ int mkt_transfer__sink_commit(mkt_transfer_sink *s)
 	/* Skipped zero blocks at the end leave the file short. */
 	if (ftruncate(s->fd, (off_t)s->off) < 0 || fsync(s->fd) < 0)
 		return sink_error(s, errno);
-	s->own_fd = 0;
-	if (close(s->fd) < 0)
-		return sink_error(s, errno);
+	/* Renamed before the close, which drops the lock: a sweep must never
+	 * see the temporary name unlocked while it is still to be renamed.
+	 * The fsync has reported any error writing the data. */
 	if (rename(s->tmp, s->target) < 0)
 		return sink_error(s, errno);
 	MKT_FREE(s->tmp);
+	s->own_fd = 0;
+	close(s->fd);
 	sync_parent(s->target);
 	return 0;
+}
+
+/* ----------------------------------------------------------------- sweep */
+
+/* "….part.XXXXXX", as open_temp() names them. */
+static int is_temp_name(const char *name)
+{
+	size_t len = strlen(name), plen = strlen(PART);
+
+	return len > plen + SUFFIX_LEN &&
+	       !memcmp(name + len - SUFFIX_LEN - plen, PART, plen) &&
+	       strspn(name + len - SUFFIX_LEN, suffix_chars) == SUFFIX_LEN;
+}
+
+/* Remove @name of @dirfd if it is a dead transfer's: untouched for
+ * @min_age seconds and not locked. */
+static void sweep_one(int dirfd, const char *dir, const char *name, long min_age,
+		      mkt_transfer_swept_cb cb, void *ud)
+{
+	struct stat st, now_st;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || time(NULL) - st.st_mtime < min_age ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0)
+		goto cleanup;
+	/* Still the file under that name (not renamed and replaced since it
+	 * was opened)? */
+	if (fstatat(dirfd, name, &now_st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now_st.st_dev != st.st_dev || now_st.st_ino != st.st_ino ||
+	    unlinkat(dirfd, name, 0) < 0)
+		goto cleanup;
+	if (cb) {
+		char *path = mkt_asprintf("%s/%s", dir, name);
+
+		cb(ud, path, (uint64_t)st.st_size, (uint64_t)st.st_blocks * 512);
+		free(path);
+	}
+
+ cleanup:
+	close(fd);
+}
+
+static int sweep_dir(const char *dir, long min_age, mkt_transfer_swept_cb cb, void *ud)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		       mkt_error_set_os(errno, "cannot read %s", dir);
+	while ((e = readdir(d))) {
+		if (is_temp_name(e->d_name))
+			sweep_one(dirfd(d), dir, e->d_name, min_age, cb, ud);
+	}
+	closedir(d);
+	return 0;
+}
+
+int mkt_transfer_sweep(const char *dir, long min_age, mkt_transfer_swept_cb cb, void *ud)
+{
+	char *tmp = mkt_asprintf("%s/" MKT_TRANSFER_TMP_DIR, dir);
+	int ret;
+
+	/* The older layout, beside the targets, too: left by versions that
+	 * had no MKT_TRANSFER_TMP_DIR, or by transfers without private_tmp. */
+	if ((ret = sweep_dir(tmp, min_age, cb, ud)) == 0)
+		ret = sweep_dir(dir, min_age, cb, ud);
+	rmdir(tmp);     /* when empty; a transfer that needs it makes it again */
+	free(tmp);
+	return ret;
 }

@@ -272,7 +272,11 @@ int mkt_config_load(mkt_config **out, const char *path)
 	    (ret = get_int(c->tmpl, NULL, "MONITORING_INTERVAL_MARKET", 1, 1 << 30, 600,
 			   &c->monitoring_interval, path)) < 0 ||
 	    (ret = get_int(c->tmpl, rpc, "MAX_CONN", 1, 10000, 30, &c->rpc_max_conn, path)) < 0 ||
-	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0)
+	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0 ||
+	    (ret = get_int(c->tmpl, NULL, "MAX_IMAGE_SIZE", 0, 1 << 30, 64 * 1024,
+			   &c->max_image_size_mb, path)) < 0 ||
+	    (ret = get_int(c->tmpl, NULL, "DATASTORE_RESERVED_MB", 0, 1 << 30, 0,
+			   &c->datastore_reserved_mb, path)) < 0)
 		goto cleanup;
 	if ((ret = get_int(c->tmpl, mad, "WORKERS", 1, 1024, 15, &c->driver_workers, path)) < 0 ||
 	    (ret = get_int(c->tmpl, mad, "TIMEOUT", 1, 7 * 24 * 3600, 600, &timeout, path)) < 0)

@@ -54,6 +54,12 @@ typedef struct {
 	int monitoring_interval;
 	int rpc_max_conn;
 	int rpc_timeout;
+	/* MAX_IMAGE_SIZE (MB, 0: none): the most an image may hold once
+	 * unpacked, in marketd's copies and in the drivers' exports. */
+	int max_image_size_mb;
+	/* DATASTORE_RESERVED_MB: free space a copy into a datastore leaves on
+	 * its file system, unless the datastore's RESERVED_MB says otherwise. */
+	int datastore_reserved_mb;
 	char *driver_dir;       /* DRIVER_DIR: <dir>/<MARKET_MAD>/<action> */
 	int driver_workers;     /* MARKET_MAD/WORKERS */
 	/* MARKET_MAD/<ACTION>_TIMEOUT, defaulting to MARKET_MAD/TIMEOUT;

@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/transfer.h"
 #include "common/util.h"
 #include "common/xml.h"
 #include "datastore.h"
@@ -137,7 +138,8 @@ int mkt_datastore_allocate(mkt_core *core, const mkt_principal *who, const char 
 {
 	mkt_template *tmpl = NULL;
 	mkt_datastore *ds = NULL;
-	const char *name, *path;
+	const char *name, *path, *reserved;
+	long long mb;
 	int ret;
 
 	if ((ret = mkt_principal_require_admin(who, "CREATE", "DATASTORE", -1)) < 0 ||
@@ -147,6 +149,12 @@ int mkt_datastore_allocate(mkt_core *core, const mkt_principal *who, const char 
 	if ((ret = mkt_object_validate_name(name)) < 0)
 		goto cleanup;
 	path = mkt_template_value(tmpl, "BASE_PATH");
+	if ((reserved = mkt_template_get(tmpl, "RESERVED_MB")) &&
+	    (mkt_util_parse_long(reserved, &mb) < 0 || mb < 0)) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "RESERVED_MB must be a number of MB, not '%s'",
+				    reserved);
+		goto cleanup;
+	}
 	if (path && path[0] != '/') {
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "BASE_PATH must be an absolute path, not '%s'",
 				    path);
@@ -209,8 +217,14 @@ int mkt_datastore_delete(mkt_core *core, const mkt_principal *who, int id)
 				    "Datastore %d is not empty: it holds %d image(s)", id, n);
 		goto cleanup;
 	}
-	if ((ret = mkt_object_save(core, &mkt_datastore_class, obj, MKT_STORE_DELETE)) == 0)
-		rmdir(((mkt_datastore *)obj)->base_path);   /* only if empty */
+	if ((ret = mkt_object_save(core, &mkt_datastore_class, obj, MKT_STORE_DELETE)) == 0) {
+		char *tmp = mkt_asprintf("%s/" MKT_TRANSFER_TMP_DIR, ((mkt_datastore *)obj)->base_path);
+
+		/* Both only if empty. */
+		rmdir(tmp);
+		rmdir(((mkt_datastore *)obj)->base_path);
+		free(tmp);
+	}
 
  cleanup:
 	mkt_object_free(&mkt_datastore_class, obj);
@@ -223,4 +237,15 @@ int mkt_datastore_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 
 	mkt_store_query_init(&q);
 	return mkt_object_pool(core, who, &mkt_datastore_class, &q, "DATASTORE_POOL", out_xml);
+}
+
+uint64_t mkt_datastore_reserve(const mkt_core *core, const mkt_datastore *ds)
+{
+	const char *s = ds->obj.tmpl ? mkt_template_get(ds->obj.tmpl, "RESERVED_MB") : NULL;
+	long long mb;
+
+	/* Checked at allocation; a value edited since falls back too. */
+	if (!s || mkt_util_parse_long(s, &mb) < 0 || mb < 0)
+		mb = core->conf->datastore_reserved_mb;
+	return (uint64_t)mb << 20;
 }

@@ -7,6 +7,8 @@
 #ifndef MKT_DATASTORE_H
 #define MKT_DATASTORE_H
 
+#include <stdint.h>
+
 #include "object.h"
 
 #define MKT_DEFAULT_DATASTORE 1
@@ -29,5 +31,9 @@ int mkt_datastore_pool(mkt_core *core, const mkt_principal *who, char **out_xml)
 
 /* First start: the "default" datastore (id 1) under DATA_DIR/datastores/1. */
 int mkt_datastore_bootstrap(mkt_core *core);
+
+/* Bytes a copy into @ds leaves free on its file system: the datastore's
+ * RESERVED_MB, else marketd.conf DATASTORE_RESERVED_MB. */
+uint64_t mkt_datastore_reserve(const mkt_core *core, const mkt_datastore *ds);
 
 #endif

@@ -29,6 +29,7 @@
 #include "core/image.h"
 #include "core/marketapp.h"
 #include "driver/driver.h"
+#include "driver/imageflow.h"
 #include "driver/monitorflow.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -168,6 +169,9 @@ static int start(mkt_daemon *d)
 	    (ret = mkt_app_recover(d->core)) < 0 ||
 	    (ret = mkt_image_recover(d->core)) < 0)
 		return ret;
+	/* No copy of ours runs yet; an export driver left running by a
+	 * marketd that was killed still holds its file's lock. */
+	mkt_imageflow_sweep(d->core, 0);
 	if ((ret = mkt_rpc_server_new(&d->rpc, d->core, NULL, d->conf)) < 0)
 		return ret;
 	if (!d->foreground && (ret = daemonize(d->conf)) < 0)

@@ -30,6 +30,8 @@ typedef struct {
 	char *expect_md5;
 	char *format;            /* the app's, for driver exports */
 	mkt_netpolicy *networks; /* where a PATH URL may be fetched from; NULL: anywhere */
+	uint64_t max_size;       /* MAX_IMAGE_SIZE in bytes, 0: none */
+	uint64_t reserve;        /* the datastore's free-space reserve, bytes */
 	int shutdown;            /* cut short by a stop: leave it to recovery */
 } fill;
 
@@ -70,7 +72,8 @@ static void copy_job(void *ud, const volatile int *cancel)
 {
 	fill *f = ud;
 	mkt_transfer_opts o = {
-		.source = f->source, .target = f->target, .unpack = 1,
+		.source = f->source, .target = f->target, .unpack = 1, .private_tmp = 1,
+		.max_size = f->max_size, .reserve = f->reserve,
 		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
 		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
 		.networks = f->networks,
@@ -115,17 +118,16 @@ static void export_done(const mkt_driver_reply *reply, void *ud)
 	fill_free(f);
 }
 
-static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
-			  mkt_driver_request *req, char **out_mad)
+static int export_request(mkt_core *core, mkt_image *im, const mkt_object *ds, int app_id,
+			  fill *f, mkt_driver_request *req, char **out_mad)
 {
-	mkt_object *app = NULL, *market = NULL, *ds = NULL;
+	mkt_object *app = NULL, *market = NULL;
 	mkt_buf extra = MKT_BUF_INIT;
 	int ret;
 
 	if ((ret = mkt_object_load(core, &mkt_app_class, app_id, &app)) < 0 ||
 	    (ret = mkt_object_load(core, &mkt_market_class, ((mkt_app *)app)->market_id,
-				   &market)) < 0 ||
-	    (ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
+				   &market)) < 0)
 		goto cleanup;
 	/* A catalog entry may come without an MD5: nothing to check then. */
 	if (((mkt_app *)app)->md5 && *((mkt_app *)app)->md5)
@@ -136,13 +138,17 @@ static int export_request(mkt_core *core, mkt_image *im, int app_id, fill *f,
 	mkt_image_class.format(core, &im->obj, MKT_FORMAT_STORE, &extra);
 	mkt_datastore_class.format(core, ds, MKT_FORMAT_STORE, &extra);
 	mkt_buf_add_elem(&extra, "EXPORT_TARGET", f->target);
+	/* The driver applies marketd's caps to what it writes. */
+	if (f->max_size)
+		mkt_buf_add_elem_int(&extra, "MAX_IMAGE_SIZE", (long long)(f->max_size >> 20));
+	if (f->reserve)
+		mkt_buf_add_elem_int(&extra, "RESERVED_MB", (long long)(f->reserve >> 20));
 	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra), req);
 
  cleanup:
 	mkt_buf_free(&extra);
 	mkt_object_free(&mkt_app_class, app);
 	mkt_object_free(&mkt_market_class, market);
-	mkt_object_free(&mkt_datastore_class, ds);
 	return ret;
 }
 
@@ -152,7 +158,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 	mkt_driver_request req = { .action = MKT_ACTION_EXPORT, .oid = image_id,
 				   .done = export_done, .progress = on_progress };
 	const char *from_app;
-	mkt_object *obj = NULL;
+	mkt_object *obj = NULL, *ds = NULL;
 	char *mad = NULL;
 	fill *f = mkt_calloc(1, sizeof(*f));
 	mkt_image *im;
@@ -166,9 +172,13 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 	im = (mkt_image *)obj;
 	f->target = mkt_strdup(im->source);
 	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
+	if ((ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
+		goto fail;
+	f->max_size = (uint64_t)core->conf->max_image_size_mb << 20;
+	f->reserve = mkt_datastore_reserve(core, (mkt_datastore *)ds);
 	from_app = mkt_template_value(obj->tmpl, "FROM_APP");
 	if (from_app && mkt_util_parse_long(from_app, &app_id) == 0) {
-		if ((ret = export_request(core, im, (int)app_id, f, &req, &mad)) < 0)
+		if ((ret = export_request(core, im, ds, (int)app_id, f, &req, &mad)) < 0)
 			goto fail;
 		req.oid = (int)app_id;
 		req.mad = mad;
@@ -219,6 +229,53 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 	free(mad);
 	if (f)
 		fill_free(f);
+	mkt_object_free(&mkt_datastore_class, ds);
 	mkt_object_free(&mkt_image_class, obj);
 	return ret;
+}
+
+static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)
+{
+	uint64_t *total = ud;
+
+	total[0]++;
+	total[1] += allocated;
+	mkt_log(MKT_LOG_INFO, "core", "removed %s, left by a copy that did not finish (%llu bytes, %llu allocated)",
+		path, (unsigned long long)size, (unsigned long long)allocated);
+}
+
+void mkt_imageflow_sweep(mkt_core *core, long min_age)
+{
+	mkt_store_query q;
+	int *ids = NULL;
+	char **paths = NULL;
+	size_t i, n = 0, npaths = 0;
+	uint64_t total[2] = { 0, 0 };
+
+	pthread_mutex_lock(&core->lock);
+	mkt_store_query_init(&q);
+	if (mkt_store_list_ids(core->store, MKT_TABLE_DATASTORE, &q, &ids, &n) < 0)
+		mkt_log(MKT_LOG_WARN, "core", "cannot list the datastores to sweep: %s", mkt_error_message());
+	paths = mkt_calloc(n ? n : 1, sizeof(*paths));
+	for (i = 0; i < n; i++) {
+		mkt_object *obj = NULL;
+
+		if (mkt_object_load(core, &mkt_datastore_class, ids[i], &obj) == 0)
+			paths[npaths++] = mkt_strdup(((mkt_datastore *)obj)->base_path);
+		mkt_object_free(&mkt_datastore_class, obj);
+	}
+	mkt_error_clear();
+	pthread_mutex_unlock(&core->lock);
+
+	/* Unlinking a large file can take a while: not under the lock. */
+	for (i = 0; i < npaths; i++) {
+		if (mkt_transfer_sweep(paths[i], min_age, on_swept, total) < 0)
+			mkt_log(MKT_LOG_WARN, "core", "cannot sweep temporary files: %s", mkt_error_message());
+		free(paths[i]);
+	}
+	if (total[0])
+		mkt_log(MKT_LOG_INFO, "core", "removed %llu temporary file(s) from the datastores: %llu bytes freed",
+			(unsigned long long)total[0], (unsigned long long)total[1]);
+	free(paths);
+	free(ids);
 }

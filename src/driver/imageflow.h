@@ -18,4 +18,11 @@
 int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
 			int image_id);
 
+/* Remove from every datastore the temporary files of copies that were
+ * killed (marketd's own, the drivers' exports), untouched for @min_age
+ * seconds and not locked by a copy still running (mkt_transfer_sweep());
+ * logs each file and the total.  Takes core->lock only to list the
+ * datastores; call without it. */
+void mkt_imageflow_sweep(mkt_core *core, long min_age);
+
 #endif

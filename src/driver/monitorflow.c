@@ -10,13 +10,19 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/buf.h"
 #include "core/catalog.h"
+#include "imageflow.h"
 #include "appflow.h"
 #include "monitorflow.h"
 
 /* The first pass comes this long after start (oned's), or after one
  * interval when that is shorter. */
 #define FIRST_PASS_DELAY 5
+
+/* Seconds past a time limit after which a temporary file is a killed
+ * driver's: marketd sends SIGKILL 5 s after SIGTERM. */
+#define SWEEP_MARGIN 10
 
 struct mkt_monitor_loop {
 	mkt_core *core;
@@ -55,12 +61,17 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_MONITOR, .oid = market_id,
 				   .done = pass_done, .own_failure_log = 1 };
+	mkt_buf extra = MKT_BUF_INIT;
 	char *mad = NULL;
 	int ret;
 
 	if ((ret = mkt_catalog_begin_pass(core, market_id, &mad)) != 0)
 		return ret > 0 ? 0 : ret;
-	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, "", &req)) == 0)
+	/* A driver's temporary file of an import older than its time limit
+	 * is a killed import's: the driver may sweep it. */
+	mkt_buf_add_elem_int(&extra, "IMPORT_TIMEOUT", core->conf->driver_timeout[MKT_TIMEOUT_IMPORT]);
+	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, mkt_buf_cstr(&extra),
+					&req)) == 0)
 		ret = mkt_appflow_submit(drv, core, &req, mad, market_id);
 	if (ret < 0) {
 		mkt_error saved;
@@ -69,6 +80,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 		mkt_catalog_end_pass(core, market_id, NULL, saved.message);
 		mkt_error_restore(&saved);
 	}
+	mkt_buf_free(&extra);
 	free(mad);
 	return ret;
 }
@@ -113,6 +125,10 @@ static void *loop_main(void *arg)
 			continue;
 		pthread_mutex_unlock(&loop->lock);
 		monitor_all(loop);
+		/* After a driver's export is killed, its temporary file: older
+		 * than the export time limit and the 5 s to the SIGKILL. */
+		mkt_imageflow_sweep(loop->core,
+				    loop->core->conf->driver_timeout[MKT_TIMEOUT_EXPORT] + SWEEP_MARGIN);
 		pthread_mutex_lock(&loop->lock);
 		/* From the end of this pass's start-up, so a slow store never
 		 * makes passes pile up. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1064,6 +1065,276 @@ START_TEST(test_sparse)
 }
 END_TEST
 
+/* "tar --sparse -cf <name>.tar <name>" of a fixture, by GNU tar: its
+ * sparse members are what the transfer must give their logical size. */
+static char *make_sparse_tar(const char *name)
+{
+	char *tar = mkt_asprintf("%s/%s.tar", srcdir, name);
+	pid_t pid;
+	int status;
+
+	if (access(tar, F_OK) == 0)
+		return tar;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execlp("tar", "tar", "--sparse", "-C", srcdir, "-cf", tar, name, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "tar --sparse failed");
+	return tar;
+}
+
+/* A file of @len zero bytes, all of it a hole. */
+static char *make_zeros(const char *name, off_t len)
+{
+	char *path = fixture(name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, len), 0);
+	close(fd);
+	return path;
+}
+
+static const struct {
+	const char *file;
+	off_t zeros;            /* make it: all zeros, this long; 0: a fixture */
+} sparse_tars[] = {
+	{ "zeros-10m.img", 10 * MIB },
+	{ "sparse.img", 0 },    /* data, holes between and at the end */
+};
+
+START_TEST(test_unpack_sparse_tar)
+{
+	mkt_transfer_result res;
+	char *file = sparse_tars[_i].zeros ? make_zeros(sparse_tars[_i].file, sparse_tars[_i].zeros)
+					   : fixture(sparse_tars[_i].file);
+	char *tar = make_sparse_tar(sparse_tars[_i].file), *dir;
+	char *target = run_ok(tar, 1, &res, &dir);
+	struct stat src_st, st;
+
+	ck_assert_int_eq(stat(file, &src_st), 0);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_int_eq(st.st_size, src_st.st_size);
+	ck_assert_uint_eq(res.bytes_out, (uint64_t)src_st.st_size);
+	assert_same_file(file, target);
+	assert_out_digests(&res, file);
+	ck_assert_msg((uint64_t)st.st_blocks * 512 <= 2 * MIB,
+		      "%lld bytes allocated: the holes were written", (long long)st.st_blocks * 512);
+	free(file);
+	free(tar);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+/* A gzip bomb in miniature: 8 MiB of zeros in a few KiB. */
+START_TEST(test_max_size)
+{
+	char *zeros = make_zeros("zeros-8m.img", 8 * MIB), *dir = outdir();
+	char *bomb = fixture("zeros-8m.img.gz"), *target = path_in(dir, "image");
+	char *plain = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = bomb, .target = target, .unpack = 1, .max_size = MIB };
+	mkt_transfer_result res;
+
+	write_archive("zeros-8m.img.gz", archive_write_add_filter_gzip, 1,
+		      (const member[]){ { "data", "zeros-8m.img" } }, 1);
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_EINVAL, "more than MAX_IMAGE_SIZE (1 MiB)");
+	ck_assert_int_eq(access(target, F_OK), -1);
+	ck_assert_int_eq(count_parts(dir), 0);
+	/* A plain copy is capped too. */
+	o.source = plain;
+	o.max_size = PLAIN_LEN - 1;
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_EINVAL, "MAX_IMAGE_SIZE");
+	ck_assert_int_eq(count_parts(dir), 0);
+	/* Exactly the limit is allowed. */
+	o.max_size = PLAIN_LEN;
+	ck_assert_msg(mkt_transfer_run(&o, &res) == 0, "%s", mkt_error_message());
+	ck_assert_uint_eq(res.bytes_out, PLAIN_LEN);
+	free(zeros);
+	free(bomb);
+	free(plain);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_reserve)
+{
+	char *dir = outdir(), *target = path_in(dir, "image"), *src = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = src, .target = target, .reserve = 1ULL << 62 };
+
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_ERROR, "MiB reserved");
+	ck_assert_int_eq(access(target, F_OK), -1);
+	ck_assert_int_eq(count_parts(dir), 0);
+	o.reserve = 1;
+	ck_assert_msg(mkt_transfer_run(&o, NULL) == 0, "%s", mkt_error_message());
+	free(src);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+typedef struct {
+	const char *fifo;
+	const char *dir;
+	int beside;             /* temporary files seen beside the target */
+	int hidden;             /* in .marketd-tmp, and locked */
+	int mode;               /* of .marketd-tmp */
+} tmp_seen;
+
+/* Feed the transfer through a FIFO and look at its temporary file while it
+ * waits for the rest. */
+static void *feed_and_look(void *ud)
+{
+	tmp_seen *t = ud;
+	char *hidden = path_in(t->dir, ".marketd-tmp");
+	unsigned char data[8192] = { 1 };
+	int fd = open(t->fifo, O_WRONLY), tries;
+	struct stat st;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	for (tries = 0; tries < 500 && !t->hidden; tries++) {
+		DIR *d = opendir(hidden);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char *path = path_in(hidden, e->d_name);
+			int tfd = strstr(e->d_name, ".part.") ? open(path, O_RDONLY) : -1;
+
+			if (tfd >= 0 && flock(tfd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+				t->hidden++;
+			if (tfd >= 0)
+				close(tfd);
+			free(path);
+		}
+		if (d)
+			closedir(d);
+		usleep(10000);
+	}
+	t->beside = count_parts(t->dir);
+	t->mode = stat(hidden, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+	ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	close(fd);
+	free(hidden);
+	return NULL;
+}
+
+START_TEST(test_private_tmp)
+{
+	char *dir = outdir(), *target = path_in(dir, "image"), *fifo = path_in(dir, "fifo");
+	char *hidden = path_in(dir, ".marketd-tmp"), *plain = fixture("plain.bin");
+	tmp_seen seen = { .fifo = fifo, .dir = dir };
+	mkt_transfer_opts o = { .source = fifo, .target = target, .private_tmp = 1 };
+	mkt_transfer_result res;
+	pthread_t feeder;
+	struct stat st;
+
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(pthread_create(&feeder, NULL, feed_and_look, &seen), 0);
+	ck_assert_msg(mkt_transfer_run(&o, &res) == 0, "%s", mkt_error_message());
+	pthread_join(feeder, NULL);
+	ck_assert_uint_eq(res.bytes_out, 16384);
+	ck_assert_int_eq(seen.beside, 0);
+	ck_assert_int_eq(seen.hidden, 1);
+	ck_assert_int_eq(seen.mode, 0700);
+	/* Removed once empty again, a failure's too. */
+	ck_assert_int_eq(stat(hidden, &st), -1);
+	o.source = plain;
+	o.max_size = 1;
+	ck_assert_int_eq(mkt_transfer_run(&o, NULL), MKT_EINVAL);
+	ck_assert_int_eq(stat(hidden, &st), -1);
+	free(plain);
+	free(hidden);
+	free(fifo);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+typedef struct {
+	int files;
+	uint64_t bytes;
+} swept;
+
+static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)
+{
+	swept *sw = ud;
+
+	(void)allocated;
+	ck_assert_ptr_nonnull(strstr(path, ".part."));
+	sw->files++;
+	sw->bytes += size;
+}
+
+static char *leftover(const char *dir, const char *name, size_t len, int old)
+{
+	char *path = path_in(dir, name);
+	unsigned char *data = mkt_calloc(1, len);
+	struct timeval tv[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+
+	write_all(path, data, len);
+	if (old)
+		ck_assert_int_eq(utimes(path, tv), 0);
+	free(data);
+	return path;
+}
+
+START_TEST(test_sweep)
+{
+	char *dir = outdir(), *hidden = path_in(dir, ".marketd-tmp");
+	char *dead, *alive, *old_layout, *young, *image, *other;
+	swept sw = { 0 };
+	int fd;
+
+	ck_assert_int_eq(mkdir(hidden, 0700), 0);
+	dead = leftover(hidden, "image.part.ABCDEF", 1000, 1);
+	alive = leftover(hidden, "image2.part.GHIJKL", 10, 1);
+	old_layout = leftover(dir, "image3.part.MNOPQR", 2000, 1);
+	young = leftover(hidden, "image4.part.STUVWX", 10, 0);
+	image = leftover(dir, "image", 10, 1);
+	other = leftover(dir, "notes.part.AB", 10, 1);
+	/* A transfer still writing holds the lock (another open file
+	 * description, as another process's would be). */
+	fd = open(alive, O_RDONLY);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+
+	ck_assert_int_eq(mkt_transfer_sweep(dir, 60, on_swept, &sw), 0);
+	ck_assert_int_eq(sw.files, 2);
+	ck_assert_uint_eq(sw.bytes, 3000);
+	ck_assert_int_eq(access(dead, F_OK), -1);
+	ck_assert_int_eq(access(old_layout, F_OK), -1);
+	ck_assert_int_eq(access(alive, F_OK), 0);
+	ck_assert_int_eq(access(young, F_OK), 0);
+	ck_assert_int_eq(access(image, F_OK), 0);
+	ck_assert_int_eq(access(other, F_OK), 0);
+
+	close(fd);      /* the writer died */
+	memset(&sw, 0, sizeof(sw));
+	ck_assert_int_eq(mkt_transfer_sweep(dir, 60, on_swept, &sw), 0);
+	ck_assert_int_eq(sw.files, 1);
+	ck_assert_int_eq(access(alive, F_OK), -1);
+	ck_assert_int_eq(access(young, F_OK), 0);
+	ck_assert_int_eq(mkt_transfer_sweep(dir, 0, NULL, NULL), 0);
+	ck_assert_int_eq(access(young, F_OK), -1);
+	/* The empty directory goes too. */
+	ck_assert_int_eq(access(hidden, F_OK), -1);
+	/* Nothing to sweep where there is no directory. */
+	ck_assert_int_eq(mkt_transfer_sweep(hidden, 0, NULL, NULL), 0);
+	free(dead);
+	free(alive);
+	free(old_layout);
+	free(young);
+	free(image);
+	free(other);
+	free(hidden);
+	free(dir);
+}
+END_TEST
+
 typedef struct {
 	int calls;
 	uint64_t last_done;
@@ -1629,6 +1900,11 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_stdout_full);
 	tcase_add_test(tc, test_device_target);
 	tcase_add_test(tc, test_sparse);
+	tcase_add_loop_test(tc, test_unpack_sparse_tar, 0, N_ELEMS(sparse_tars));
+	tcase_add_test(tc, test_max_size);
+	tcase_add_test(tc, test_reserve);
+	tcase_add_test(tc, test_private_tmp);
+	tcase_add_test(tc, test_sweep);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_cancel_local);
 	tcase_add_test(tc, test_probe_local);
