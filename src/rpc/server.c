@@ -166,12 +166,14 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 			      void *call_info)
 {
 	method_slot *slot = server_info;
+	const mkt_rpc_call *call = call_info;
 	const mkt_rpc_method *m = slot->method;
 	const mkt_rpc_env *renv = &slot->srv->env;
 	mkt_core *core = renv->core;
 	mkt_rpc_arg args[MKT_RPC_MAX_ARGS];
 	mkt_rpc_result result = { 0, -1, NULL };
 	mkt_principal who = { .uid = -1 };
+	mkt_login login;
 	xmlrpc_value *reply = NULL, *sv = NULL;
 	const char *session = NULL;
 	int nparams, ret, resp_id = -1;
@@ -196,14 +198,25 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	if (m->sig[m->sig[0] == '|'] == 'i' && args[0].present)
 		resp_id = args[0].i;
 
+	/* A password not in the session cache is verified without the core
+	 * lock: its yescrypt must not stall every other caller (user.h). */
+	mkt_login_init(&login, core, session, call ? call->client_addr : NULL);
 	pthread_mutex_lock(&core->lock);
-	ret = mkt_user_authenticate(core, session, &who);
+	ret = mkt_user_authenticate(core, &login, &who);
+	if (ret == 1) {
+		pthread_mutex_unlock(&core->lock);
+		mkt_user_verify(core, &login);
+		pthread_mutex_lock(&core->lock);
+		ret = mkt_user_authenticate(core, &login, &who);
+	}
 	if (ret == 0)
 		ret = m->handler(renv, &who, m, args, &result);
 	pthread_mutex_unlock(&core->lock);
+	mkt_login_clear(&login);
 
 	if (ret < 0) {
-		mkt_log(ret == MKT_EAUTH || ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
+		/* Failed logins are logged by the throttle, rate-limited. */
+		mkt_log(ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
 		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
 	} else if (result.is_text) {
