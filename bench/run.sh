@@ -30,3 +30,6 @@ python3 "$MKT_SRCDIR/bench/catalog_bench.py"
 
 echo "== ${BENCH_SIZE_MB:-1024} MiB through the s3 driver vs s3cmd (s3rver on loopback)"
 python3 "$MKT_SRCDIR/bench/s3_bench.py"
+
+echo "== XML-RPC calls from ${RPC_BENCH_CLIENTS:-8} keep-alive clients (ab)"
+python3 "$MKT_SRCDIR/bench/rpc_bench.py"
