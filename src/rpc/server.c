@@ -318,7 +318,8 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 		ret = -1;
 		goto cleanup;
 	}
-	out->content_type = "text/xml";
+	/* What Abyss sent, and oned sends. */
+	out->content_type = "text/xml; charset=utf-8";
 	out->body_len = XMLRPC_MEMBLOCK_SIZE(char, reply);
 	out->body = mkt_malloc(out->body_len + 1);
 	memcpy(out->body, XMLRPC_MEMBLOCK_CONTENTS(char, reply), out->body_len);
