@@ -217,8 +217,12 @@ class LoginThrottling(harness.TestCase):
         times = []
         try:
             time.sleep(0.5)
+            # At least 20 calls, and as many as it takes for the storm to
+            # be well under way (a loaded machine hashes the first guesses
+            # slowly).
+            deadline = time.monotonic() + 20
             with d.proxy(timeout=30) as p:
-                for _ in range(20):
+                while len(times) < 20 or (len(guesses) < 40 and time.monotonic() < deadline):
                     t0 = time.monotonic()
                     r = p.one.user.info(bystander, -1)
                     times.append(time.monotonic() - t0)
@@ -227,7 +231,7 @@ class LoginThrottling(harness.TestCase):
             stop.set()
             for t in threads:
                 t.join(30)
-        self.assertGreater(len(guesses), 20)
+        self.assertGreaterEqual(len(guesses), 40)
         self.assertTrue(all(g is True for g in guesses), "a guess was not refused cleanly")
         self.assertLess(statistics.median(times), 0.25,
                         "another user's calls took %s s during the storm"
