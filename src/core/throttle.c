@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "throttle.h"
 
 #define SLOTS 4096          /* per kind; a power of two */
@@ -48,6 +49,7 @@ typedef struct {
 
 struct mkt_throttle {
 	pthread_mutex_t lock;
+	uint64_t seed;               /* so that no one can pick colliding names */
 	entry table[KIND_LAST][SLOTS];
 	int64_t last_log_ms;
 	unsigned long unlogged;      /* failures since the last log line */
@@ -62,10 +64,10 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* FNV-1a; 0 is kept for free slots. */
-static uint64_t key_of(const char *s)
+/* FNV-1a from a random start; 0 is kept for free slots. */
+static uint64_t key_of(const mkt_throttle *t, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 1469598103934665603ULL ^ t->seed;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -77,7 +79,7 @@ static uint64_t key_of(const char *s)
  * there, else the one whose last failure is oldest. */
 static entry *lookup(mkt_throttle *t, kind k, const char *s, int64_t now, int make)
 {
-	uint64_t key = key_of(s);
+	uint64_t key = key_of(t, s);
 	entry *slots = t->table[k], *victim = NULL;
 	size_t i, at = (size_t)key & (SLOTS - 1);
 
@@ -187,6 +189,13 @@ mkt_throttle *mkt_throttle_new(void)
 	mkt_throttle *t = mkt_calloc(1, sizeof(*t));
 
 	pthread_mutex_init(&t->lock, NULL);
+	/* Without randomness the keys are only more predictable: evicting a
+	 * user's entry then takes a few chosen names, which the address's
+	 * own count still catches. */
+	if (mkt_util_random(&t->seed, sizeof(t->seed)) < 0) {
+		t->seed = (uint64_t)now_ms();
+		mkt_error_clear();
+	}
 	return t;
 }
 
