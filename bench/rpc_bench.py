@@ -6,7 +6,8 @@ marketplace and an app, then drives one.system.version and
 one.marketapp.info from RPC_BENCH_CLIENTS (8) keep-alive clients for
 RPC_BENCH_SECONDS (10) each, with ab (apache2-utils) when it is installed,
 else with Python http.client threads (slower clients: the figures are then
-a floor).  Prints one table row per call: requests/s, p50, p99.
+a floor).  Prints one table row per call: requests/s, p50, p99; with ab,
+one more row for clients that open a new connection for every call.
 
     MKT_BUILDDIR=. MKT_SRCDIR=. python3 bench/rpc_bench.py
 """
@@ -33,13 +34,14 @@ CLIENTS = int(os.environ.get("RPC_BENCH_CLIENTS", "8"))
 SECONDS = float(os.environ.get("RPC_BENCH_SECONDS", "10"))
 
 
-def run_ab(port, body):
-    """(requests/s, p50 ms, p99 ms, failed) from ab -k."""
+def run_ab(port, body, keep_alive=True):
+    """(requests/s, p50 ms, p99 ms, failed) from ab (-k: keep-alive)."""
     with tempfile.NamedTemporaryFile(suffix=".xml") as f:
         f.write(body)
         f.flush()
         out = subprocess.run(
-            ["ab", "-q", "-k", "-c", str(CLIENTS), "-t", str(SECONDS), "-n", "10000000",
+            ["ab", "-q"] + (["-k"] if keep_alive else []) +
+            ["-c", str(CLIENTS), "-t", str(SECONDS), "-n", "10000000",
              "-p", f.name, "-T", "text/xml", "http://127.0.0.1:%d/RPC2" % port],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
     rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
@@ -48,13 +50,14 @@ def run_ab(port, body):
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
     complete = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
-    kept = int(re.search(r"Keep-Alive requests:\s+(\d+)", out).group(1))
-    if kept < complete * 0.99:
+    kept = re.search(r"Keep-Alive requests:\s+(\d+)", out)
+    kept = int(kept.group(1)) if kept else 0
+    if keep_alive and kept < complete * 0.99:
         print("warning: only %d of %d requests reused a connection" % (kept, complete))
     return rps, p50, p99, failed + (int(non2xx.group(1)) if non2xx else 0)
 
 
-def run_python(port, body):
+def run_python(port, body, keep_alive=True):
     """The same with keep-alive http.client connections in threads."""
     times, failed = [], []
     deadline = time.monotonic() + SECONDS
@@ -97,10 +100,16 @@ def main():
         run = run_ab if shutil.which("ab") else run_python
         print("%d keep-alive clients (%s), %g s per call, marketd from %s"
               % (CLIENTS, tool, SECONDS, harness.BUILDDIR))
-        print("%-22s %10s %9s %9s %7s" % ("call", "req/s", "p50 ms", "p99 ms", "failed"))
+        print("%-30s %10s %9s %9s %7s" % ("call", "req/s", "p50 ms", "p99 ms", "failed"))
         for name, body in calls:
             rps, p50, p99, failed = run(d.port, body.encode())
-            print("%-22s %10.0f %9.1f %9.1f %7d" % (name, rps, p50, p99, failed))
+            print("%-30s %10.0f %9.1f %9.1f %7d" % (name, rps, p50, p99, failed))
+        if run is run_ab:
+            # What clients that open a connection per call (oned's own
+            # xmlrpc-c client, scripts) get.
+            rps, p50, p99, failed = run_ab(d.port, calls[0][1].encode(), keep_alive=False)
+            print("%-30s %10.0f %9.1f %9.1f %7d" % ("one.system.version, no k-a", rps, p50,
+                                                   p99, failed))
         d.stop()
     finally:
         d.cleanup()
