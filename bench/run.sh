@@ -33,3 +33,6 @@ python3 "$MKT_SRCDIR/bench/s3_bench.py"
 
 echo "== an Open Service Broker: a ${BENCH_OSB_SERVICES:-1000}x${BENCH_OSB_PLANS:-5} catalog, ${BENCH_OSB_PROVISIONS:-200} async provisions"
 python3 "$MKT_SRCDIR/bench/osb_bench.py"
+
+echo "== XML-RPC calls from ${RPC_BENCH_CLIENTS:-8} keep-alive clients (ab)"
+python3 "$MKT_SRCDIR/bench/rpc_bench.py"

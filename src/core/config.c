@@ -271,7 +271,10 @@ int mkt_config_load(mkt_config **out, const char *path)
 	    (ret = get_int(c->tmpl, NULL, "ZONE_ID", 0, 1 << 30, 0, &c->zone_id, path)) < 0 ||
 	    (ret = get_int(c->tmpl, NULL, "MONITORING_INTERVAL_MARKET", 1, 1 << 30, 600,
 			   &c->monitoring_interval, path)) < 0 ||
-	    (ret = get_int(c->tmpl, rpc, "MAX_CONN", 1, 10000, 30, &c->rpc_max_conn, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "MAX_CONN", 1, 100000, 1000, &c->rpc_max_conn, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "MAX_CONN_PER_IP", 0, 100000, 500,
+			   &c->rpc_max_conn_per_ip, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "THREADS", 1, 256, 8, &c->rpc_threads, path)) < 0 ||
 	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0 ||
 	    (ret = get_int(c->tmpl, NULL, "MAX_IMAGE_SIZE", 0, 1 << 30, 64 * 1024,
 			   &c->max_image_size_mb, path)) < 0 ||

@@ -52,7 +52,9 @@ typedef struct {
 	int log_level;
 	int zone_id;
 	int monitoring_interval;
-	int rpc_max_conn;
+	int rpc_max_conn;       /* RPC/MAX_CONN: connections at once */
+	int rpc_max_conn_per_ip;/* RPC/MAX_CONN_PER_IP: per client address, 0 none */
+	int rpc_threads;        /* RPC/THREADS: the front end's event threads */
 	int rpc_timeout;
 	/* MAX_IMAGE_SIZE (MB, 0: none): the most an image may hold once
 	 * unpacked, in marketd's copies and in the drivers' exports. */

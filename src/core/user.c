@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "common/xml.h"
 #include "object.h"
+#include "throttle.h"
 #include "user.h"
 
 #define AUTH_CACHE_SIZE 256
@@ -43,8 +44,9 @@ typedef struct {
 } cache_entry;
 
 struct mkt_auth_cache {
-	char *salt;
-	cache_entry entries[AUTH_CACHE_SIZE];
+	char *salt;                  /* read-only once made */
+	cache_entry entries[AUTH_CACHE_SIZE];   /* under the core lock */
+	mkt_throttle *throttle;      /* its own lock */
 };
 
 static const char auth_failed[] = "User couldn't be authenticated, aborting call.";
@@ -211,6 +213,7 @@ mkt_auth_cache *mkt_auth_cache_new(void)
 		free(c);
 		return NULL;
 	}
+	c->throttle = mkt_throttle_new();
 	return c;
 }
 
@@ -225,6 +228,7 @@ void mkt_auth_cache_free(mkt_auth_cache *c)
 		free(c->entries[i].digest);
 	}
 	free(c->salt);
+	mkt_throttle_free(c->throttle);
 	free(c);
 }
 
@@ -297,38 +301,92 @@ static int principal_fill(mkt_core *core, const user *u, mkt_principal *out)
 	return 0;
 }
 
-int mkt_user_authenticate(mkt_core *core, const char *session, mkt_principal *out)
+void mkt_login_init(mkt_login *l, mkt_core *core, const char *session, const char *client_addr)
 {
 	const char *colon = session ? strchr(session, ':') : NULL;
-	char *name = NULL, *digest = NULL;
+
+	memset(l, 0, sizeof(*l));
+	l->client_addr = mkt_strdup(client_addr ? client_addr : "?");
+	if (!colon)
+		return;
+	l->name = mkt_strndup(session, (size_t)(colon - session));
+	l->password = mkt_strdup(colon + 1);
+	/* The salt never changes: the digest needs no lock. */
+	l->digest = session_digest(core->auth_cache, l->password);
+}
+
+void mkt_login_clear(mkt_login *l)
+{
+	free(l->name);
+	if (l->password)
+		explicit_bzero(l->password, strlen(l->password));
+	free(l->password);
+	free(l->digest);
+	free(l->client_addr);
+	free(l->stored_hash);
+	memset(l, 0, sizeof(*l));
+}
+
+static int login_failed(mkt_core *core, mkt_login *l)
+{
+	mkt_throttle_fail(core->auth_cache->throttle, l->name ? l->name : "", l->client_addr, 0);
+	return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+}
+
+int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out)
+{
 	time_t now = time(NULL);
 	user u = { 0 };
 	int uid, ret;
 
-	if (!colon)
-		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
-	name = mkt_strndup(session, (size_t)(colon - session));
-	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, name, -1, &uid) < 0 ||
+	if (!l->name)
+		return login_failed(core, l);
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, l->name, -1, &uid) < 0 ||
 	    user_load(core, uid, &u) < 0 || !u.enabled) {
+		ret = l->verified ? mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed) :
+				    login_failed(core, l);
+		goto cleanup;
+	}
+	if (l->verified == 0 && l->digest && cache_check(core->auth_cache, &u, l->digest, now)) {
+		ret = principal_fill(core, &u, out);
+		goto cleanup;
+	}
+	if (l->verified == 0) {
+		free(l->stored_hash);
+		l->stored_hash = mkt_strdup(u.password);
+		ret = 1;
+		goto cleanup;
+	}
+	/* mkt_user_verify() counted a failure already. */
+	if (l->verified < 0 || strcmp(l->stored_hash, u.password) != 0) {
 		ret = mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
 		goto cleanup;
 	}
-	digest = session_digest(core->auth_cache, colon + 1);
-	if (!digest || !cache_check(core->auth_cache, &u, digest, now)) {
-		if (!password_matches(colon + 1, u.password)) {
-			ret = mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
-			goto cleanup;
-		}
-		if (digest)
-			cache_put(core->auth_cache, &u, digest, now);
-	}
+	if (l->digest)
+		cache_put(core->auth_cache, &u, l->digest, now);
 	ret = principal_fill(core, &u, out);
 
  cleanup:
-	free(name);
-	free(digest);
 	user_clear(&u);
 	return ret;
+}
+
+void mkt_user_verify(mkt_core *core, mkt_login *l)
+{
+	mkt_throttle *t = core->auth_cache->throttle;
+
+	if (mkt_throttle_check(t, l->name, l->client_addr) < 0) {
+		l->verified = -1;
+		mkt_throttle_fail(t, l->name, l->client_addr, 1);
+		return;
+	}
+	if (!password_matches(l->password, l->stored_hash)) {
+		l->verified = -1;
+		mkt_throttle_fail(t, l->name, l->client_addr, 0);
+		return;
+	}
+	l->verified = 1;
+	mkt_throttle_success(t, l->name);
 }
 
 /* ---- user operations ------------------------------------------------- */

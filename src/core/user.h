@@ -6,15 +6,46 @@
  * in-memory cache keyed by a cheap salted digest (sha256-crypt with a
  * per-process salt): the cache never holds a password, and a password
  * change invalidates it because the entry also records the stored hash.
+ * Failed logins are throttled (throttle.h); cached sessions never are.
  */
 #ifndef MKT_USER_H
 #define MKT_USER_H
 
 #include "core.h"
 
-/* Check "user:password" and fill @out (caller clears it).  MKT_EAUTH with
- * oned's message on any failure, without saying which part was wrong. */
-int mkt_user_authenticate(mkt_core *core, const char *session, mkt_principal *out);
+/* A login in progress.  Verifying a password must not hold the core lock
+ * (it is slow on purpose), so a login takes up to three steps:
+ *
+ *	mkt_login_init(&l, core, session, addr);             no lock
+ *	lock; ret = mkt_user_authenticate(core, &l, &who);
+ *	if (ret == 1) {                                      not in the cache
+ *		unlock; mkt_user_verify(core, &l);           yescrypt, throttled
+ *		lock; ret = mkt_user_authenticate(core, &l, &who);
+ *	}
+ *	... unlock; mkt_login_clear(&l);
+ *
+ * Failures are throttled per user and per client address (throttle.h). */
+typedef struct {
+	char *name;
+	char *password;
+	char *digest;             /* the session cache's key for the password */
+	char *client_addr;
+	char *stored_hash;        /* what mkt_user_verify() checks against */
+	int verified;             /* 0 not yet, 1 matches, -1 wrong or turned down */
+} mkt_login;
+
+void mkt_login_init(mkt_login *l, mkt_core *core, const char *session, const char *client_addr);
+void mkt_login_clear(mkt_login *l);
+
+/* With core->lock held: 0 with @out filled (caller clears it), 1 when the
+ * password must first be verified by mkt_user_verify(), or MKT_EAUTH with
+ * oned's message on any failure, without saying which part was wrong (nor
+ * whether the back-off turned the login down).  A password changed since
+ * it was verified fails. */
+int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out);
+/* Without the core lock: verify the password mkt_user_authenticate()
+ * asked for, unless the back-off turns the login down; counts failures. */
+void mkt_user_verify(mkt_core *core, mkt_login *l);
 
 /* Names for ids (caller frees); MKT_ENOTFOUND "Error getting user [n]." */
 int mkt_user_name(mkt_core *core, int uid, char **out);

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <libxml/parser.h>
-#include <xmlrpc-c/server_abyss.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -77,6 +77,25 @@ static char *auth_file_path(void)
 	if ((!home || !*home) && (pw = getpwuid(getuid())))
 		home = pw->pw_dir;
 	return mkt_asprintf("%s/.one/one_auth", home ? home : "/");
+}
+
+/* RPC MAX_CONN connections need as many descriptors: raise the usual
+ * soft 1024 towards the hard limit, but not to a million (drivers inherit
+ * it, and some close every descriptor up to it). */
+#define FD_LIMIT_WANTED 65536
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max < FD_LIMIT_WANTED ? rl.rlim_max : FD_LIMIT_WANTED;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void *signal_loop(void *arg)
@@ -213,12 +232,9 @@ static void stop(mkt_daemon *d)
 		pthread_kill(d->signal_thread, SIGTERM);
 		pthread_join(d->signal_thread, NULL);
 	}
-	/* Taking the core lock waits for a request still in a handler. */
-	if (d->core)
-		pthread_mutex_lock(&d->core->lock);
+	/* Lets the requests in flight finish and answer, then joins the
+	 * server's threads: never with the core lock held, which they take. */
 	mkt_rpc_server_free(d->rpc);
-	if (d->core)
-		pthread_mutex_unlock(&d->core->lock);
 	mkt_monitor_loop_stop(d->monitor);
 	mkt_serviceflow_free(d->services);
 	/* Running drivers are stopped; their callbacks record the outcome. */
@@ -240,12 +256,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	mkt_daemon d = { .config_path = MKT_SYSCONFDIR "/marketd/marketd.conf" };
-	xmlrpc_env env;
 	int c, ret;
 
-	/* Every request and driver action runs on a thread of its own, and
-	 * glibc would give each its own malloc arena: a few are plenty for a
-	 * daemon whose work is serialised by the core lock. */
+	/* Requests run on the front end's threads and driver actions on
+	 * threads of their own, and glibc would give each its own malloc
+	 * arena: a few are plenty for a daemon whose work is serialised by
+	 * the core lock. */
 	mallopt(M_ARENA_MAX, 2);
 
 	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
@@ -264,8 +280,7 @@ int main(int argc, char **argv)
 	}
 
 	xmlInitParser();
-	xmlrpc_env_init(&env);
-	xmlrpc_server_abyss_global_init(&env);
+	raise_fd_limit();
 	ret = start(&d);
 	if (ret < 0) {
 		fprintf(stderr, "marketd: %s\n", mkt_error_message());
@@ -274,8 +289,6 @@ int main(int argc, char **argv)
 	stop(&d);
 	mkt_log(MKT_LOG_INFO, "daemon", "marketd stopped");
 	mkt_log_close();
-	xmlrpc_server_abyss_global_term();
-	xmlrpc_env_clean(&env);
 	xmlCleanupParser();
 	return ret < 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /*
- * server.c: xmlrpc-c glue and the one dispatcher every method goes through.
+ * server.c: the XML-RPC route of the HTTP front end (http.h), xmlrpc-c's
+ * registry and the one dispatcher every method goes through.
  */
 #include <config.h>
 
@@ -14,21 +15,20 @@
 #include <unistd.h>
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
-#include <xmlrpc-c/abyss.h>
-#include <xmlrpc-c/server_abyss.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "core/user.h"
+#include "http.h"
 #include "request.h"
 #include "rpc.h"
 
-/* Requests are templates and ids; 2 MiB is far above any real one. */
-#define REQUEST_SIZE_LIMIT (2u * 1024 * 1024)
-/* Bodies are checked by mkt_rpc_request_check() (request.h) before
- * xmlrpc-c, whose recursion the depth limit there keeps far from this. */
-#define HANDLER_STACK_SIZE (1024u * 1024)
+/* What xmlrpc-c hands dispatch() as its call info: about the HTTP request,
+ * the same for every call of a system.multicall. */
+typedef struct {
+	const char *client_addr;
+} mkt_rpc_call;
 
 typedef struct {
 	mkt_rpc_server *srv;
@@ -38,9 +38,7 @@ typedef struct {
 struct mkt_rpc_server {
 	mkt_rpc_env env;
 	xmlrpc_registry *registry;
-	TChanSwitch *chan;
-	TServer abyss;
-	int abyss_created;
+	mkt_http *http;
 	method_slot *slots;
 	int fd;
 	int port;
@@ -168,12 +166,14 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 			      void *call_info)
 {
 	method_slot *slot = server_info;
+	const mkt_rpc_call *call = call_info;
 	const mkt_rpc_method *m = slot->method;
 	const mkt_rpc_env *renv = &slot->srv->env;
 	mkt_core *core = renv->core;
 	mkt_rpc_arg args[MKT_RPC_MAX_ARGS];
 	mkt_rpc_result result = { 0, -1, NULL };
 	mkt_principal who = { .uid = -1 };
+	mkt_login login;
 	xmlrpc_value *reply = NULL, *sv = NULL;
 	const char *session = NULL;
 	int nparams, ret, resp_id = -1;
@@ -198,14 +198,25 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	if (m->sig[m->sig[0] == '|'] == 'i' && args[0].present)
 		resp_id = args[0].i;
 
+	/* A password not in the session cache is verified without the core
+	 * lock: its yescrypt must not stall every other caller (user.h). */
+	mkt_login_init(&login, core, session, call ? call->client_addr : NULL);
 	pthread_mutex_lock(&core->lock);
-	ret = mkt_user_authenticate(core, session, &who);
+	ret = mkt_user_authenticate(core, &login, &who);
+	if (ret == 1) {
+		pthread_mutex_unlock(&core->lock);
+		mkt_user_verify(core, &login);
+		pthread_mutex_lock(&core->lock);
+		ret = mkt_user_authenticate(core, &login, &who);
+	}
 	if (ret == 0)
 		ret = m->handler(renv, &who, m, args, &result);
 	pthread_mutex_unlock(&core->lock);
+	mkt_login_clear(&login);
 
 	if (ret < 0) {
-		mkt_log(ret == MKT_EAUTH || ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
+		/* Failed logins are logged by the throttle, rate-limited. */
+		mkt_log(ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
 		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
 	} else if (result.is_text) {
@@ -266,34 +277,13 @@ static int bind_socket(const mkt_config *conf, int *out_fd, int *out_port)
 	return ret;
 }
 
-/* Abyss request handler that runs before the XML-RPC one: an oversized
- * body gets "413 Payload Too Large" instead of being read. */
-static void limit_handler(void *userdata, TSession *session, abyss_bool *handled)
+/* A body that fails the pre-check gets the fault xmlrpc-c itself would
+ * give a body it cannot parse. */
+static void refuse_xml(xmlrpc_env *env, mkt_rpc_request_status st, const char *msg,
+		       xmlrpc_mem_block **out)
 {
-	const char *len = RequestHeaderValue(session, "content-length");
-	char msg[128];
-
-	*handled = 0;
-	if (!len || strtoull(len, NULL, 10) <= REQUEST_SIZE_LIMIT)
-		return;
-	snprintf(msg, sizeof(msg), "Request body larger than %u bytes.", REQUEST_SIZE_LIMIT);
-	ResponseStatus(session, 413);
-	ResponseError2(session, msg);
-	*handled = 1;
-}
-
-static void process_xml(xmlrpc_env *env, void *arg, const char *xml, size_t len,
-			TSession *session, xmlrpc_mem_block **out)
-{
-	mkt_rpc_server *srv = arg;
-	mkt_rpc_request_status st;
 	xmlrpc_env fault;
-	char msg[256];
 
-	if ((st = mkt_rpc_request_check(xml, len, msg, sizeof(msg))) == MKT_RPC_REQUEST_OK) {
-		xmlrpc_registry_process_call2(env, srv->registry, xml, len, NULL, out);
-		return;
-	}
 	xmlrpc_env_init(&fault);
 	xmlrpc_env_set_fault_formatted(&fault, st == MKT_RPC_REQUEST_TOO_DEEP ?
 				       XMLRPC_LIMIT_EXCEEDED_ERROR : XMLRPC_PARSE_ERROR,
@@ -304,63 +294,53 @@ static void process_xml(xmlrpc_env *env, void *arg, const char *xml, size_t len,
 	xmlrpc_env_clean(&fault);
 }
 
-static int abyss_setup(mkt_rpc_server *srv, const mkt_config *conf)
+/* POST /RPC2: check the body, let xmlrpc-c decode it and call dispatch()
+ * (once, or once per call of a system.multicall), and encode the reply. */
+static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *out)
 {
-	struct ServerReqHandler3 guard = { NULL, limit_handler, srv, 0 };
-	xmlrpc_server_abyss_handler_parms hp;
-	const char *err = NULL;
-	abyss_bool ok = 0;
+	mkt_rpc_server *srv = arg;
+	mkt_rpc_call call = { req->client_addr };
+	xmlrpc_mem_block *reply = NULL;
+	mkt_rpc_request_status st;
 	xmlrpc_env env;
+	char msg[256];
 	int ret = 0;
 
-	ChanSwitchUnixCreateFd(srv->fd, &srv->chan, &err);
-	if (err)
-		goto abyss_error;
-	ServerCreateSwitch(&srv->abyss, srv->chan, &err);
-	if (err)
-		goto abyss_error;
-	srv->abyss_created = 1;
-	ServerSetTimeout(&srv->abyss, (xmlrpc_uint32_t)conf->rpc_timeout);
-	ServerSetKeepaliveTimeout(&srv->abyss, (xmlrpc_uint32_t)conf->rpc_timeout);
-	ServerSetKeepaliveMaxConn(&srv->abyss, 30);
-	ServerSetMaxConn(&srv->abyss, (unsigned)conf->rpc_max_conn);
-	ServerSetMaxConnBacklog(&srv->abyss, 128);
-	ServerSetAdvertise(&srv->abyss, 0);
-
-	memset(&hp, 0, sizeof(hp));
-	hp.xml_processor = process_xml;
-	hp.xml_processor_arg = srv;
-	hp.xml_processor_max_stack = HANDLER_STACK_SIZE;
-	hp.uri_path = "/RPC2";
 	xmlrpc_env_init(&env);
-	xmlrpc_server_abyss_set_handler3(&env, &srv->abyss, &hp, XMLRPC_AHPSIZE(chunk_response));
-	if (env.fault_occurred)
-		ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "cannot set up the API handler: %s",
-				    env.fault_string);
-	xmlrpc_env_clean(&env);
-	if (ret < 0)
-		return ret;
-	/* Abyss tries the most recently added handler first. */
-	ServerAddHandler3(&srv->abyss, &guard, &ok);
-	if (!ok) {
-		err = "cannot add the request size guard";
-		goto abyss_error;
+	if ((st = mkt_rpc_request_check(req->body, req->body_len, msg, sizeof(msg))) ==
+	    MKT_RPC_REQUEST_OK)
+		xmlrpc_registry_process_call2(&env, srv->registry, req->body, req->body_len, &call,
+					      &reply);
+	else
+		refuse_xml(&env, st, msg, &reply);
+	if (env.fault_occurred) {
+		mkt_log(MKT_LOG_ERROR, "rpc", "cannot answer a request: %s", env.fault_string);
+		ret = -1;
+		goto cleanup;
 	}
-	ServerInit2(&srv->abyss, &err);
-	if (err)
-		goto abyss_error;
-	return 0;
+	/* What Abyss sent, and oned sends. */
+	out->content_type = "text/xml; charset=utf-8";
+	out->body_len = XMLRPC_MEMBLOCK_SIZE(char, reply);
+	out->body = mkt_malloc(out->body_len + 1);
+	memcpy(out->body, XMLRPC_MEMBLOCK_CONTENTS(char, reply), out->body_len);
 
- abyss_error:
-	ret = mkt_error_set(MKT_ERROR, MKT_ERR_RPC, "cannot start the API server: %s", err);
-	free((char *)err);
+ cleanup:
+	if (reply)
+		XMLRPC_MEMBLOCK_FREE(char, reply);
+	xmlrpc_env_clean(&env);
 	return ret;
 }
+
+/* What the front end serves; a web page's files would be more rows. */
+static const mkt_http_route routes[] = {
+	{ "/RPC2", "POST", serve_rpc },
+};
 
 int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 		       const mkt_config *conf)
 {
 	mkt_rpc_server *srv = mkt_calloc(1, sizeof(*srv));
+	mkt_http_config hc = { 0 };
 	xmlrpc_env env;
 	size_t i;
 	int ret = 0;
@@ -369,7 +349,7 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 	srv->env.core = core;
 	srv->env.drv = drv;
 	srv->fd = -1;
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, REQUEST_SIZE_LIMIT);
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MKT_HTTP_BODY_LIMIT);
 	srv->registry = xmlrpc_registry_new(&env);
 	srv->slots = mkt_calloc(mkt_rpc_nmethods, sizeof(*srv->slots));
 	for (i = 0; !env.fault_occurred && i < mkt_rpc_nmethods; i++) {
@@ -389,8 +369,18 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 				    env.fault_string);
 		goto cleanup;
 	}
-	if ((ret = bind_socket(conf, &srv->fd, &srv->port)) < 0 ||
-	    (ret = abyss_setup(srv, conf)) < 0)
+	if ((ret = bind_socket(conf, &srv->fd, &srv->port)) < 0)
+		goto cleanup;
+	hc.listen_fd = srv->fd;
+	srv->fd = -1;       /* the front end owns it now */
+	hc.threads = (unsigned)conf->rpc_threads;
+	hc.max_conn = (unsigned)conf->rpc_max_conn;
+	hc.max_conn_per_addr = (unsigned)conf->rpc_max_conn_per_ip;
+	hc.timeout = (unsigned)conf->rpc_timeout;
+	hc.routes = routes;
+	hc.nroutes = sizeof(routes) / sizeof(routes[0]);
+	hc.arg = srv;
+	if ((ret = mkt_http_new(&srv->http, &hc)) < 0)
 		goto cleanup;
 	*out = MKT_STEAL(srv);
 
@@ -412,13 +402,12 @@ void mkt_rpc_server_set_services(mkt_rpc_server *srv, mkt_serviceflow *services)
 
 int mkt_rpc_server_run(mkt_rpc_server *srv)
 {
-	ServerRun(&srv->abyss);
-	return 0;
+	return mkt_http_run(srv->http);
 }
 
 void mkt_rpc_server_stop(mkt_rpc_server *srv)
 {
-	ServerTerminate(&srv->abyss);
+	mkt_http_stop(srv->http);
 }
 
 int mkt_rpc_server_port(const mkt_rpc_server *srv)
@@ -430,11 +419,8 @@ void mkt_rpc_server_free(mkt_rpc_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->abyss_created)
-		ServerFree(&srv->abyss);
-	if (srv->chan)
-		ChanSwitchDestroy(srv->chan);
-	else if (srv->fd >= 0)
+	mkt_http_free(srv->http);
+	if (srv->fd >= 0)
 		close(srv->fd);
 	if (srv->registry)
 		xmlrpc_registry_free(srv->registry);

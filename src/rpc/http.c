@@ -1,0 +1,314 @@
+/*
+ * http.c: the HTTP front end on libmicrohttpd (see http.h).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "http.h"
+
+#define LISTEN_BACKLOG 512
+
+struct mkt_http {
+	struct MHD_Daemon *mhd;
+	mkt_http_config conf;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int stopping;
+	unsigned in_flight;          /* requests past their handler, not yet sent */
+};
+
+/* One request's state, from its headers to its completion. */
+typedef struct {
+	const mkt_http_route *route;
+	char *body;
+	size_t len;
+	int too_large;
+	int counted;                 /* in mkt_http.in_flight */
+} request;
+
+/* Plain-text answers of the front end itself, one row per status. */
+static const struct {
+	unsigned status;
+	const char *text;
+} status_texts[] = {
+	{ MHD_HTTP_NOT_FOUND, "Not Found\n" },
+	{ MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n" },
+	{ MHD_HTTP_CONTENT_TOO_LARGE, "Request body larger than 2097152 bytes.\n" },
+	{ MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error\n" },
+};
+
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *type,
+			     char *body, size_t len, const char *allow)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result queue_status(struct MHD_Connection *c, unsigned status, const char *allow)
+{
+	const char *text = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(status_texts) / sizeof(status_texts[0]); i++) {
+		if (status_texts[i].status == status)
+			text = status_texts[i].text;
+	}
+	return queue(c, status, "text/plain", mkt_strdup(text), strlen(text), allow);
+}
+
+static void client_address(struct MHD_Connection *c, char *buf, size_t bufsz)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t sl = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						       sizeof(struct sockaddr_in);
+
+	if (!sa || getnameinfo(sa, sl, buf, bufsz, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(buf, bufsz, "?");
+}
+
+/* The first call, with the headers: route, or answer at once. */
+static enum MHD_Result on_headers(mkt_http *h, struct MHD_Connection *c, const char *url,
+				  const char *method, void **con_cls)
+{
+	const mkt_http_route *route = NULL, *path_match = NULL;
+	const char *len;
+	request *r;
+	size_t i;
+
+	for (i = 0; i < h->conf.nroutes; i++) {
+		const mkt_http_route *row = &h->conf.routes[i];
+
+		if (strcmp(row->path, url) != 0)
+			continue;
+		path_match = row;
+		if (!strcmp(row->method, method))
+			route = row;
+	}
+	if (!path_match)
+		return queue_status(c, MHD_HTTP_NOT_FOUND, NULL);
+	if (!route)
+		return queue_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, path_match->method);
+	/* Refuse before the body comes: MHD then closes the connection. */
+	len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (len && strtoull(len, NULL, 10) > MKT_HTTP_BODY_LIMIT)
+		return queue_status(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL);
+	r = mkt_calloc(1, sizeof(*r));
+	r->route = route;
+	*con_cls = r;
+	return MHD_YES;
+}
+
+/* A chunked body may still outgrow the limit: the rest is read and
+ * dropped (the connection timeout bounds how long), then 413. */
+static void on_body(request *r, const char *data, size_t size)
+{
+	if (r->too_large)
+		return;
+	if (size > MKT_HTTP_BODY_LIMIT - r->len) {
+		r->too_large = 1;
+		free(r->body);
+		r->body = NULL;
+		r->len = 0;
+		return;
+	}
+	r->body = mkt_realloc(r->body, r->len + size + 1);
+	memcpy(r->body + r->len, data, size);
+	r->len += size;
+	r->body[r->len] = '\0';
+}
+
+static enum MHD_Result on_complete(mkt_http *h, struct MHD_Connection *c, const char *url,
+				   const char *method, request *r)
+{
+	mkt_http_response resp = { MHD_HTTP_OK, "text/plain", NULL, 0 };
+	char addr[64];
+	mkt_http_request req = { method, url, r->body ? r->body : "", r->len, addr };
+
+	if (r->too_large)
+		return queue_status(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL);
+	client_address(c, addr, sizeof(addr));
+	pthread_mutex_lock(&h->mu);
+	h->in_flight++;
+	r->counted = 1;
+	pthread_mutex_unlock(&h->mu);
+	if (r->route->handler(h->conf.arg, &req, &resp) < 0) {
+		free(resp.body);
+		return queue_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	}
+	return queue(c, resp.status, resp.content_type, resp.body, resp.body_len, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	mkt_http *h = cls;
+	request *r = *con_cls;
+
+	if (!r)
+		return on_headers(h, c, url, method, con_cls);
+	if (*upload_data_size) {
+		on_body(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return on_complete(h, c, url, method, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	mkt_http *h = cls;
+	request *r = *con_cls;
+
+	if (!r)
+		return;
+	if (r->counted) {
+		pthread_mutex_lock(&h->mu);
+		h->in_flight--;
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->mu);
+	}
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* libmicrohttpd's own messages (a refused connection, a timeout) are
+ * about one client each: debug level, not warnings. */
+__attribute__((format(printf, 2, 0)))
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	mkt_log(MKT_LOG_DEBUG, "http", "%s", msg);
+}
+
+static int listen_on(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return mkt_error_set_os(errno, "cannot make the API socket non-blocking");
+	if (listen(fd, LISTEN_BACKLOG) < 0)
+		return mkt_error_set_os(errno, "cannot listen on the API socket");
+	return 0;
+}
+
+int mkt_http_new(mkt_http **out, const mkt_http_config *conf)
+{
+	mkt_http *h = mkt_calloc(1, sizeof(*h));
+
+	h->conf = *conf;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	*out = h;
+	return 0;
+}
+
+/* No new connection; the answers in flight get until the timeout to
+ * reach their clients; then every connection is closed. */
+static void shut_down(mkt_http *h)
+{
+	struct timespec deadline;
+	MHD_socket fd;
+
+	if ((fd = MHD_quiesce_daemon(h->mhd)) != MHD_INVALID_SOCKET)
+		close(fd);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += h->conf.timeout;
+	pthread_mutex_lock(&h->mu);
+	while (h->in_flight > 0 &&
+	       pthread_cond_timedwait(&h->cond, &h->mu, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&h->mu);
+	MHD_stop_daemon(h->mhd);
+	h->mhd = NULL;
+}
+
+int mkt_http_run(mkt_http *h)
+{
+	int fd = h->conf.listen_fd;
+	int ret;
+
+	h->conf.listen_fd = -1;     /* MHD's from here on, or closed */
+	if ((ret = listen_on(fd)) < 0) {
+		close(fd);
+		return ret;
+	}
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, on_request, h,
+				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				  MHD_OPTION_THREAD_POOL_SIZE, h->conf.threads,
+				  MHD_OPTION_CONNECTION_LIMIT, h->conf.max_conn,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->conf.max_conn_per_addr,
+				  MHD_OPTION_CONNECTION_TIMEOUT, h->conf.timeout,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		close(fd);
+		return mkt_error_set(MKT_ERROR, MKT_ERR_RPC,
+				     "cannot start the HTTP server (libmicrohttpd)");
+	}
+	pthread_mutex_lock(&h->mu);
+	while (!h->stopping)
+		pthread_cond_wait(&h->cond, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	shut_down(h);
+	return 0;
+}
+
+void mkt_http_stop(mkt_http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->stopping = 1;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void mkt_http_free(mkt_http *h)
+{
+	if (!h)
+		return;
+	if (h->conf.listen_fd >= 0)
+		close(h->conf.listen_fd);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
