@@ -9,9 +9,10 @@ BUILD="autoconf automake libtool pkg-config make gcc
 	libxml2-dev libcurl4-openssl-dev libsqlite3-dev libarchive-dev
 	libjansson-dev libxmlrpc-core-c3-dev libs3-dev libcrypt-dev libssl-dev
 	libsodium-dev"
-# groff-base, man-db (man) and mandoc: test/man_lint.sh lints the man pages.
+# groff-base, man-db (man) and mandoc: test/man_lint.sh lints the man pages;
+# clang: `make fuzz` (libFuzzer), which .ci/run runs.
 TEST="check python3 valgrind sqlite3 groff-base man-db mandoc nginx-light s3cmd
-	nodejs npm json-schema-test-suite"
+	nodejs npm json-schema-test-suite clang"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"
