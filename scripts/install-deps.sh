@@ -9,10 +9,11 @@ BUILD="autoconf automake libtool pkg-config make gcc
 	libxml2-dev libcurl4-openssl-dev libsqlite3-dev libarchive-dev
 	libjansson-dev libxmlrpc-core-c3-dev libs3-dev libcrypt-dev libssl-dev
 	libsodium-dev libmicrohttpd-dev"
-# groff-base, man-db (man) and mandoc: test/man_lint.sh lints the man pages.
-# apache2-utils (ab): bench/rpc_bench.py's keep-alive clients.
+# groff-base, man-db (man) and mandoc: test/man_lint.sh lints the man pages;
+# apache2-utils (ab): bench/rpc_bench.py's keep-alive clients;
+# clang: `make fuzz` (libFuzzer), which .ci/run runs.
 TEST="check python3 valgrind sqlite3 groff-base man-db mandoc nginx-light s3cmd
-	nodejs npm json-schema-test-suite apache2-utils"
+	nodejs npm json-schema-test-suite apache2-utils clang"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"

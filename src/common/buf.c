@@ -78,6 +78,9 @@ void mkt_buf_add_xml(mkt_buf *b, const char *s)
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
+		/* A parser reads a raw CR as LF: a value would change each time
+		 * it is stored and read back. */
+		case '\r': rep = "&#13;"; break;
 		default:
 			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
 				rep = "";

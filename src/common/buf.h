@@ -23,8 +23,9 @@ void mkt_buf_addn(mkt_buf *b, const char *s, size_t n);
 void mkt_buf_addc(mkt_buf *b, char c);
 void mkt_buf_printf(mkt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Append @s with &, <, >, " and ' escaped; control characters other than
- * tab/newline/CR (illegal in XML 1.0) are dropped. */
+/* Append @s with &, <, >, " and ' escaped, CR as &#13; (a parser would
+ * read it as LF); control characters other than tab/newline/CR (illegal
+ * in XML 1.0) are dropped. */
 void mkt_buf_add_xml(mkt_buf *b, const char *s);
 
 /* <tag>escaped text</tag>; a NULL text gives an empty element. */

@@ -157,6 +157,11 @@ static int parse_name(parser *ps, const char **name, size_t *len, const char *ve
 	if (*len == 0)
 		return syntax_error(ps->line, "expected an attribute name, found %s",
 				    found(ps));
+	/* A template is stored as XML: each name becomes an element name. */
+	if (!((start[0] >= 'A' && start[0] <= 'Z') || (start[0] >= 'a' && start[0] <= 'z') ||
+	      start[0] == '_'))
+		return syntax_error(ps->line, "attribute name %.*s must start with a letter or '_'",
+				    (int)(*len > 40 ? 40 : *len), start);
 	if (c != '=' && !mkt_template__is_blank(c) && c != '\n' && c != '\0' && c != '#' &&
 	    c != ',' && c != ']')
 		return syntax_error(ps->line,

@@ -49,6 +49,9 @@ static int group_load(mkt_core *core, int id, group *g)
 {
 	int ret = mkt_store_load(core->store, MKT_TABLE_GROUP, id, group_parse_row, g);
 
+	/* A corrupt row leaves @g half filled: nothing for the caller. */
+	if (ret < 0)
+		group_clear(g);
 	if (ret == MKT_ENOTFOUND)
 		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting group [%d].", id);
 	return ret;

@@ -137,6 +137,9 @@ static int user_load(mkt_core *core, int id, user *u)
 {
 	int ret = mkt_store_load(core->store, MKT_TABLE_USER, id, user_parse_row, u);
 
+	/* A corrupt row leaves @u half filled: nothing for the caller. */
+	if (ret < 0)
+		user_clear(u);
 	if (ret == MKT_ENOTFOUND)
 		return mkt_error_set(MKT_ENOTFOUND, MKT_ERR_CORE, "Error getting user [%d].", id);
 	return ret;

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "core/user.h"
+#include "decode.h"
 #include "http.h"
 #include "request.h"
 #include "rpc.h"
@@ -44,124 +44,6 @@ struct mkt_rpc_server {
 	int port;
 };
 
-/* Decode the parameters after the session into @args according to the
- * method's signature.  Returns 0, or fills *reply with an RPC_API failure. */
-static int decode_args(xmlrpc_env *env, const mkt_rpc_method *m, xmlrpc_value *params,
-		       int nparams, mkt_rpc_arg *args, xmlrpc_value **reply)
-{
-	const char *sig;
-	int idx = 1, optional = 0;
-	char msg[256];
-
-	for (sig = m->sig; *sig; sig++) {
-		mkt_rpc_arg *a = &args[idx - 1];
-		xmlrpc_value *v = NULL;
-		xmlrpc_type t;
-
-		if (*sig == '|') {
-			optional = 1;
-			continue;
-		}
-		if (idx >= nparams) {
-			if (optional)
-				break;
-			snprintf(msg, sizeof(msg), "Not enough parameters: %s takes %zu after the session",
-				 m->name, strlen(m->sig) - (strchr(m->sig, '|') ? 1 : 0));
-			goto fail;
-		}
-		xmlrpc_array_read_item(env, params, idx, &v);
-		t = xmlrpc_value_type(v);
-		switch (*sig) {
-		case 'i':
-		case 'b':
-			if (t == XMLRPC_TYPE_INT) {
-				xmlrpc_read_int(env, v, &a->i);
-			} else if (t == XMLRPC_TYPE_I8) {
-				xmlrpc_int64 l;
-
-				/* Truncating would alias another object's id. */
-				xmlrpc_read_i8(env, v, &l);
-				if (l < INT_MIN || l > INT_MAX) {
-					xmlrpc_DECREF(v);
-					snprintf(msg, sizeof(msg), "Parameter %d is out of range", idx + 1);
-					goto fail;
-				}
-				a->i = (int)l;
-			} else if (t == XMLRPC_TYPE_BOOL && *sig == 'b') {
-				xmlrpc_bool b;
-
-				xmlrpc_read_bool(env, v, &b);
-				a->i = b ? 1 : 0;
-			} else {
-				xmlrpc_DECREF(v);
-				snprintf(msg, sizeof(msg), "Parameter %d must be %s", idx + 1,
-					 *sig == 'i' ? "an int" : "a boolean");
-				goto fail;
-			}
-			break;
-		case 's':
-			if (t != XMLRPC_TYPE_STRING) {
-				xmlrpc_DECREF(v);
-				snprintf(msg, sizeof(msg), "Parameter %d must be a string", idx + 1);
-				goto fail;
-			}
-			xmlrpc_read_string(env, v, &a->s);
-			break;
-		case 'A': {
-			int n, j;
-
-			if (t != XMLRPC_TYPE_ARRAY) {
-				xmlrpc_DECREF(v);
-				snprintf(msg, sizeof(msg), "Parameter %d must be an array of ints", idx + 1);
-				goto fail;
-			}
-			n = xmlrpc_array_size(env, v);
-			a->ints = mkt_calloc((size_t)n, sizeof(int));
-			for (j = 0; j < n; j++) {
-				xmlrpc_value *e = NULL;
-
-				xmlrpc_array_read_item(env, v, j, &e);
-				if (xmlrpc_value_type(e) != XMLRPC_TYPE_INT) {
-					xmlrpc_DECREF(e);
-					xmlrpc_DECREF(v);
-					snprintf(msg, sizeof(msg), "Parameter %d must be an array of ints",
-						 idx + 1);
-					goto fail;
-				}
-				xmlrpc_read_int(env, e, &a->ints[j]);
-				xmlrpc_DECREF(e);
-			}
-			a->nints = (size_t)n;
-			break;
-		}
-		}
-		xmlrpc_DECREF(v);
-		if (env->fault_occurred) {
-			snprintf(msg, sizeof(msg), "Parameter %d: %s", idx + 1, env->fault_string);
-			xmlrpc_env_clean(env);
-			xmlrpc_env_init(env);
-			goto fail;
-		}
-		a->present = 1;
-		idx++;
-	}
-	return 0;
-
- fail:
-	*reply = mkt_rpc_failure(env, m->name, msg, MKT_RPC_RPC_API, -1);
-	return -1;
-}
-
-static void free_args(mkt_rpc_arg *args)
-{
-	int i;
-
-	for (i = 0; i < MKT_RPC_MAX_ARGS; i++) {
-		free((char *)args[i].s);
-		free(args[i].ints);
-	}
-}
-
 static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *server_info,
 			      void *call_info)
 {
@@ -174,27 +56,17 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	mkt_rpc_result result = { 0, -1, NULL };
 	mkt_principal who = { .uid = -1 };
 	mkt_login login;
-	xmlrpc_value *reply = NULL, *sv = NULL;
+	xmlrpc_value *reply = NULL;
 	const char *session = NULL;
-	int nparams, ret, resp_id = -1;
+	char msg[256];
+	int ret, resp_id = -1;
 
 	memset(args, 0, sizeof(args));
 	mkt_error_clear();
-	nparams = xmlrpc_array_size(env, params);
-	if (nparams < 1) {
-		reply = mkt_rpc_failure(env, m->name, "Missing the session string (user:password)",
-					MKT_RPC_RPC_API, -1);
+	if (mkt_rpc_decode_params(env, m, params, &session, args, msg, sizeof(msg)) < 0) {
+		reply = mkt_rpc_failure(env, m->name, msg, MKT_RPC_RPC_API, -1);
 		goto cleanup;
 	}
-	xmlrpc_array_read_item(env, params, 0, &sv);
-	if (xmlrpc_value_type(sv) != XMLRPC_TYPE_STRING) {
-		reply = mkt_rpc_failure(env, m->name, "Parameter 1 must be the session string",
-					MKT_RPC_RPC_API, -1);
-		goto cleanup;
-	}
-	xmlrpc_read_string(env, sv, &session);
-	if (decode_args(env, m, params, nparams, args, &reply) < 0)
-		goto cleanup;
 	if (m->sig[m->sig[0] == '|'] == 'i' && args[0].present)
 		resp_id = args[0].i;
 
@@ -229,11 +101,9 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	}
 
  cleanup:
-	if (sv)
-		xmlrpc_DECREF(sv);
 	free((char *)session);
 	free(result.text);
-	free_args(args);
+	mkt_rpc_args_clear(args);
 	mkt_principal_clear(&who);
 	return reply;
 }

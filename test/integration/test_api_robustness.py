@@ -299,6 +299,18 @@ class MalformedHTTP(Snapshot):
                    "<param><value><int>12abc</int></value></param></params></methodCall>"
                    % D.session).encode())
 
+    def test_bad_i8(self):
+        # xmlrpc-c 1.33's <i8> parser formats its fault from a missing
+        # argument: any content strtoll() rejects crashed the daemon
+        # before authentication (found by test/fuzz/rpc_fuzz.c).
+        for v in ("12x", "-", "1.5", "99999999999999999999", "<![CDATA[7 ]]>"):
+            for elem in ("i8", "ex:i8"):
+                with self.subTest(value=v, elem=elem):
+                    self.post(("<?xml version='1.0'?><methodCall><methodName>one.market.info"
+                               "</methodName><params><param><value><string>x:y</string></value>"
+                               "</param><param><value><%s>%s</%s></value></param></params>"
+                               "</methodCall>" % (elem, v, elem)).encode())
+
     def test_deep_nesting(self):
         depth = 5000
         body = ("<?xml version='1.0'?><methodCall><methodName>one.market.info</methodName>"

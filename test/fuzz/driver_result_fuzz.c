@@ -1,0 +1,105 @@
+/*
+ * driver_result_fuzz.c: libFuzzer target for what a driver prints on
+ * stdout: mkt_driver_parse_result() (template text or XML), then, as a
+ * monitor pass does (core/catalog.c), each APP="<base64 template>" entry
+ * decoded, parsed and turned into an app.
+ *
+ * Whatever app an entry makes must be storable: its store XML must load
+ * back, and format the same again (a catalog app that cannot be read back
+ * would make its market's every later pass fail).
+ */
+#include <config.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/template.h"
+#include "common/xml.h"
+#include "core/marketapp.h"
+#include "core/object.h"
+#include "driver/driver.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void reload(const mkt_buf *first)
+{
+	xmlDocPtr doc = NULL;
+	mkt_object *back = NULL;
+	mkt_buf second = MKT_BUF_INIT;
+
+	if (mkt_xml_parse(&doc, first->ptr, first->len) < 0 ||
+	    mkt_app_class.parse(&back, xmlDocGetRootElement(doc)) < 0) {
+		fprintf(stderr, "a catalog app's store XML does not load: %s\n--\n%s\n--\n",
+			mkt_error_message(), mkt_buf_cstr(first));
+		abort();
+	}
+	mkt_app_class.format(NULL, back, MKT_FORMAT_STORE, &second);
+	if (strcmp(mkt_buf_cstr(first), mkt_buf_cstr(&second)) != 0) {
+		fprintf(stderr, "a catalog app changed when stored and loaded:\n--\n%s\n--\n%s\n--\n",
+			mkt_buf_cstr(first), mkt_buf_cstr(&second));
+		abort();
+	}
+	mkt_object_free(&mkt_app_class, back);
+	xmlFreeDoc(doc);
+	mkt_buf_free(&second);
+}
+
+/* An APP entry as core/catalog.c's add_app() makes it. */
+static void apply_entry(const char *b64)
+{
+	static const unsigned char perms[MKT_PERM_BITS] = { 1, 1, 0, 1, 0, 0, 1, 0, 0 };
+	mkt_template *t = NULL;
+	mkt_app *a;
+	mkt_buf b = MKT_BUF_INIT;
+
+	if (mkt_template_parse_base64(&t, b64) < 0)
+		return;
+	a = mkt_calloc(1, sizeof(*a));
+	a->obj.tmpl = mkt_template_new();
+	a->obj.id = 1;
+	if (mkt_app_set_catalog_entry(a, t) == 0) {
+		a->obj.uname = mkt_strdup("oneadmin");
+		a->obj.gname = mkt_strdup("oneadmin");
+		memcpy(a->obj.perms, perms, sizeof(perms));
+		a->market_name = mkt_strdup("market");
+		mkt_app_class.format(NULL, &a->obj, MKT_FORMAT_STORE, &b);
+		reload(&b);
+	}
+	mkt_object_free(&mkt_app_class, &a->obj);
+	mkt_buf_free(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int init;
+	char *text = mkt_malloc(size + 1);
+	mkt_template *result = NULL;
+	long long v;
+	size_t i;
+
+	if (!init) {
+		mkt_log_open(MKT_LOG_STD, NULL, MKT_LOG_ERROR);
+		init = 1;
+	}
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (mkt_driver_parse_result(text, &result) == 0) {
+		(void)mkt_template_get_long(result, "TOTAL_MB", &v);
+		for (i = 0; i < mkt_template_size(result); i++) {
+			const mkt_tattr *a = mkt_template_at(result, i);
+
+			if (strcmp(mkt_tattr_name(a), "APP") == 0 && !mkt_tattr_is_vector(a))
+				apply_entry(mkt_tattr_value(a));
+		}
+	}
+	mkt_error_clear();
+	mkt_template_free(result);
+	free(text);
+	return 0;
+}
