@@ -28,7 +28,7 @@
  * the same for every call of a system.multicall. */
 typedef struct {
 	const char *client_addr;
-} mkt_rpc_call;
+} http_call;
 
 typedef struct {
 	mkt_rpc_server *srv;
@@ -48,7 +48,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 			      void *call_info)
 {
 	method_slot *slot = server_info;
-	const mkt_rpc_call *call = call_info;
+	const http_call *call = call_info;
 	const mkt_rpc_method *m = slot->method;
 	const mkt_rpc_env *renv = &slot->srv->env;
 	mkt_core *core = renv->core;
@@ -169,7 +169,7 @@ static void refuse_xml(xmlrpc_env *env, mkt_rpc_request_status st, const char *m
 static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *out)
 {
 	mkt_rpc_server *srv = arg;
-	mkt_rpc_call call = { req->client_addr };
+	http_call call = { req->client_addr };
 	xmlrpc_mem_block *reply = NULL;
 	mkt_rpc_request_status st;
 	xmlrpc_env env;
