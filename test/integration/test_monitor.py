@@ -24,7 +24,9 @@ from harness import ACTION, AUTHORIZATION, tmpl, xint, xml, xtext
 EXTRA_CONF = (
     'MARKET_MAD_CONF = [ NAME = "catalog", REQUIRED_ATTRS = "CATALOG_FILE", '
     'APP_ACTIONS = "monitor", PUBLIC = "yes" ]\n'
-    "MONITORING_INTERVAL_MARKET = 100000\n")
+    "MONITORING_INTERVAL_MARKET = 100000\n"
+    # Plain users import from the tests' own web server on the loopback.
+    'IMPORT_ALLOWED_NETWORKS = "127.0.0.0/8"\n')
 
 D = None
 
