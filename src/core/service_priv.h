@@ -16,6 +16,17 @@ void mkt_service__op_clear(mkt_op *op);
 /* Start @kind now (token and flags cleared). */
 void mkt_service__op_start(mkt_op *op, int kind);
 
+/* Text fields of an object: one table serves its parse and its format. */
+typedef struct {
+	const char *elem;
+	size_t off;              /* of the char * field in the object */
+} mkt_service_text;
+
+/* Each field from its child element (an empty one is NULL). */
+void mkt_service__texts_parse(void *obj, const mkt_service_text *t, size_t n, xmlNodePtr root);
+void mkt_service__texts_format(const void *obj, const mkt_service_text *t, size_t n, mkt_buf *b);
+void mkt_service__texts_free(void *obj, const mkt_service_text *t, size_t n);
+
 /* A fresh random (version 4) UUID, the broker's ids. */
 char *mkt_service__uuid(void);
 

@@ -64,31 +64,24 @@ static int take_once(mkt_core *core, int binding, char **out)
 
 /* ---- the class ------------------------------------------------------------ */
 
-static void binding_free(mkt_object *obj)
-{
-	mkt_binding *bd = (mkt_binding *)obj;
-
-	mkt_object_clear(&bd->obj);
-	free(bd->uuid);
-	free(bd->expires_at);
-	free(bd->parameters);
-	free(bd->sealed);
-	free(bd->error);
-	mkt_service__op_clear(&bd->op);
-	free(bd);
-}
-
-static const struct {
-	const char *elem;
-	size_t off;
-} binding_texts[] = {
+static const mkt_service_text binding_texts[] = {
 	{ "UUID", offsetof(mkt_binding, uuid) },
 	{ "EXPIRES_AT", offsetof(mkt_binding, expires_at) },
 	{ "PARAMETERS", offsetof(mkt_binding, parameters) },
 	{ "ERROR", offsetof(mkt_binding, error) },
 };
+#define NTEXTS (sizeof(binding_texts) / sizeof(binding_texts[0]))
 
-#define FIELD(bd, i) ((char **)((char *)(bd) + binding_texts[i].off))
+static void binding_free(mkt_object *obj)
+{
+	mkt_binding *bd = (mkt_binding *)obj;
+
+	mkt_object_clear(&bd->obj);
+	mkt_service__texts_free(bd, binding_texts, NTEXTS);
+	free(bd->sealed);
+	mkt_service__op_clear(&bd->op);
+	free(bd);
+}
 
 static int binding_parse(mkt_object **out, xmlNodePtr root)
 {
@@ -96,7 +89,6 @@ static int binding_parse(mkt_object **out, xmlNodePtr root)
 					    "SENSITIVE" };
 	mkt_binding *bd = mkt_calloc(1, sizeof(*bd));
 	long long v[5];
-	size_t i;
 	int ret;
 
 	if ((ret = mkt_object_parse_common(&bd->obj, root)) < 0 ||
@@ -110,11 +102,7 @@ static int binding_parse(mkt_object **out, xmlNodePtr root)
 	bd->regtime = v[2];
 	bd->expires = v[3];
 	bd->sensitive = (int)v[4];
-	for (i = 0; i < sizeof(binding_texts) / sizeof(binding_texts[0]); i++) {
-		*FIELD(bd, i) = mkt_xml_child_text(root, binding_texts[i].elem);
-		if (*FIELD(bd, i) && !**FIELD(bd, i))
-			mkt_service__set(FIELD(bd, i), NULL);
-	}
+	mkt_service__texts_parse(bd, binding_texts, NTEXTS, root);
 	bd->sealed = mkt_xml_child_text(root, "SEALED_CREDENTIALS");
 	if (bd->sealed && !*bd->sealed)
 		mkt_service__set(&bd->sealed, NULL);
@@ -128,8 +116,6 @@ static int binding_parse(mkt_object **out, xmlNodePtr root)
 static void format_binding(const mkt_binding *bd, mkt_format_mode mode, const char *credentials,
 			   mkt_buf *b)
 {
-	size_t i;
-
 	mkt_buf_add(b, "<SERVICE_BINDING>");
 	mkt_object_format_head(&bd->obj, b);
 	mkt_buf_add_elem(b, "NAME", bd->obj.name);
@@ -140,8 +126,7 @@ static void format_binding(const mkt_binding *bd, mkt_format_mode mode, const ch
 	mkt_buf_add_elem_int(b, "REGTIME", bd->regtime);
 	mkt_buf_add_elem_int(b, "EXPIRES", bd->expires);
 	mkt_buf_add_elem_int(b, "SENSITIVE", bd->sensitive);
-	for (i = 0; i < sizeof(binding_texts) / sizeof(binding_texts[0]); i++)
-		mkt_buf_add_elem(b, binding_texts[i].elem, *FIELD(bd, i));
+	mkt_service__texts_format(bd, binding_texts, NTEXTS, b);
 	mkt_service__op_format(&bd->op, b);
 	if (mode == MKT_FORMAT_STORE)
 		mkt_buf_add_elem(b, "SEALED_CREDENTIALS", bd->sealed);
@@ -497,7 +482,6 @@ int mkt_binding_info(mkt_core *core, const mkt_principal *who, int id, char **ou
 /* ---- start-up and expiry ---------------------------------------------------- */
 
 typedef struct {
-	mkt_core *core;
 	mkt_service_pending *v;
 	size_t n, cap;
 } pending_walk;
@@ -511,7 +495,6 @@ static int pending_row(const mkt_store_row *row, void *payload)
 	xmlDocPtr doc = NULL;
 	int ret;
 
-	(void)w->core;
 	if ((ret = mkt_xml_parse(&doc, row->body, strlen(row->body))) < 0)
 		return ret;
 	cls = !strcmp((const char *)xmlDocGetRootElement(doc)->name, "SERVICE_BINDING") ?
@@ -534,7 +517,7 @@ static int pending_row(const mkt_store_row *row, void *payload)
 
 int mkt_service_list_pending(mkt_core *core, mkt_service_pending **out, size_t *out_n)
 {
-	pending_walk w = { core, NULL, 0, 0 };
+	pending_walk w = { NULL, 0, 0 };
 	mkt_store_query q;
 	int ret;
 

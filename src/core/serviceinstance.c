@@ -102,6 +102,35 @@ int mkt_service__op_parse(mkt_op *op, xmlNodePtr root)
 	return 0;
 }
 
+#define TEXT(obj, t) ((char **)((char *)(obj) + (t).off))
+
+void mkt_service__texts_parse(void *obj, const mkt_service_text *t, size_t n, xmlNodePtr root)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		*TEXT(obj, t[i]) = mkt_xml_child_text(root, t[i].elem);
+		if (*TEXT(obj, t[i]) && !**TEXT(obj, t[i]))
+			mkt_service__set(TEXT(obj, t[i]), NULL);
+	}
+}
+
+void mkt_service__texts_format(const void *obj, const mkt_service_text *t, size_t n, mkt_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		mkt_buf_add_elem(b, t[i].elem, *TEXT(obj, t[i]));
+}
+
+void mkt_service__texts_free(void *obj, const mkt_service_text *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		mkt_service__set(TEXT(obj, t[i]), NULL);
+}
+
 char *mkt_service__uuid(void)
 {
 	unsigned char r[16];
@@ -168,29 +197,8 @@ int mkt_service__plan(mkt_core *core, const mkt_principal *who, int app_id, mkt_
 
 /* ---- the class ------------------------------------------------------------ */
 
-static void instance_free(mkt_object *obj)
-{
-	mkt_instance *in = (mkt_instance *)obj;
-
-	mkt_object_clear(&in->obj);
-	free(in->uuid);
-	free(in->service_id);
-	free(in->plan_id);
-	free(in->dashboard_url);
-	free(in->description);
-	free(in->parameters);
-	free(in->error);
-	free(in->next_plan_id);
-	free(in->next_parameters);
-	mkt_service__op_clear(&in->op);
-	free(in);
-}
-
-/* Text children, each a field: one table for parse and format. */
-static const struct {
-	const char *elem;
-	size_t off;
-} instance_texts[] = {
+/* Text children, each a field: one table for parse, format and free. */
+static const mkt_service_text instance_texts[] = {
 	{ "UUID", offsetof(mkt_instance, uuid) },
 	{ "SERVICE_ID", offsetof(mkt_instance, service_id) },
 	{ "PLAN_ID", offsetof(mkt_instance, plan_id) },
@@ -201,8 +209,17 @@ static const struct {
 	{ "NEXT_PLAN_ID", offsetof(mkt_instance, next_plan_id) },
 	{ "NEXT_PARAMETERS", offsetof(mkt_instance, next_parameters) },
 };
+#define NTEXTS (sizeof(instance_texts) / sizeof(instance_texts[0]))
 
-#define FIELD(in, i) ((char **)((char *)(in) + instance_texts[i].off))
+static void instance_free(mkt_object *obj)
+{
+	mkt_instance *in = (mkt_instance *)obj;
+
+	mkt_object_clear(&in->obj);
+	mkt_service__texts_free(in, instance_texts, NTEXTS);
+	mkt_service__op_clear(&in->op);
+	free(in);
+}
 
 static int instance_parse(mkt_object **out, xmlNodePtr root)
 {
@@ -210,7 +227,6 @@ static int instance_parse(mkt_object **out, xmlNodePtr root)
 					    "PROJECT", "REGTIME" };
 	mkt_instance *in = mkt_calloc(1, sizeof(*in));
 	long long v[5];
-	size_t i;
 	int ret;
 
 	if ((ret = mkt_object_parse_common(&in->obj, root)) < 0 ||
@@ -224,11 +240,7 @@ static int instance_parse(mkt_object **out, xmlNodePtr root)
 	in->market_id = (int)v[2];
 	in->project = (int)v[3];
 	in->regtime = v[4];
-	for (i = 0; i < sizeof(instance_texts) / sizeof(instance_texts[0]); i++) {
-		*FIELD(in, i) = mkt_xml_child_text(root, instance_texts[i].elem);
-		if (*FIELD(in, i) && !**FIELD(in, i))
-			mkt_service__set(FIELD(in, i), NULL);
-	}
+	mkt_service__texts_parse(in, instance_texts, NTEXTS, root);
 	*out = &in->obj;
 	return 0;
 }
@@ -237,7 +249,6 @@ static void instance_format(mkt_core *core, const mkt_object *obj, mkt_format_mo
 			    mkt_buf *b)
 {
 	const mkt_instance *in = (const mkt_instance *)obj;
-	size_t i;
 
 	mkt_buf_add(b, "<SERVICE_INSTANCE>");
 	mkt_object_format_head(obj, b);
@@ -249,8 +260,7 @@ static void instance_format(mkt_core *core, const mkt_object *obj, mkt_format_mo
 	mkt_buf_add_elem_int(b, "MARKETPLACE_ID", in->market_id);
 	mkt_buf_add_elem_int(b, "PROJECT", in->project);
 	mkt_buf_add_elem_int(b, "REGTIME", in->regtime);
-	for (i = 0; i < sizeof(instance_texts) / sizeof(instance_texts[0]); i++)
-		mkt_buf_add_elem(b, instance_texts[i].elem, *FIELD(in, i));
+	mkt_service__texts_format(in, instance_texts, NTEXTS, b);
 	mkt_service__op_format(&in->op, b);
 	if (mode != MKT_FORMAT_STORE) {
 		mkt_buf_add(b, "<SERVICE_BINDINGS>");
