@@ -15,6 +15,13 @@ struct mkt_store {
 	void *impl;
 	int depth;          /* nested mkt_store_begin() calls */
 	int failed;         /* an inner transaction rolled back */
+	int logged;         /* the transaction appended to the change log */
+	mkt_store_forwarder fwd;       /* commit == NULL: none */
+	mkt_store_change *pending;     /* writes to forward at commit */
+	size_t npending;
+	size_t cap_pending;
+	mkt_store_commit_hook hook;
+	void *hook_arg;
 };
 
 static const mkt_store_backend *const backends[] = {
@@ -32,12 +39,51 @@ static const char *const table_names[MKT_TABLE_LAST] = {
 	[MKT_TABLE_DOCUMENT] = "document_pool",
 	[MKT_TABLE_INSTANCE] = "serviceinstance_pool",
 	[MKT_TABLE_BINDING] = "servicebinding_pool",
+	[MKT_TABLE_ZONE] = "zone_pool",
 };
 
 int mkt_store_table_replicated(mkt_table t)
 {
 	return t == MKT_TABLE_MARKET || t == MKT_TABLE_APP || t == MKT_TABLE_USER ||
-	       t == MKT_TABLE_GROUP;
+	       t == MKT_TABLE_GROUP || t == MKT_TABLE_ZONE;
+}
+
+mkt_table mkt_store_table_by_name(const char *name)
+{
+	int t;
+
+	for (t = 0; name && t < MKT_TABLE_LAST; t++)
+		if (!strcmp(table_names[t], name))
+			return (mkt_table)t;
+	return (mkt_table)-1;
+}
+
+static void pending_clear(mkt_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->npending; i++) {
+		free((char *)s->pending[i].row.name);
+		free((char *)s->pending[i].row.body);
+	}
+	s->npending = 0;
+}
+
+static void pending_add(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_row *row)
+{
+	mkt_store_change *c;
+
+	if (s->npending == s->cap_pending) {
+		s->cap_pending = s->cap_pending ? s->cap_pending * 2 : 8;
+		s->pending = mkt_realloc(s->pending, s->cap_pending * sizeof(*s->pending));
+	}
+	c = &s->pending[s->npending++];
+	memset(c, 0, sizeof(*c));
+	c->table = t;
+	c->op = op;
+	c->row = *row;
+	c->row.name = op == MKT_STORE_DELETE || !row->name ? NULL : mkt_strdup(row->name);
+	c->row.body = op == MKT_STORE_DELETE || !row->body ? NULL : mkt_strdup(row->body);
 }
 
 const char *mkt_store_table_name(mkt_table t)
@@ -89,7 +135,27 @@ void mkt_store_close(mkt_store *s)
 	if (!s)
 		return;
 	s->backend->close(s->impl);
+	pending_clear(s);
+	free(s->pending);
 	free(s);
+}
+
+void mkt_store_set_forwarder(mkt_store *s, const mkt_store_forwarder *f)
+{
+	memset(&s->fwd, 0, sizeof(s->fwd));
+	if (f)
+		s->fwd = *f;
+}
+
+void mkt_store_set_commit_hook(mkt_store *s, mkt_store_commit_hook hook, void *arg)
+{
+	s->hook = hook;
+	s->hook_arg = arg;
+}
+
+static int forwarding(const mkt_store *s, mkt_table t)
+{
+	return s->fwd.commit && mkt_store_table_replicated(t);
 }
 
 /* Transactions nest: only the outermost one reaches the backend, and an
@@ -102,6 +168,8 @@ int mkt_store_begin(mkt_store *s)
 	if (s->depth++ > 0)
 		return 0;
 	s->failed = 0;
+	s->logged = 0;
+	pending_clear(s);
 	if ((ret = s->backend->begin(s->impl)) < 0)
 		s->depth = 0;
 	return ret;
@@ -114,6 +182,9 @@ int mkt_store_depth(const mkt_store *s)
 
 int mkt_store_commit(mkt_store *s)
 {
+	long long last;
+	int ret;
+
 	/* Unbalanced: a caller's bug, which must not shift every later
 	 * transaction by one level. */
 	if (s->depth <= 0)
@@ -123,10 +194,24 @@ int mkt_store_commit(mkt_store *s)
 	if (s->failed) {
 		s->backend->rollback(s->impl);
 		s->failed = 0;
+		pending_clear(s);
 		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
 				     "transaction rolled back: one of its steps failed");
 	}
-	return s->backend->commit(s->impl);
+	/* The master first: if it refuses, nothing of the change stays here
+	 * either.  If this zone's own commit then fails, the master's log
+	 * brings the same rows back through replication. */
+	if (s->npending && (ret = s->fwd.commit(s->fwd.arg, s->pending, s->npending)) < 0) {
+		s->backend->rollback(s->impl);
+		pending_clear(s);
+		return ret;
+	}
+	pending_clear(s);
+	if ((ret = s->backend->commit(s->impl)) < 0)
+		return ret;
+	if (s->logged && s->hook && s->backend->changelog_last(s->impl, &last) == 0)
+		s->hook(s->hook_arg, last);
+	return 0;
 }
 
 void mkt_store_rollback(mkt_store *s)
@@ -139,11 +224,72 @@ void mkt_store_rollback(mkt_store *s)
 	}
 	s->backend->rollback(s->impl);
 	s->failed = 0;
+	pending_clear(s);
 }
 
 int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_row *row)
 {
-	return s->backend->write(s->impl, t, op, row);
+	int fwd = forwarding(s, t), ret;
+
+	/* A forwarded write outside a transaction is one of its own, so it
+	 * reaches the master before it is here for good. */
+	if (fwd && s->depth == 0) {
+		if ((ret = mkt_store_begin(s)) < 0)
+			return ret;
+		if ((ret = mkt_store_write(s, t, op, row)) < 0) {
+			mkt_store_rollback(s);
+			return ret;
+		}
+		return mkt_store_commit(s);
+	}
+	if ((ret = s->backend->write(s->impl, t, op, row, !fwd)) < 0)
+		return ret;
+	if (fwd) {
+		pending_add(s, t, op, row);
+	} else if (mkt_store_table_replicated(t)) {
+		long long last;
+
+		s->logged = 1;
+		if (s->depth == 0 && s->hook && s->backend->changelog_last(s->impl, &last) == 0)
+			s->hook(s->hook_arg, last);   /* committed already */
+	}
+	return 0;
+}
+
+int mkt_store_apply(mkt_store *s, const mkt_store_change *c)
+{
+	return s->backend->apply(s->impl, c->table, c->op, &c->row);
+}
+
+int mkt_store_clear(mkt_store *s, mkt_table t)
+{
+	return s->backend->clear(s->impl, t);
+}
+
+int mkt_store_state_get(mkt_store *s, const char *key, long long *out)
+{
+	return s->backend->state_get(s->impl, key, out);
+}
+
+int mkt_store_state_set(mkt_store *s, const char *key, long long value)
+{
+	return s->backend->state_set(s->impl, key, value);
+}
+
+int mkt_store_changelog_first(mkt_store *s, long long *out)
+{
+	return s->backend->changelog_first(s->impl, out);
+}
+
+int mkt_store_changelog_read(mkt_store *s, long long after, size_t max,
+			     mkt_store_change_cb cb, void *payload)
+{
+	return s->backend->changelog_read(s->impl, after, max, cb, payload);
+}
+
+int mkt_store_changelog_trim(mkt_store *s, long long below)
+{
+	return s->backend->changelog_trim(s->impl, below);
 }
 
 int mkt_store_catalog_list(mkt_store *s, int market, mkt_store_catalog_cb cb, void *payload)
@@ -207,6 +353,8 @@ int mkt_store_list_ids(mkt_store *s, mkt_table t, const mkt_store_query *q,
 
 int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out)
 {
+	if (forwarding(s, t))
+		return s->fwd.next_oid(s->fwd.arg, t, floor, out);
 	return s->backend->next_oid(s->impl, t, floor, out);
 }
 

@@ -30,6 +30,7 @@ typedef enum {
 				 * the plan's app */
 	MKT_TABLE_BINDING,      /* service bindings; zone-local; parent is the
 				 * instance */
+	MKT_TABLE_ZONE,         /* federation zones; replicated */
 	MKT_TABLE_LAST
 } mkt_table;
 
@@ -83,9 +84,36 @@ typedef struct {
 
 typedef int (*mkt_store_catalog_cb)(const mkt_store_catalog_row *row, void *payload);
 
+/* One entry of the change log: a write to a replicated table.  A delete
+ * carries only row.oid. */
+typedef struct {
+	long long idx;
+	mkt_table table;
+	mkt_store_op op;
+	mkt_store_row row;
+} mkt_store_change;
+
+typedef int (*mkt_store_change_cb)(const mkt_store_change *c, void *payload);
+
+/*
+ * Where the writes of a zone that does not own the replicated tables go
+ * (federation/forward.c on a slave).  Such a zone still writes its
+ * replica inside the transaction, so the change reads back at once, but
+ * the transaction commits only after @commit got the master to commit
+ * the same writes: a refusal rolls it back.  The replica's rows are later
+ * overwritten by the master's log entries for the same writes.
+ */
+typedef struct {
+	/* A fresh oid of replicated table @t (the master hands them out). */
+	int (*next_oid)(void *arg, mkt_table t, int floor, int *out);
+	/* Commit @n writes on the master, in order, as one transaction. */
+	int (*commit)(void *arg, const mkt_store_change *changes, size_t n);
+	void *arg;
+} mkt_store_forwarder;
+
 typedef struct mkt_store mkt_store;
 
-#define MKT_STORE_BACKEND_VERSION 2
+#define MKT_STORE_BACKEND_VERSION 3
 
 typedef struct {
 	int version;
@@ -95,7 +123,8 @@ typedef struct {
 	int (*begin)(void *impl);
 	int (*commit)(void *impl);
 	void (*rollback)(void *impl);
-	int (*write)(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *row);
+	/* @log: append replicated tables' writes to the change log */
+	int (*write)(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *row, int log);
 	int (*load)(void *impl, mkt_table t, int oid, mkt_store_row_cb cb, void *payload);
 	int (*lookup_name)(void *impl, mkt_table t, const char *name, int uid, int *out);
 	int (*list)(void *impl, mkt_table t, const mkt_store_query *q,
@@ -105,6 +134,15 @@ typedef struct {
 	/* version 2 */
 	int (*catalog_list)(void *impl, int market, mkt_store_catalog_cb cb, void *payload);
 	int (*catalog_write)(void *impl, mkt_store_op op, const mkt_store_catalog_row *row);
+	/* version 3: federation */
+	int (*changelog_first)(void *impl, long long *out);
+	int (*changelog_read)(void *impl, long long after, size_t max, mkt_store_change_cb cb,
+			      void *payload);
+	int (*changelog_trim)(void *impl, long long below);
+	int (*apply)(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *row);
+	int (*clear)(void *impl, mkt_table t);
+	int (*state_get)(void *impl, const char *key, long long *out);
+	int (*state_set)(void *impl, const char *key, long long value);
 } mkt_store_backend;
 
 /* Open the store with backend @backend ("sqlite") at @path, creating and
@@ -147,8 +185,39 @@ int mkt_store_list_ids(mkt_store *s, mkt_table t, const mkt_store_query *q,
 /* Reserve the next oid of @t, never below @floor and never reusing one. */
 int mkt_store_next_oid(mkt_store *s, mkt_table t, int floor, int *out);
 
-/* Index of the newest change log entry (0 when empty). */
+/* Index of the newest change log entry ever written (0 when none; still
+ * counted after trimming). */
 int mkt_store_changelog_last(mkt_store *s, long long *out);
+/* Index of the oldest entry still in the log (last + 1 when it is empty). */
+int mkt_store_changelog_first(mkt_store *s, long long *out);
+/* At most @max entries after index @after, in order.  The row's strings
+ * live until @cb returns. */
+int mkt_store_changelog_read(mkt_store *s, long long after, size_t max,
+			     mkt_store_change_cb cb, void *payload);
+/* Drop the entries below index @below. */
+int mkt_store_changelog_trim(mkt_store *s, long long below);
+
+/* Write a replicated entry into this zone's replica: an upsert (insert
+ * and update) or a delete of a row that may be absent, never logged nor
+ * forwarded. */
+int mkt_store_apply(mkt_store *s, const mkt_store_change *c);
+/* Delete every row of @t (a replica about to be copied whole). */
+int mkt_store_clear(mkt_store *s, mkt_table t);
+
+/* Small persistent integers of the federation (a slave's applied index),
+ * in the same transactions as the writes they describe; 0 when unset. */
+int mkt_store_state_get(mkt_store *s, const char *key, long long *out);
+int mkt_store_state_set(mkt_store *s, const char *key, long long value);
+
+/* Send writes to replicated tables to another zone (NULL: write them
+ * here, logged).  Set before the store is shared between threads. */
+void mkt_store_set_forwarder(mkt_store *s, const mkt_store_forwarder *f);
+
+/* Called after every commit that appended to the change log, with its
+ * newest index (the master wakes the zones waiting for entries).  Runs
+ * under whatever lock the committer holds: it must only signal. */
+typedef void (*mkt_store_commit_hook)(void *arg, long long last);
+void mkt_store_set_commit_hook(mkt_store *s, mkt_store_commit_hook hook, void *arg);
 
 /* The catalog rows of market @market's apps, in oid order (rows of apps
  * that left the market are skipped). */
@@ -157,9 +226,11 @@ int mkt_store_catalog_list(mkt_store *s, int market, mkt_store_catalog_cb cb, vo
 int mkt_store_catalog_write(mkt_store *s, mkt_store_op op, const mkt_store_catalog_row *row);
 
 const char *mkt_store_table_name(mkt_table t);
+/* The table named @name, or -1. */
+mkt_table mkt_store_table_by_name(const char *name);
 
 /* Is @t shared between zones (and so written to the change log)?  Markets,
- * apps, users and groups are; datastores and images belong to one zone. */
+ * apps, users, groups and zones are; everything else belongs to one zone. */
 int mkt_store_table_replicated(mkt_table t);
 
 /* A query that returns every row. */

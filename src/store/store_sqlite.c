@@ -25,6 +25,7 @@ typedef struct {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[MKT_TABLE_LAST][ST_LAST];
 	sqlite3_stmt *changelog;
+	sqlite3_stmt *apply[2];       /* upsert, delete: replicated entries */
 	sqlite3_stmt *catalog[3];     /* by mkt_store_op */
 	int in_txn;
 } sqlite_store;
@@ -99,6 +100,25 @@ static const struct {
 	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
 	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, UNIQUE(name, uid));"
 	  "CREATE INDEX servicebinding_parent ON servicebinding_pool(parent);" },
+	/* The log's entries carry the row's columns, so a zone applies them
+	 * without parsing bodies; entries written before had none, and no
+	 * zone can have applied them (federation came with this version), so
+	 * they go: AUTOINCREMENT keeps counting past them. */
+	{ 6, "federation: zones, replicated log entries, applied index",
+	  "CREATE TABLE zone_pool (oid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	  " uid INTEGER NOT NULL, gid INTEGER NOT NULL, owner_u INTEGER NOT NULL,"
+	  " group_u INTEGER NOT NULL, other_u INTEGER NOT NULL, parent INTEGER NOT NULL DEFAULT -1,"
+	  " state INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);"
+	  "DELETE FROM changelog;"
+	  "ALTER TABLE changelog ADD COLUMN name TEXT;"
+	  "ALTER TABLE changelog ADD COLUMN uid INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE changelog ADD COLUMN gid INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE changelog ADD COLUMN owner_u INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE changelog ADD COLUMN group_u INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE changelog ADD COLUMN other_u INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE changelog ADD COLUMN parent INTEGER NOT NULL DEFAULT -1;"
+	  "ALTER TABLE changelog ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TABLE fed_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);" },
 };
 
 static int db_error(sqlite_store *st, const char *what)
@@ -184,6 +204,8 @@ static void sq_close(void *impl)
 		for (k = 0; k < ST_LAST; k++)
 			sqlite3_finalize(st->stmts[t][k]);
 	sqlite3_finalize(st->changelog);
+	sqlite3_finalize(st->apply[0]);
+	sqlite3_finalize(st->apply[1]);
 	for (k = 0; k < 3; k++)
 		sqlite3_finalize(st->catalog[k]);
 	sqlite3_close(st->db);
@@ -321,19 +343,29 @@ static int append_changelog(sqlite_store *st, mkt_table t, mkt_store_op op,
 	static const char *const ops[] = { "insert", "update", "delete" };
 
 	if (!st->changelog &&
-	    sqlite3_prepare_v3(st->db, "INSERT INTO changelog(tbl, oid, op, time, body)"
-			       " VALUES (?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
+	    sqlite3_prepare_v3(st->db, "INSERT INTO changelog(tbl, oid, op, time, body, name,"
+			       " uid, gid, owner_u, group_u, other_u, parent, state)"
+			       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
 			       &st->changelog, NULL) != SQLITE_OK)
 		return db_error(st, "preparing the change log");
 	sqlite3_reset(st->changelog);
+	sqlite3_clear_bindings(st->changelog);
 	sqlite3_bind_text(st->changelog, 1, mkt_store_table_name(t), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st->changelog, 2, r->oid);
 	sqlite3_bind_text(st->changelog, 3, ops[op], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st->changelog, 4, (sqlite3_int64)time(NULL));
-	if (op == MKT_STORE_DELETE || !r->body)
-		sqlite3_bind_null(st->changelog, 5);
-	else
+	if (op != MKT_STORE_DELETE && r->body) {
 		sqlite3_bind_text(st->changelog, 5, r->body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st->changelog, 6, r->name, -1, SQLITE_STATIC);
+	}
+	/* A delete's columns are not read: zeros keep NOT NULL happy. */
+	sqlite3_bind_int(st->changelog, 7, op != MKT_STORE_DELETE ? r->uid : 0);
+	sqlite3_bind_int(st->changelog, 8, op != MKT_STORE_DELETE ? r->gid : 0);
+	sqlite3_bind_int(st->changelog, 9, op != MKT_STORE_DELETE ? r->owner_u : 0);
+	sqlite3_bind_int(st->changelog, 10, op != MKT_STORE_DELETE ? r->group_u : 0);
+	sqlite3_bind_int(st->changelog, 11, op != MKT_STORE_DELETE ? r->other_u : 0);
+	sqlite3_bind_int(st->changelog, 12, op != MKT_STORE_DELETE ? r->parent : -1);
+	sqlite3_bind_int(st->changelog, 13, op != MKT_STORE_DELETE ? r->state : 0);
 	if (sqlite3_step(st->changelog) != SQLITE_DONE)
 		return db_error(st, "appending to the change log");
 	return 0;
@@ -402,7 +434,7 @@ static int sq_catalog_list(void *impl, int market, mkt_store_catalog_cb cb, void
 	return ret;
 }
 
-static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *r)
+static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *r, int log)
 {
 	static const int kinds[] = { ST_INSERT, ST_UPDATE, ST_DELETE };
 	sqlite_store *st = impl;
@@ -428,7 +460,7 @@ static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_ro
 		if ((ret = sq_catalog_write(impl, MKT_STORE_DELETE, &cr)) < 0)
 			return ret;
 	}
-	return mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
+	return log && mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
 }
 
 static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
@@ -610,18 +642,181 @@ static int sq_next_oid(void *impl, mkt_table t, int floor, int *out)
 	return ret;
 }
 
+/* One integer from @sql (bound with @arg when it has a parameter);
+ * @dflt when it returns no row or NULL. */
+static int query_int64(sqlite_store *st, const char *sql, const char *arg, long long dflt,
+		       long long *out, const char *what)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, what);
+	if (arg)
+		sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(stmt, 0);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		*out = dflt;
+	else
+		ret = db_error(st, what);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* The last index handed out, even when trimming removed its entry. */
 static int sq_changelog_last(void *impl, long long *out)
+{
+	return query_int64(impl, "SELECT seq FROM sqlite_sequence WHERE name = 'changelog'",
+			   NULL, 0, out, "reading the change log");
+}
+
+static int sq_changelog_first(void *impl, long long *out)
+{
+	long long last;
+	int ret;
+
+	if ((ret = sq_changelog_last(impl, &last)) < 0)
+		return ret;
+	return query_int64(impl, "SELECT MIN(idx) FROM changelog", NULL, last + 1, out,
+			   "reading the change log");
+}
+
+static int sq_changelog_read(void *impl, long long after, size_t max,
+			     mkt_store_change_cb cb, void *payload)
+{
+	static const char *const ops[] = { "insert", "update", "delete" };
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0, rc = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT idx, tbl, op, oid, name, uid, gid, owner_u,"
+			       " group_u, other_u, parent, state, body FROM changelog"
+			       " WHERE idx > ?1 ORDER BY idx LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, "reading the change log");
+	sqlite3_bind_int64(stmt, 1, after);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
+	while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *tbl = (const char *)sqlite3_column_text(stmt, 1);
+		const char *op = (const char *)sqlite3_column_text(stmt, 2);
+		mkt_store_change c = {
+			.idx = sqlite3_column_int64(stmt, 0),
+			.table = mkt_store_table_by_name(tbl),
+			.op = MKT_STORE_DELETE,
+			.row = {
+				.oid = sqlite3_column_int(stmt, 3),
+				.name = (const char *)sqlite3_column_text(stmt, 4),
+				.uid = sqlite3_column_int(stmt, 5),
+				.gid = sqlite3_column_int(stmt, 6),
+				.owner_u = sqlite3_column_int(stmt, 7),
+				.group_u = sqlite3_column_int(stmt, 8),
+				.other_u = sqlite3_column_int(stmt, 9),
+				.parent = sqlite3_column_int(stmt, 10),
+				.state = sqlite3_column_int(stmt, 11),
+				.body = (const char *)sqlite3_column_text(stmt, 12),
+			},
+		};
+		size_t k;
+
+		for (k = 0; k < 3; k++)
+			if (op && !strcmp(op, ops[k]))
+				c.op = (mkt_store_op)k;
+		if ((int)c.table < 0 || (c.op != MKT_STORE_DELETE && (!c.row.body || !c.row.name)))
+			ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
+					    "change log entry %lld is malformed", c.idx);
+		else
+			ret = cb(&c, payload);
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_error(st, "reading the change log");
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int sq_changelog_trim(void *impl, long long below)
 {
 	sqlite_store *st = impl;
 	sqlite3_stmt *stmt = NULL;
 	int ret = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(idx), 0) FROM changelog",
-			       -1, &stmt, NULL) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_ROW)
-		ret = db_error(st, "reading the change log");
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM changelog WHERE idx < ?1", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return db_error(st, "trimming the change log");
+	sqlite3_bind_int64(stmt, 1, below);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_error(st, "trimming the change log");
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
+ * A replicated entry, applied as the zone that logged it saw it: an
+ * upsert whose REPLACE also drops a row holding the same unique name
+ * (the log's later entries moved that name away on the master, so a
+ * provisional row of this zone's own write is the only such row).
+ */
+static int sq_apply(void *impl, mkt_table t, mkt_store_op op, const mkt_store_row *r)
+{
+	sqlite_store *st = impl;
+	int del = op == MKT_STORE_DELETE;
+	sqlite3_stmt *stmt;
+	char *sql;
+	int ret = 0;
+
+	/* Prepared per call: the table varies, and entries are batched in
+	 * one transaction where preparing is small next to the writes. */
+	sql = del ? mkt_asprintf("DELETE FROM %s WHERE oid=?1", mkt_store_table_name(t)) :
+	      mkt_asprintf("INSERT OR REPLACE INTO %s (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+			   mkt_store_table_name(t));
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		free(sql);
+		return db_error(st, "preparing a replicated change");
+	}
+	free(sql);
+	if (del)
+		sqlite3_bind_int(stmt, 1, r->oid);
 	else
-		*out = sqlite3_column_int64(stmt, 0);
+		bind_row(stmt, r);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_error(st, "applying a replicated change");
+	sqlite3_finalize(stmt);
+	if (ret == 0 && t == MKT_TABLE_APP && del) {
+		mkt_store_catalog_row cr = { .oid = r->oid };
+
+		ret = sq_catalog_write(impl, MKT_STORE_DELETE, &cr);
+	}
+	return ret;
+}
+
+static int sq_clear(void *impl, mkt_table t)
+{
+	char *sql = mkt_asprintf("DELETE FROM %s", mkt_store_table_name(t));
+	int ret = exec_sql(impl, sql, "clearing a table");
+
+	free(sql);
+	return ret;
+}
+
+static int sq_state_get(void *impl, const char *key, long long *out)
+{
+	return query_int64(impl, "SELECT value FROM fed_state WHERE key = ?1", key, 0, out,
+			   "reading the federation state");
+}
+
+static int sq_state_set(void *impl, const char *key, long long value)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "REPLACE INTO fed_state(key, value) VALUES (?1, ?2)",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, "writing the federation state");
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, value);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_error(st, "writing the federation state");
 	sqlite3_finalize(stmt);
 	return ret;
 }
@@ -642,4 +837,11 @@ const mkt_store_backend mkt_store_sqlite_backend = {
 	.changelog_last = sq_changelog_last,
 	.catalog_list = sq_catalog_list,
 	.catalog_write = sq_catalog_write,
+	.changelog_first = sq_changelog_first,
+	.changelog_read = sq_changelog_read,
+	.changelog_trim = sq_changelog_trim,
+	.apply = sq_apply,
+	.clear = sq_clear,
+	.state_get = sq_state_get,
+	.state_set = sq_state_set,
 };

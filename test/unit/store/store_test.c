@@ -127,6 +127,166 @@ START_TEST(test_changelog_in_same_transaction)
 }
 END_TEST
 
+/* ---- federation -------------------------------------------------------- */
+
+typedef struct {
+	long long idx[16];
+	int oid[16];
+	mkt_store_op op[16];
+	char name[16][16];
+	size_t n;
+} changes;
+
+static int collect_change(const mkt_store_change *c, void *payload)
+{
+	changes *l = payload;
+
+	ck_assert_uint_lt(l->n, 16);
+	l->idx[l->n] = c->idx;
+	l->oid[l->n] = c->row.oid;
+	l->op[l->n] = c->op;
+	snprintf(l->name[l->n], sizeof(l->name[0]), "%s", c->row.name ? c->row.name : "");
+	l->n++;
+	return 0;
+}
+
+START_TEST(test_changelog_read_trim)
+{
+	mkt_store_row r = make_row(0, "a", 0, 0, 1, 0, 0, 100);
+	changes l = { .n = 0 };
+	long long first, last;
+
+	ck_assert_int_eq(mkt_store_changelog_first(st, &first), 0);
+	ck_assert_int_eq(first, 1);
+	ck_assert_int_eq(insert(MKT_TABLE_APP, r), 0);
+	r.oid = 1;
+	r.name = "b";
+	ck_assert_int_eq(insert(MKT_TABLE_APP, r), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_DELETE, &r), 0);
+	/* Zone-local tables are not logged. */
+	ck_assert_int_eq(insert(MKT_TABLE_IMAGE, r), 0);
+
+	ck_assert_int_eq(mkt_store_changelog_read(st, 1, 10, collect_change, &l), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_int_eq(l.idx[0], 2);
+	ck_assert_str_eq(l.name[0], "b");
+	ck_assert_int_eq(l.op[0], MKT_STORE_INSERT);
+	ck_assert_int_eq(l.op[1], MKT_STORE_DELETE);
+	ck_assert_int_eq(l.oid[1], 1);
+
+	/* Trimming keeps counting: the next entry is 4, the first is 3. */
+	ck_assert_int_eq(mkt_store_changelog_trim(st, 3), 0);
+	ck_assert_int_eq(mkt_store_changelog_first(st, &first), 0);
+	ck_assert_int_eq(first, 3);
+	ck_assert_int_eq(mkt_store_changelog_trim(st, 4), 0);
+	ck_assert_int_eq(mkt_store_changelog_first(st, &first), 0);
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(first, 4);
+	ck_assert_int_eq(last, 3);
+}
+END_TEST
+
+START_TEST(test_apply_upserts)
+{
+	mkt_store_change c = { .idx = 1, .table = MKT_TABLE_MARKET, .op = MKT_STORE_INSERT,
+			       .row = make_row(5, "m", 0, 0, 1, 0, 0, -1) };
+	collected got = { .n = 0 };
+	long long last, v;
+
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_apply(st, &c), 0);
+	ck_assert_int_eq(mkt_store_apply(st, &c), 0);      /* again: same row */
+	c.row.oid = 6;                                      /* a name moved away */
+	ck_assert_int_eq(mkt_store_apply(st, &c), 0);
+	ck_assert_int_eq(mkt_store_state_set(st, "applied", 42), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_MARKET, 5, collect, &got), MKT_ENOTFOUND);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_MARKET, 6, collect, &got), 0);
+	c.op = MKT_STORE_DELETE;
+	ck_assert_int_eq(mkt_store_apply(st, &c), 0);
+	ck_assert_int_eq(mkt_store_apply(st, &c), 0);      /* absent: fine */
+	/* Applied entries are not logged again. */
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(last, 0);
+	ck_assert_int_eq(mkt_store_state_get(st, "applied", &v), 0);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(mkt_store_state_get(st, "unset", &v), 0);
+	ck_assert_int_eq(v, 0);
+}
+END_TEST
+
+typedef struct {
+	int calls;
+	size_t n;
+	int refuse;
+	char first_name[16];
+} fwd_log;
+
+static int fwd_commit(void *arg, const mkt_store_change *c, size_t n)
+{
+	fwd_log *f = arg;
+
+	f->calls++;
+	f->n = n;
+	snprintf(f->first_name, sizeof(f->first_name), "%s", n ? c[0].row.name : "");
+	return f->refuse ? mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "master said no") : 0;
+}
+
+static int fwd_next_oid(void *arg, mkt_table t, int floor, int *out)
+{
+	(void)arg;
+	(void)t;
+	*out = floor + 1000;
+	return 0;
+}
+
+START_TEST(test_forwarder)
+{
+	fwd_log f = { 0 };
+	mkt_store_forwarder fw = { fwd_next_oid, fwd_commit, &f };
+	mkt_store_row r = make_row(7, "fwd", 0, 0, 1, 0, 0, 100);
+	collected got = { .n = 0 };
+	long long last;
+	int oid;
+
+	mkt_store_set_forwarder(st, &fw);
+	ck_assert_int_eq(mkt_store_next_oid(st, MKT_TABLE_APP, 0, &oid), 0);
+	ck_assert_int_eq(oid, 1000);
+	ck_assert_int_eq(mkt_store_next_oid(st, MKT_TABLE_IMAGE, 0, &oid), 0);
+	ck_assert_int_eq(oid, 0);                          /* local tables: here */
+
+	/* Accepted: the replica has the row, the local log does not. */
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_INSERT, &r), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_IMAGE, MKT_STORE_INSERT, &r), 0);
+	ck_assert_int_eq(f.calls, 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	ck_assert_int_eq(f.calls, 1);
+	ck_assert_uint_eq(f.n, 1);
+	ck_assert_str_eq(f.first_name, "fwd");
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_APP, 7, collect, &got), 0);
+	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+	ck_assert_int_eq(last, 0);
+
+	/* Refused: nothing of the transaction stays, local rows included. */
+	f.refuse = 1;
+	r.oid = 8;
+	r.name = "fwd2";
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_IMAGE, MKT_STORE_INSERT, &r), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_INSERT, &r), 0);
+	ck_assert_int_eq(mkt_store_commit(st), MKT_ERROR);
+	ck_assert_str_eq(mkt_error_message(), "master said no");
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_APP, 8, collect, &got), MKT_ENOTFOUND);
+	ck_assert_int_eq(mkt_store_load(st, MKT_TABLE_IMAGE, 8, collect, &got), MKT_ENOTFOUND);
+
+	/* A write outside a transaction is forwarded as one of its own. */
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_INSERT, &r), MKT_ERROR);
+	ck_assert_int_eq(f.calls, 3);
+	mkt_store_set_forwarder(st, NULL);
+}
+END_TEST
+
 START_TEST(test_unique_names)
 {
 	ck_assert_int_eq(insert(MKT_TABLE_MARKET, make_row(100, "m", 0, 0, 1, 0, 0, -1)), 0);
@@ -260,6 +420,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_insert_load_update_delete);
 	tcase_add_test(tc, test_changelog_in_same_transaction);
 	tcase_add_test(tc, test_unique_names);
+	tcase_add_test(tc, test_changelog_read_trim);
+	tcase_add_test(tc, test_apply_upserts);
+	tcase_add_test(tc, test_forwarder);
 	tcase_add_test(tc, test_lookup_name);
 	tcase_add_test(tc, test_next_oid_never_reuses);
 	tcase_add_loop_test(tc, test_pool_filters, 0,
