@@ -475,9 +475,12 @@ class Timeout(harness.TestCase):
                       tmpl(NAME="hang", MARKET_MAD="probe", PROBE_MODE="hang"))
         start = time.monotonic()
         aid = image_app(market, daemon=d, ORIGIN_ID=str(img))
-        self.wait_for(lambda: driver_runs(d, PROBE_IMPORT, aid), what="the probe driver")
-        pgid = driver_runs(d, PROBE_IMPORT, aid)[0]
-        self.wait_for(lambda: len(group_members(pgid)) >= 2, what="the probe's child")
+        # /proc/PID/cmdline reads empty while the driver execs (env, then
+        # python3), so keep the pid that was seen rather than looking again.
+        pgid = self.wait_for(
+            lambda: [p for p in driver_runs(d, PROBE_IMPORT, aid)
+                     if len(group_members(p)) >= 2],
+            what="the probe driver and its child")[0]
         a = d.wait_state("marketapp", aid, (APP_READY, APP_ERROR), timeout=30)
         elapsed = time.monotonic() - start
         self.assertEqual(xint(a, "STATE"), APP_ERROR)
@@ -497,9 +500,8 @@ class Restart(harness.TestCase):
         img = d.image("origin")
         market = d.market("sleeper")
         aid = image_app(market, daemon=d, ORIGIN_ID=str(img))
-        self.wait_for(lambda: driver_runs(d, HTTP_IMPORT, aid) and progress(d, aid),
-                      what="the upload of app %d to run" % aid)
-        pgid = driver_runs(d, HTTP_IMPORT, aid)[0]
+        pgid = self.wait_for(lambda: progress(d, aid) and driver_runs(d, HTTP_IMPORT, aid),
+                             what="the upload of app %d to run" % aid)[0]
         d.stop()                      # SIGTERM; exit status 0 required
         self.wait_for(lambda: not group_members(pgid), timeout=5,
                       what="the driver to end with the daemon")
