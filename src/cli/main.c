@@ -37,6 +37,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 #define APP (&mkt_cmd_app_class)
 #define USER (&mkt_cmd_user_class)
 #define GROUP (&mkt_cmd_group_class)
+#define ZONE (&mkt_cmd_zone_class)
 #define DATASTORE (&mkt_cmd_datastore_class)
 #define IMAGE (&mkt_cmd_image_class)
 #define TEMPLATE (&mkt_cmd_template_class)
@@ -200,6 +201,19 @@ static const mkt_cli_cmd commands[] = {
 	  "Create a group; prints ID: <n>." },
 	{ "group", "delete", mkt_object_delete, GROUP, 1, 1, 0, "ID",
 	  "Delete a group." },
+
+	{ "zone", "list", mkt_cmd_zone_list, ZONE, 0, 0, 0, "",
+	  "List the zones of the federation: endpoint, applied log index and lag." },
+	{ "zone", "show", mkt_object_show, ZONE, 1, 1, 0, "ID",
+	  "Show a zone." },
+	{ "zone", "create", mkt_cmd_zone_create, ZONE, 2, 2, 0, "NAME ENDPOINT",
+	  "Register a zone (its marketd's http://host:port/RPC2); prints ID: <n>." },
+	{ "zone", "update", mkt_object_update, ZONE, 2, 2, O_APPEND, "ID FILE|- [--append]",
+	  "Replace (or merge) a zone's template (ENDPOINT)." },
+	{ "zone", "rename", mkt_object_rename, ZONE, 2, 2, 0, "ID NAME",
+	  "Rename a zone." },
+	{ "zone", "delete", mkt_object_delete, ZONE, 1, 1, 0, "ID",
+	  "Remove a zone from the federation." },
 
 	{ "service", "list", mkt_object_list, SERVICE, 0, 0, O_FILTER,
 	  "[--mine|--group|--all|--user USER]",

@@ -58,6 +58,7 @@ extern const mkt_cli_class mkt_cmd_market_class;
 extern const mkt_cli_class mkt_cmd_app_class;
 extern const mkt_cli_class mkt_cmd_user_class;
 extern const mkt_cli_class mkt_cmd_group_class;
+extern const mkt_cli_class mkt_cmd_zone_class;
 extern const mkt_cli_class mkt_cmd_datastore_class;
 extern const mkt_cli_class mkt_cmd_image_class;
 extern const mkt_cli_class mkt_cmd_template_class;
@@ -157,6 +158,8 @@ int mkt_cmd_user_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **a
 int mkt_cmd_user_passwd(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_user_chgrp(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_group_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_zone_list(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
+int mkt_cmd_zone_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_service_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_service_update(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);
 int mkt_cmd_binding_create(mkt_cli *cli, const mkt_cli_cmd *cmd, int argc, char **argv);

@@ -25,7 +25,8 @@ static struct {
 	int level;
 	char *path;
 	FILE *fp;
-} logger = { PTHREAD_MUTEX_INITIALIZER, MKT_LOG_STD, MKT_LOG_INFO, NULL, NULL };
+	int zone;
+} logger = { PTHREAD_MUTEX_INITIALIZER, MKT_LOG_STD, MKT_LOG_INFO, NULL, NULL, 0 };
 
 static const char level_char[] = { 'E', 'W', 'I', 'D', 'D', 'D' };
 
@@ -101,6 +102,13 @@ void mkt_log_close(void)
 	pthread_mutex_unlock(&logger.lock);
 }
 
+void mkt_log_set_zone(int zone)
+{
+	pthread_mutex_lock(&logger.lock);
+	logger.zone = zone;
+	pthread_mutex_unlock(&logger.lock);
+}
+
 int mkt_log_enabled(mkt_log_level level)
 {
 	return (int)level <= logger.level;
@@ -124,14 +132,16 @@ void mkt_log(mkt_log_level level, const char *module, const char *fmt, ...)
 
 	pthread_mutex_lock(&logger.lock);
 	if (logger.system == MKT_LOG_SYSLOG) {
-		syslog(syslog_prio[level], "[%s][%c]: %s", module, level_char[level], msg);
+		syslog(syslog_prio[level], "[Z%d][%s][%c]: %s", logger.zone, module,
+		       level_char[level], msg);
 	} else {
 		FILE *fp = logger.fp ? logger.fp : stderr;
 
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%a %b %d %H:%M:%S %Y", &tm);
-		fprintf(fp, "%s [Z0][%s][%c]: %s\n", stamp, module, level_char[level], msg);
+		fprintf(fp, "%s [Z%d][%s][%c]: %s\n", stamp, logger.zone, module,
+			level_char[level], msg);
 		fflush(fp);
 	}
 	pthread_mutex_unlock(&logger.lock);

@@ -30,6 +30,8 @@ int mkt_log_open(mkt_log_system system, const char *file, int level);
 /* Reopen the log file (after logrotate moved it). */
 int mkt_log_reopen(void);
 void mkt_log_close(void);
+/* The zone each line names ("[Z<id>]", as oned's log): ZONE_ID. */
+void mkt_log_set_zone(int zone);
 
 /* Parse "file" / "syslog" / "std"; -1 if unknown. */
 int mkt_log_system_parse(const char *s);

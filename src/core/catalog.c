@@ -156,7 +156,8 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
 				    obj->name);
 	else if (m->zone_id != core->conf->zone_id)
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "Marketplace is not in this OpenNebula zone");
+				    "Marketplace %d is in zone %d, not in this zone (%d): only its "
+				    "own zone monitors it", market_id, m->zone_id, core->conf->zone_id);
 	if (ret < 0)
 		goto cleanup;
 	s = status_of(core, market_id, 1);

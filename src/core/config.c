@@ -4,6 +4,8 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -220,6 +222,92 @@ static const mkt_tattr *get_vector(const mkt_template *t, const char *name)
 	return a && mkt_tattr_is_vector(a) ? a : NULL;
 }
 
+/* The SERVER_AUTH file: "user:secret", readable by its owner only (it
+ * lets its holder act as any user of the master). */
+static int load_server_auth(mkt_config *c, const char *file, const char *path)
+{
+	struct stat sb;
+	char *text = NULL, *colon, *end;
+	int ret;
+
+	if (stat(file, &sb) < 0)
+		return mkt_error_set_os(errno, "%s: FEDERATION SERVER_AUTH '%s'", path, file);
+	if (sb.st_mode & 077)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				     "%s: FEDERATION SERVER_AUTH '%s' is readable by others "
+				     "(mode %03o): chmod 600 it", path, file,
+				     (unsigned)(sb.st_mode & 0777));
+	if ((ret = mkt_util_read_file(&text, file, 4096)) < 0)
+		return mkt_error_set(ret, MKT_ERR_CONFIG, "%s: FEDERATION SERVER_AUTH: %s", path,
+				     mkt_error_message());
+	end = text + strcspn(text, "\r\n");
+	*end = '\0';
+	colon = strchr(text, ':');
+	if (!colon || colon == text || !colon[1] || strchr(colon + 1, ':') ||
+	    strpbrk(text, " \t")) {
+		free(text);
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG,
+				     "%s: FEDERATION SERVER_AUTH '%s' must hold one line "
+				     "\"user:secret\" (no ':' or spaces in the secret)", path, file);
+	}
+	*colon = '\0';
+	c->fed_server_user = mkt_strdup(text);
+	c->fed_server_secret = mkt_strdup(colon + 1);
+	explicit_bzero(text, strlen(text) + 1 + strlen(colon + 1));
+	free(text);
+	return 0;
+}
+
+static int load_federation(mkt_config *c, const char *path)
+{
+	static const char *const modes[] = {
+		[MKT_FED_STANDALONE] = "STANDALONE", [MKT_FED_MASTER] = "MASTER",
+		[MKT_FED_SLAVE] = "SLAVE",
+	};
+	const mkt_tattr *fed = get_vector(c->tmpl, "FEDERATION");
+	char *mode, *auth;
+	size_t i;
+	int ret = 0;
+
+	if (!fed)
+		return get_int(c->tmpl, NULL, "LOG_RETENTION", 1, 1 << 30, 1000000,
+			       &c->fed_log_retention, path);
+	mode = get_str(c->tmpl, fed, "MODE", "STANDALONE");
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcasecmp(mode, modes[i]))
+			break;
+	if (i == sizeof(modes) / sizeof(modes[0])) {
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG, "%s: FEDERATION MODE must be "
+				    "STANDALONE, MASTER or SLAVE, not '%s'", path, mode);
+		free(mode);
+		return ret;
+	}
+	free(mode);
+	c->fed_mode = (mkt_fed_mode)i;
+	if ((ret = get_int(c->tmpl, fed, "ZONE_ID", 0, 1 << 30, c->zone_id, &c->zone_id,
+			   path)) < 0 ||
+	    (ret = get_int(c->tmpl, fed, "LOG_RETENTION", 1, 1 << 30, 1000000,
+			   &c->fed_log_retention, path)) < 0)
+		return ret;
+	if (c->fed_mode == MKT_FED_STANDALONE)
+		return 0;
+	c->fed_master = get_str(c->tmpl, fed, "MASTER_ONED", "");
+	if (c->fed_mode == MKT_FED_SLAVE && strncmp(c->fed_master, "http://", 7) &&
+	    strncmp(c->fed_master, "https://", 8))
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG, "%s: FEDERATION MODE \"SLAVE\" "
+				     "needs MASTER_ONED, the master's http(s)://host:port/RPC2",
+				     path);
+	auth = get_str(c->tmpl, fed, "SERVER_AUTH", "");
+	if (!*auth)
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG, "%s: FEDERATION MODE \"%s\" needs "
+				    "SERVER_AUTH, a file holding \"serveradmin:<secret>\"",
+				    path, modes[c->fed_mode]);
+	else
+		ret = load_server_auth(c, auth, path);
+	free(auth);
+	return ret;
+}
+
 int mkt_config_load(mkt_config **out, const char *path)
 {
 	mkt_config *c = mkt_calloc(1, sizeof(*c));
@@ -289,7 +377,8 @@ int mkt_config_load(mkt_config **out, const char *path)
 				   &c->driver_timeout[i], path)) < 0)
 			goto cleanup;
 	}
-	if ((ret = load_mads(c, path)) < 0 || (ret = load_import_networks(c, path)) < 0)
+	if ((ret = load_mads(c, path)) < 0 || (ret = load_import_networks(c, path)) < 0 ||
+	    (ret = load_federation(c, path)) < 0)
 		goto cleanup;
 	*out = MKT_STEAL(c);
 
@@ -323,5 +412,10 @@ void mkt_config_free(mkt_config *c)
 	free(c->driver_dir);
 	free(c->import_allowed);
 	free(c->import_denied);
+	free(c->fed_master);
+	free(c->fed_server_user);
+	if (c->fed_server_secret)
+		explicit_bzero(c->fed_server_secret, strlen(c->fed_server_secret));
+	free(c->fed_server_secret);
 	free(c);
 }

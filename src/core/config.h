@@ -39,6 +39,13 @@ typedef struct {
 	int is_public;
 } mkt_market_mad_conf;
 
+/* FEDERATION/MODE */
+typedef enum {
+	MKT_FED_STANDALONE = 0,
+	MKT_FED_MASTER,
+	MKT_FED_SLAVE
+} mkt_fed_mode;
+
 typedef struct {
 	mkt_template *tmpl;     /* the whole file, for one.system.config */
 	char *listen_address;
@@ -75,6 +82,15 @@ typedef struct {
 	char *import_denied;
 	/* IMPORT_RESTRICT_ADMIN: the policy applies to the oneadmin group too. */
 	int import_restrict_admin;
+	/* FEDERATION = [ MODE, ZONE_ID (sets zone_id), MASTER_ONED,
+	 * SERVER_AUTH, LOG_RETENTION ] (share/doc/federation.md). */
+	mkt_fed_mode fed_mode;
+	char *fed_master;       /* MASTER_ONED: the master's /RPC2 URL */
+	char *fed_server_user;  /* from the SERVER_AUTH file: "user:secret" */
+	char *fed_server_secret;
+	/* LOG_RETENTION: entries the master keeps however far behind a zone
+	 * is; a zone that needs older ones copies the tables whole. */
+	int fed_log_retention;
 } mkt_config;
 
 /* Load and validate @path; errors name the setting and the file. */

@@ -52,6 +52,10 @@ typedef struct {
 	int *gids;                   /* primary and secondary groups */
 	size_t ngids;
 	int admin;                   /* oneadmin or a member of group oneadmin */
+	/* Signed in with the federation's server credential (a slave zone
+	 * acting for the user above, or for itself): may call the master's
+	 * replication methods (federation.h). */
+	int server;
 } mkt_principal;
 
 int mkt_core_new(mkt_core **out, const mkt_config *conf, mkt_store *store);

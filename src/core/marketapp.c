@@ -242,7 +242,9 @@ static int check_market(mkt_core *core, const mkt_principal *who, int market_id,
 	}
 	if (m->zone_id != core->conf->zone_id) {
 		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "Marketplace is not in this OpenNebula zone");
+				    "Marketplace %d is in zone %d, not in this zone (%d): apps are "
+				    "uploaded into it only from its own zone", obj->id, m->zone_id,
+				    core->conf->zone_id);
 		goto cleanup;
 	}
 	*out = m;
@@ -500,7 +502,7 @@ int mkt_app_recover(mkt_core *core)
 {
 	mkt_store_query q;
 	int *ids = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, recovered = 0;
 	int ret;
 
 	/* Apps LOCKED at start-up were being uploaded when marketd stopped:
@@ -509,10 +511,23 @@ int mkt_app_recover(mkt_core *core)
 	q.state = MKT_APP_LOCKED;
 	if ((ret = mkt_store_list_ids(core->store, MKT_TABLE_APP, &q, &ids, &n)) < 0)
 		return ret;
-	for (i = 0; i < n && ret == 0; i++)
+	for (i = 0; i < n && ret == 0; i++) {
+		mkt_object *obj = NULL;
+		int here;
+
+		/* Another zone's upload is that zone's to finish. */
+		if ((ret = mkt_object_load(core, &mkt_app_class, ids[i], &obj)) < 0)
+			break;
+		here = ((mkt_app *)obj)->zone_id == core->conf->zone_id;
+		mkt_object_free(&mkt_app_class, obj);
+		if (!here)
+			continue;
 		ret = app_interrupted(core, ids[i], NULL);
-	if (n)
-		mkt_log(MKT_LOG_WARN, "core", "%zu app(s) were LOCKED at start-up: set to ERROR", n);
+		recovered++;
+	}
+	if (recovered)
+		mkt_log(MKT_LOG_WARN, "core", "%zu app(s) were LOCKED at start-up: set to ERROR",
+			recovered);
 	free(ids);
 	return ret;
 }

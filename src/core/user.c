@@ -314,6 +314,14 @@ void mkt_login_init(mkt_login *l, mkt_core *core, const char *session, const cha
 		return;
 	l->name = mkt_strndup(session, (size_t)(colon - session));
 	l->password = mkt_strdup(colon + 1);
+	/* "serveradmin:<secret>:<user>": the federation's server user acting
+	 * for a user (federation.h).  Only that user's session is split, so
+	 * other passwords may hold ':'. */
+	if (core->conf->fed_server_user && !strcmp(l->name, core->conf->fed_server_user) &&
+	    (colon = strchr(l->password, ':'))) {
+		l->on_behalf = mkt_strdup(colon + 1);
+		l->password[colon - l->password] = '\0';
+	}
 	/* The salt never changes: the digest needs no lock. */
 	l->digest = session_digest(core->auth_cache, l->password);
 }
@@ -327,6 +335,7 @@ void mkt_login_clear(mkt_login *l)
 	free(l->digest);
 	free(l->client_addr);
 	free(l->stored_hash);
+	free(l->on_behalf);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -334,6 +343,38 @@ static int login_failed(mkt_core *core, mkt_login *l)
 {
 	mkt_throttle_fail(core->auth_cache->throttle, l->name ? l->name : "", l->client_addr, 0);
 	return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+}
+
+/* Who a verified login is: its own user, or the user the federation's
+ * server user acts for. */
+static int login_principal(mkt_core *core, const mkt_login *l, const user *u,
+			   mkt_principal *out)
+{
+	const mkt_config *c = core->conf;
+	int server = c->fed_mode == MKT_FED_MASTER && c->fed_server_user &&
+		     !strcmp(u->name, c->fed_server_user);
+	user target = { 0 };
+	int uid, ret;
+
+	if (!l->on_behalf) {
+		ret = principal_fill(core, u, out);
+		out->server = server;
+		return ret;
+	}
+	if (!server) {
+		mkt_log(MKT_LOG_WARN, "auth", "user %s named a user to act for, but this zone "
+			"is not the master: refused", u->name);
+		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+	}
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, l->on_behalf, -1, &uid) < 0 ||
+	    user_load(core, uid, &target) < 0 || !target.enabled) {
+		user_clear(&target);
+		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+	}
+	ret = principal_fill(core, &target, out);
+	out->server = 1;
+	user_clear(&target);
+	return ret;
 }
 
 int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out)
@@ -351,7 +392,7 @@ int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out)
 		goto cleanup;
 	}
 	if (l->verified == 0 && l->digest && cache_check(core->auth_cache, &u, l->digest, now)) {
-		ret = principal_fill(core, &u, out);
+		ret = login_principal(core, l, &u, out);
 		goto cleanup;
 	}
 	if (l->verified == 0) {
@@ -367,7 +408,7 @@ int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out)
 	}
 	if (l->digest)
 		cache_put(core->auth_cache, &u, l->digest, now);
-	ret = principal_fill(core, &u, out);
+	ret = login_principal(core, l, &u, out);
 
  cleanup:
 	user_clear(&u);
@@ -740,4 +781,31 @@ int mkt_user_bootstrap(mkt_core *core, const char *auth_file)
 	free(name);
 	free(pw);
 	return ret;
+}
+
+int mkt_user_ensure(mkt_core *core, const char *name, const char *password)
+{
+	int ret, id, gid0 = MKT_ONEADMIN_GID;
+	user u = { 0 };
+
+	if ((ret = mkt_core_begin(core)) < 0)
+		return ret;
+	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, name, -1, &id) < 0) {
+		mkt_error_clear();
+		if ((ret = user_insert(core, name, password, "server_cipher", &gid0, 1, -1, &id)) == 0)
+			mkt_log(MKT_LOG_INFO, "core", "created user %s (uid %d) for the zones of "
+				"the federation", name, id);
+		goto cleanup;
+	}
+	if ((ret = user_load(core, id, &u)) < 0 || password_matches(password, u.password))
+		goto cleanup;
+	free(u.password);
+	u.password = NULL;
+	if ((ret = mkt_user_hash_password(password, &u.password)) == 0 &&
+	    (ret = user_save(core, &u, MKT_STORE_UPDATE)) == 0)
+		mkt_log(MKT_LOG_INFO, "core", "user %s: password set from SERVER_AUTH", name);
+
+ cleanup:
+	user_clear(&u);
+	return mkt_core_end(core, ret);
 }

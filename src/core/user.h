@@ -31,6 +31,9 @@ typedef struct {
 	char *digest;             /* the session cache's key for the password */
 	char *client_addr;
 	char *stored_hash;        /* what mkt_user_verify() checks against */
+	/* "user:secret:target": the federation's server user acting for user
+	 * @on_behalf (passwords hold no ':', so this reads unambiguously). */
+	char *on_behalf;
 	int verified;             /* 0 not yet, 1 matches, -1 wrong or turned down */
 } mkt_login;
 
@@ -41,7 +44,10 @@ void mkt_login_clear(mkt_login *l);
  * password must first be verified by mkt_user_verify(), or MKT_EAUTH with
  * oned's message on any failure, without saying which part was wrong (nor
  * whether the back-off turned the login down).  A password changed since
- * it was verified fails. */
+ * it was verified fails.  On a federation master, the server user
+ * (FEDERATION/SERVER_AUTH) may sign in as "serveradmin:secret:user" and
+ * then is that user, with out->server set; anyone else naming a user so
+ * fails. */
 int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out);
 /* Without the core lock: verify the password mkt_user_authenticate()
  * asked for, unless the back-off turns the login down; counts failures. */
@@ -67,6 +73,10 @@ int mkt_group_allocate(mkt_core *core, const mkt_principal *who, const char *nam
 int mkt_group_info(mkt_core *core, const mkt_principal *who, int id, char **out_xml);
 int mkt_group_delete(mkt_core *core, const mkt_principal *who, int id);
 int mkt_group_pool(mkt_core *core, const mkt_principal *who, char **out_xml);
+
+/* Make user @name (group oneadmin) exist with @password: the server user
+ * of a federation master. */
+int mkt_user_ensure(mkt_core *core, const char *name, const char *password);
 
 /* Ids of the users whose groups include @gid (caller frees). */
 int mkt_user_members(mkt_core *core, int gid, int **out_ids, size_t *out_n);

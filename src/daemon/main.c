@@ -28,9 +28,11 @@
 #include "core/datastore.h"
 #include "core/image.h"
 #include "core/marketapp.h"
+#include "core/zone.h"
 #include "driver/driver.h"
 #include "driver/imageflow.h"
 #include "driver/monitorflow.h"
+#include "federation/federation.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 
@@ -44,6 +46,7 @@ typedef struct {
 	mkt_driver *drv;
 	mkt_monitor_loop *monitor;
 	mkt_serviceflow *services;
+	mkt_fed *fed;                /* NULL when standalone */
 	mkt_rpc_server *rpc;
 	sigset_t signals;
 	pthread_t signal_thread;
@@ -65,6 +68,22 @@ static void usage(FILE *out)
 		"oneadmin's credentials are read from $ONE_AUTH, else ~/.one/one_auth;\n"
 		"at first start, if neither exists, a password is generated into that file.\n"
 		"See marketd(8) and marketd.conf(5).\n", MKT_SYSCONFDIR);
+}
+
+/* This zone's ENDPOINT as its zone object first records it; a wildcard
+ * address says nothing to other zones, the host name does. */
+static char *own_endpoint(const mkt_config *conf)
+{
+	char host[256] = "localhost";
+	const char *addr = conf->listen_address;
+
+	if (!strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !*addr) {
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			strcpy(host, "localhost");
+		addr = host;
+	}
+	return mkt_asprintf(strchr(addr, ':') ? "http://[%s]:%d/RPC2" : "http://%s:%d/RPC2",
+			    addr, conf->port);
 }
 
 static char *auth_file_path(void)
@@ -169,6 +188,7 @@ static int start(mkt_daemon *d)
 
 	if ((ret = mkt_config_load(&d->conf, d->config_path)) < 0)
 		return ret;
+	mkt_log_set_zone(d->conf->zone_id);
 	if ((ret = mkt_log_open(d->conf->log_system, d->conf->log_file, d->conf->log_level)) < 0)
 		return ret;
 	mkt_log(MKT_LOG_INFO, "daemon", "marketd %s starting (config %s)", PACKAGE_VERSION,
@@ -177,15 +197,27 @@ static int start(mkt_daemon *d)
 		return ret;
 	if ((ret = mkt_store_open(&d->store, d->conf->db_backend, d->conf->db_file)) < 0)
 		return ret;
+	mkt_store_set_log_retention(d->store, d->conf->fed_log_retention);
 	if ((ret = mkt_core_new(&d->core, d->conf, d->store)) < 0)
 		return ret;
-	auth_file = auth_file_path();
-	ret = mkt_core_bootstrap(d->core, auth_file);
-	free(auth_file);
-	if (ret < 0)
+	if ((ret = mkt_fed_new(&d->fed, d->core)) < 0)
 		return ret;
+	/* A slave's shared objects (oneadmin included) come from its master:
+	 * it makes none of its own. */
+	if (!mkt_fed_is_slave(d->fed)) {
+		char *endpoint = own_endpoint(d->conf);
+
+		auth_file = auth_file_path();
+		ret = mkt_core_bootstrap(d->core, auth_file);
+		free(auth_file);
+		if (ret == 0)
+			ret = mkt_zone_bootstrap(d->core, d->conf->zone_id, endpoint);
+		free(endpoint);
+		if (ret < 0)
+			return ret;
+	}
 	if ((ret = mkt_datastore_bootstrap(d->core)) < 0 ||
-	    (ret = mkt_app_recover(d->core)) < 0 ||
+	    (!mkt_fed_is_slave(d->fed) && (ret = mkt_app_recover(d->core)) < 0) ||
 	    (ret = mkt_image_recover(d->core)) < 0)
 		return ret;
 	/* No copy of ours runs yet; an export driver left running by a
@@ -206,6 +238,15 @@ static int start(mkt_daemon *d)
 	sigaddset(&d->signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The replica catches up before requests are served, and a slave's
+	 * writes to shared objects go to the master from now on
+	 * (federation.h): its interrupted uploads are recovered only then. */
+	if ((ret = mkt_fed_start(d->fed)) < 0)
+		return ret;
+	mkt_rpc_server_set_federation(d->rpc, d->fed);
+	if (mkt_fed_is_slave(d->fed) && mkt_app_recover(d->core) < 0)
+		mkt_log(MKT_LOG_WARN, "daemon", "interrupted uploads not recovered now: %s",
+			mkt_error_message());
 	/* Worker threads start after the fork and inherit the signal mask. */
 	if ((ret = mkt_driver_new(&d->drv, d->conf)) < 0)
 		return ret;
@@ -232,6 +273,8 @@ static void stop(mkt_daemon *d)
 		pthread_kill(d->signal_thread, SIGTERM);
 		pthread_join(d->signal_thread, NULL);
 	}
+	/* Long polls of other zones return at once. */
+	mkt_fed_stop(d->fed);
 	/* Lets the requests in flight finish and answer, then joins the
 	 * server's threads: never with the core lock held, which they take. */
 	mkt_rpc_server_free(d->rpc);
@@ -239,6 +282,7 @@ static void stop(mkt_daemon *d)
 	mkt_serviceflow_free(d->services);
 	/* Running drivers are stopped; their callbacks record the outcome. */
 	mkt_driver_free(d->drv);
+	mkt_fed_free(d->fed);        /* nothing writes any more */
 	mkt_core_free(d->core);
 	mkt_store_close(d->store);
 	if (d->pid_file_written)

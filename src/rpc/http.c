@@ -273,13 +273,14 @@ int mkt_http_run(mkt_http *h)
 	}
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 				  0, NULL, NULL, on_request, h,
+				  /* First, or MHD logs the options before it to stderr. */
+				  MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				  MHD_OPTION_THREAD_POOL_SIZE, h->conf.threads,
 				  MHD_OPTION_CONNECTION_LIMIT, h->conf.max_conn,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->conf.max_conn_per_addr,
 				  MHD_OPTION_CONNECTION_TIMEOUT, h->conf.timeout,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);

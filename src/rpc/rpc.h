@@ -21,6 +21,7 @@
 #include "core/object.h"
 #include "driver/driver.h"
 #include "driver/serviceflow.h"
+#include "federation/federation.h"
 
 #define MKT_RPC_MAX_ARGS 12
 
@@ -58,7 +59,21 @@ typedef struct {
 	mkt_core *core;
 	mkt_driver *drv;
 	mkt_serviceflow *services;   /* broker calls of instances and bindings */
+	mkt_fed *fed;                /* NULL when standalone */
 } mkt_rpc_env;
+
+/* What a method does in a federation (federation.h). */
+enum {
+	/* Served by this zone: reads, zone-local objects, and calls whose
+	 * replicated writes the store forwards to the master. */
+	MKT_RPC_FED_LOCAL = 0,
+	/* Changes only replicated objects: a slave sends the whole call to
+	 * the master, as the user who made it. */
+	MKT_RPC_FED_PROXY = 1,
+	/* The master's replication methods: the server credential only; the
+	 * handler takes the core lock itself, since it may wait. */
+	MKT_RPC_FED_SERVER = 2
+};
 
 typedef int (*mkt_rpc_handler)(const mkt_rpc_env *env, const mkt_principal *who,
 			       const mkt_rpc_method *m, const mkt_rpc_arg *args,
@@ -72,6 +87,7 @@ struct mkt_rpc_method {
 	const char *object;       /* "marketplace", "user"... in messages */
 	int allocate;             /* failures are ALLOCATE errors */
 	const char *help;
+	int fed;                  /* MKT_RPC_FED_* */
 };
 
 extern const mkt_rpc_method mkt_rpc_methods[];
@@ -92,6 +108,7 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
  * forked); requests are served only once it is set. */
 void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv);
 void mkt_rpc_server_set_services(mkt_rpc_server *srv, mkt_serviceflow *services);
+void mkt_rpc_server_set_federation(mkt_rpc_server *srv, mkt_fed *fed);
 /* Serve until mkt_rpc_server_stop(); returns 0 or an error. */
 int mkt_rpc_server_run(mkt_rpc_server *srv);
 /* Ask the server to stop accepting; safe from another thread. */

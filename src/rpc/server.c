@@ -81,12 +81,26 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 		pthread_mutex_lock(&core->lock);
 		ret = mkt_user_authenticate(core, &login, &who);
 	}
-	if (ret == 0)
+	if (ret < 0 || m->fed == MKT_RPC_FED_LOCAL || (m->fed == MKT_RPC_FED_PROXY &&
+							 !mkt_fed_is_slave(renv->fed))) {
+		if (ret == 0)
+			ret = m->handler(renv, &who, m, args, &result);
+		pthread_mutex_unlock(&core->lock);
+	} else if (m->fed == MKT_RPC_FED_SERVER) {
+		pthread_mutex_unlock(&core->lock);
 		ret = m->handler(renv, &who, m, args, &result);
-	pthread_mutex_unlock(&core->lock);
+	} else {
+		/* The master answers; its reply is this call's, as it is. */
+		pthread_mutex_unlock(&core->lock);
+		if ((ret = mkt_fed_proxy(renv->fed, m->name, params, who.uname, &reply)) == 0)
+			mkt_log(MKT_LOG_DEBUG, "rpc", "%s by uid %d: proxied to the master", m->name,
+				who.uid);
+	}
 	mkt_login_clear(&login);
 
-	if (ret < 0) {
+	if (reply) {
+		;
+	} else if (ret < 0) {
 		/* Failed logins are logged by the throttle, rate-limited. */
 		mkt_log(ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
@@ -219,7 +233,10 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 	srv->env.core = core;
 	srv->env.drv = drv;
 	srv->fd = -1;
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, MKT_HTTP_BODY_LIMIT);
+	/* Requests are bounded by the front end before xmlrpc-c sees them;
+	 * this bound is for the replies a zone reads from its master (a
+	 * page of the log), parsed by the same xmlrpc-c. */
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 64u * 1024 * 1024);
 	srv->registry = xmlrpc_registry_new(&env);
 	srv->slots = mkt_calloc(mkt_rpc_nmethods, sizeof(*srv->slots));
 	for (i = 0; !env.fault_occurred && i < mkt_rpc_nmethods; i++) {
@@ -268,6 +285,11 @@ void mkt_rpc_server_set_driver(mkt_rpc_server *srv, mkt_driver *drv)
 void mkt_rpc_server_set_services(mkt_rpc_server *srv, mkt_serviceflow *services)
 {
 	srv->env.services = services;
+}
+
+void mkt_rpc_server_set_federation(mkt_rpc_server *srv, mkt_fed *fed)
+{
+	srv->env.fed = fed;
 }
 
 int mkt_rpc_server_run(mkt_rpc_server *srv)

@@ -22,6 +22,8 @@ struct mkt_store {
 	size_t cap_pending;
 	mkt_store_commit_hook hook;
 	void *hook_arg;
+	long long retention;           /* log entries kept; 0: all */
+	long long trim_at;             /* next index at which to trim */
 };
 
 static const mkt_store_backend *const backends[] = {
@@ -180,6 +182,25 @@ int mkt_store_depth(const mkt_store *s)
 	return s->depth;
 }
 
+/* Keep the log to its retention, in the transaction that grew it, in
+ * steps (not a DELETE per commit). */
+static int trim_old(mkt_store *s)
+{
+	long long last, step = s->retention / 2 + 1;
+	int ret;
+
+	if ((ret = s->backend->changelog_last(s->impl, &last)) < 0 || last < s->trim_at)
+		return ret;
+	s->trim_at = last + (step < 1000 ? step : 1000);
+	return s->backend->changelog_trim(s->impl, last - s->retention + 1);
+}
+
+void mkt_store_set_log_retention(mkt_store *s, long long entries)
+{
+	s->retention = entries;
+	s->trim_at = 0;
+}
+
 int mkt_store_commit(mkt_store *s)
 {
 	long long last;
@@ -207,6 +228,10 @@ int mkt_store_commit(mkt_store *s)
 		return ret;
 	}
 	pending_clear(s);
+	if (s->logged && s->retention > 0 && (ret = trim_old(s)) < 0) {
+		s->backend->rollback(s->impl);
+		return ret;
+	}
 	if ((ret = s->backend->commit(s->impl)) < 0)
 		return ret;
 	if (s->logged && s->hook && s->backend->changelog_last(s->impl, &last) == 0)

@@ -197,6 +197,10 @@ int mkt_store_changelog_read(mkt_store *s, long long after, size_t max,
 /* Drop the entries below index @below. */
 int mkt_store_changelog_trim(mkt_store *s, long long below);
 
+/* Keep only the newest @entries of the change log (0: keep all); older
+ * ones go as later commits append. */
+void mkt_store_set_log_retention(mkt_store *s, long long entries);
+
 /* Write a replicated entry into this zone's replica: an upsert (insert
  * and update) or a delete of a row that may be absent, never logged nor
  * forwarded. */
