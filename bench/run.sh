@@ -34,5 +34,8 @@ python3 "$MKT_SRCDIR/bench/s3_bench.py"
 echo "== an Open Service Broker: a ${BENCH_OSB_SERVICES:-1000}x${BENCH_OSB_PLANS:-5} catalog, ${BENCH_OSB_PROVISIONS:-200} async provisions"
 python3 "$MKT_SRCDIR/bench/osb_bench.py"
 
+echo "== federation: a master and two slaves, ${BENCH_FED_CHANGES:-10000} changes, lag at ${BENCH_FED_RATE:-200}/s, catch-up of ${BENCH_FED_CATCHUP:-50000}"
+python3 "$MKT_SRCDIR/bench/fed_bench.py"
+
 echo "== XML-RPC calls from ${RPC_BENCH_CLIENTS:-8} keep-alive clients (ab)"
 python3 "$MKT_SRCDIR/bench/rpc_bench.py"
