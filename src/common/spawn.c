@@ -164,6 +164,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	posix_spawnattr_t attr;
 	line_splitter ls = { MKT_BUF_INIT, o->on_stderr, o->ud };
 	mkt_buf output = MKT_BUF_INIT;
+	size_t spooled = 0;             /* written to o->output_file */
 	size_t max_output = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
 	size_t written = 0;
 	double start = now_s(), linger_until = 0;
@@ -255,8 +256,13 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 			}
 			if (pfd[i].fd == pe[0]) {
 				split_lines(&ls, block, (size_t)got, 0);
-			} else if (output.len + (size_t)got <= max_output) {
-				mkt_buf_addn(&output, block, (size_t)got);
+			} else if (spooled + output.len + (size_t)got <= max_output) {
+				if (!o->output_file)
+					mkt_buf_addn(&output, block, (size_t)got);
+				else if (fwrite(block, 1, (size_t)got, o->output_file) == (size_t)got)
+					spooled += (size_t)got;
+				else
+					out->output_truncated = 1;  /* the disk is full */
 			} else {
 				out->output_truncated = 1;
 			}
@@ -286,7 +292,7 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 	kill(-pid, SIGKILL);
 	out->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	out->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	out->output_len = output.len;
+	out->output_len = output.len + spooled;
 	out->output = mkt_buf_steal(&output);
 	out->elapsed = now_s() - start;
 

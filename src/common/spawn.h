@@ -10,6 +10,8 @@
 #ifndef MKT_SPAWN_H
 #define MKT_SPAWN_H
 
+#include <stdio.h>
+
 #include <stddef.h>
 
 typedef void (*mkt_spawn_line_cb)(void *ud, const char *line);
@@ -23,6 +25,9 @@ typedef struct {
 	int timeout;                 /* seconds; 0 = none */
 	int kill_grace;              /* seconds from SIGTERM to SIGKILL; 0 = 5 */
 	size_t max_output;           /* stdout cap in bytes; 0 = 64 MiB */
+	/* Write stdout here instead of keeping it in memory (output stays
+	 * empty; output_len counts what was written).  NULL: in memory. */
+	FILE *output_file;
 	mkt_spawn_line_cb on_stderr; /* each stderr line, without its newline */
 	void *ud;
 	/* Polled a few times a second: when it becomes non-zero the child's

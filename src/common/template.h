@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <libxml/tree.h>
+#include <stdio.h>
 
 #include "buf.h"
 
@@ -55,6 +56,15 @@ int mkt_template_parse_xml_node(mkt_template **out, xmlNodePtr node);
  * MKT_EINVAL with libxml2's message.
  */
 int mkt_template_parse_any(mkt_template **out, const char *text);
+
+/*
+ * Template text too big to hold (a catalog's monitor answer): read from
+ * @fp one attribute at a time.  1 with *out holding it, 0 at the end of
+ * the text, MKT_EINVAL for an attribute with a syntax error or longer
+ * than @max bytes (the reader has moved past it: the caller may go on),
+ * another error when @fp cannot be read.
+ */
+int mkt_template_read_next(FILE *fp, size_t max, mkt_template **out);
 
 /* Template text carried as base64 (APP lines, APPTEMPLATE64): decoded and
  * parsed; MKT_EINVAL for bad base64, a NUL byte or bad syntax. */

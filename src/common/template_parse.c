@@ -553,3 +553,85 @@ int mkt_template_parse_any(mkt_template **out, const char *text)
 	return parse_xml_text(out, p);
 }
 
+
+/*
+ * The text of the next attribute of @fp: up to a new line that is outside
+ * a quoted value and a vector.  States follow parse_text: a '[' right
+ * after '=' opens a vector, "..." may hold new lines and \" escapes, '#'
+ * comments to the end of the line.  1 with the chunk in @b; 0 at the end.
+ * A chunk over @max bytes is read to its end but not kept (*too_long).
+ */
+static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
+{
+	int c, quoted = 0, comment = 0, vector = 0, after_eq = 0, content = 0;
+	size_t n = 0;
+
+	mkt_buf_reset(b);
+	*too_long = 0;
+	while ((c = getc_unlocked(fp)) != EOF) {
+		if (++n <= max)
+			mkt_buf_addc(b, (char)c);
+		if (comment) {
+			comment = c != '\n';
+		} else if (quoted) {
+			if (c == '\\') {
+				int next = getc_unlocked(fp);
+
+				if (next == EOF)
+					break;
+				if (++n <= max)
+					mkt_buf_addc(b, (char)next);
+			} else if (c == '"') {
+				quoted = 0;
+			}
+			continue;
+		} else if (c == '"') {
+			quoted = 1;
+		} else if (c == '#') {
+			comment = 1;
+		} else if (after_eq && c == '[') {
+			vector = 1;
+		} else if (vector && c == ']') {
+			vector = 0;
+		}
+		if (c == '=' && !vector)
+			after_eq = 1;
+		else if (!mkt_template__is_blank((char)c))
+			after_eq = 0;
+		if (c != '\n' && !comment && !mkt_template__is_blank((char)c))
+			content = 1;
+		if (c != '\n')
+			continue;
+		if (content && !vector)
+			break;
+		if (!content) {               /* a blank or comment line */
+			mkt_buf_reset(b);
+			n = 0;
+		}
+	}
+	if (n > max)
+		*too_long = n;
+	return content ? 1 : 0;
+}
+
+int mkt_template_read_next(FILE *fp, size_t max, mkt_template **out)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	size_t too_long;
+	int ret;
+
+	*out = NULL;
+	if ((ret = read_chunk(fp, max, &b, &too_long)) <= 0) {
+		mkt_buf_free(&b);
+		if (ferror(fp))
+			return mkt_error_set_os(errno, "reading template text");
+		return 0;
+	}
+	if (too_long)
+		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_TEMPLATE, "an attribute of %zu bytes "
+				    "(more than the %zu allowed) was skipped", too_long, max);
+	else if ((ret = mkt_template_parse(out, mkt_buf_cstr(&b))) == 0)
+		ret = 1;
+	mkt_buf_free(&b);
+	return ret;
+}

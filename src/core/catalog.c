@@ -31,7 +31,7 @@ typedef struct {
 	long long pass_ms;     /* the whole pass, driver included */
 } mkt_catalog_stats;
 
-static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
+static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
 		     mkt_catalog_stats *out);
 
 /* ---- status of each market's last pass ------------------------------- */
@@ -183,13 +183,13 @@ static long long elapsed_ms(const struct timespec *since)
 }
 
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 const char *error)
+			 FILE *stream, const char *error)
 {
 	market_status *s = status_of(core, market_id, 1);
 	mkt_catalog_stats stats = { 0 };
 	int ret = 0;
 
-	if (!error && (ret = reconcile(core, market_id, result, &stats)) < 0)
+	if (!error && (ret = reconcile(core, market_id, result, stream, &stats)) < 0)
 		error = mkt_error_message();
 	/* Deleted during the pass: nothing to report on. */
 	if (ret == MKT_ENOTFOUND) {
@@ -550,23 +550,80 @@ static int load_owner_names(pass *p)
 	return mkt_group_name(p->core, MKT_ONEADMIN_GID, &p->gname);
 }
 
-static int reconcile_apps(pass *p, const mkt_template *result)
+/*
+ * The answer's attributes, one at a time: from the parsed result, or read
+ * from the driver's spooled stdout (a catalog of 100 000 apps is ~110 MB
+ * of APP lines: only one entry is in memory at a time).
+ */
+typedef struct {
+	const mkt_template *result;
+	size_t next;
+	FILE *stream;
+	mkt_template *chunk;          /* the stream's current attribute(s) */
+	size_t chunk_next;
+	size_t nth;                   /* attributes read, for messages */
+} answer;
+
+/* Each attribute entry of the stream may be this long (a base64 APP). */
+#define ENTRY_MAX ((size_t)4 << 20)
+
+/* 1 with the next attribute in *out, 0 at the end, < 0 when the stream
+ * cannot be read or holds something else than template text. */
+static int answer_next(pass *p, answer *ans, const mkt_tattr **out)
 {
-	size_t i, nth = 0, n = mkt_template_size(result);
-	int ret = 0, usable = 0;
+	int ret;
 
-	p->by_digest = mkt_strmap_new();
-	p->by_key = mkt_strmap_new();
-	p->applied = mkt_strmap_new();
-	if ((ret = load_owner_names(p)) < 0 ||
-	    (ret = mkt_store_catalog_list(p->core->store, p->market_id, collect_known, p)) < 0)
-		return ret;
-	for (i = 0; i < n && ret >= 0; i++) {
-		const mkt_tattr *a = mkt_template_at(result, i);
+	if (ans->result) {
+		if (ans->next == mkt_template_size(ans->result))
+			return 0;
+		*out = mkt_template_at(ans->result, ans->next++);
+		return 1;
+	}
+	while (!ans->chunk || ans->chunk_next == mkt_template_size(ans->chunk)) {
+		mkt_template_free(ans->chunk);
+		ans->chunk = NULL;
+		ans->chunk_next = 0;
+		ans->nth++;
+		if ((ret = mkt_template_read_next(ans->stream, ENTRY_MAX, &ans->chunk)) == 0)
+			return 0;
+		/* Noise on stdout fails the pass, as a whole answer that does
+		 * not parse does: nothing of it is applied. */
+		if (ret == MKT_EINVAL)
+			return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER, "driver printed something "
+					     "that is neither template text nor XML on stdout "
+					     "(entry %zu): %s", ans->nth, mkt_error_message());
+		if (ret < 0)
+			return ret;
+	}
+	*out = mkt_template_at(ans->chunk, ans->chunk_next++);
+	return 1;
+}
 
-		if (strcmp(mkt_tattr_name(a), "APP") != 0)
+/* Every APP entry of the answer; its other attributes (the capacity) go
+ * to @rest. */
+static int reconcile_apps(pass *p, answer *ans, mkt_template *rest)
+{
+	const mkt_tattr *a = NULL;
+	size_t nth = 0;
+	int ret = 0, usable = 0, ready = 0;
+
+	while (ret >= 0 && (ret = answer_next(p, ans, &a)) > 0) {
+		if (strcmp(mkt_tattr_name(a), "APP") != 0) {
+			if (!mkt_tattr_is_vector(a))
+				mkt_template_set(rest, mkt_tattr_name(a), mkt_tattr_value(a));
 			continue;
+		}
 		nth++;
+		if (!ready) {
+			p->by_digest = mkt_strmap_new();
+			p->by_key = mkt_strmap_new();
+			p->applied = mkt_strmap_new();
+			if ((ret = load_owner_names(p)) < 0 ||
+			    (ret = mkt_store_catalog_list(p->core->store, p->market_id,
+							  collect_known, p)) < 0)
+				return ret;
+			ready = 1;
+		}
 		if (mkt_tattr_is_vector(a)) {
 			mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: "
 				"a vector, not a base64 template", p->market_id, nth);
@@ -583,9 +640,11 @@ static int reconcile_apps(pass *p, const mkt_template *result)
 }
 
 /* Apply @result to market @market_id, in one transaction. */
-static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
+static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
 		     mkt_catalog_stats *out)
 {
+	answer ans = { .result = result, .stream = stream };
+	mkt_template *rest = mkt_template_new();
 	mkt_catalog_stats stats = { 0 };
 	pass p = { .core = core, .market_id = market_id, .stats = &stats };
 	mkt_object *obj = NULL;
@@ -605,10 +664,9 @@ static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
 				    market_id);
 		goto cleanup;
 	}
-	if ((ret = update_capacity(&p, (mkt_market *)obj, result)) < 0)
+	if ((ret = reconcile_apps(&p, &ans, rest)) < 0)
 		goto cleanup;
-	if (mkt_template_count(result, "APP") > 0)
-		ret = reconcile_apps(&p, result);
+	ret = update_capacity(&p, (mkt_market *)obj, rest);
 
  cleanup:
 	ret = mkt_core_end(core, ret < 0 ? ret : 0);
@@ -621,6 +679,8 @@ static int reconcile(mkt_core *core, int market_id, const mkt_template *result,
 	if (out)
 		*out = ret == 0 ? stats : (mkt_catalog_stats){ 0 };
 	pass_clear(&p);
+	mkt_template_free(ans.chunk);
+	mkt_template_free(rest);
 	mkt_object_free(&mkt_market_class, obj);
 	return ret;
 }

@@ -26,6 +26,8 @@
 #ifndef MKT_CATALOG_H
 #define MKT_CATALOG_H
 
+#include <stdio.h>
+
 #include "common/template.h"
 #include "core.h"
 
@@ -41,12 +43,13 @@
 int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad);
 
 /*
- * The pass ended: apply the driver's @result, or record @error (result
- * NULL).  Ends the pass whatever happens; MKT_ENOTFOUND when the market
- * went meanwhile, MKT_EACTION when it was disabled.
+ * The pass ended: apply the driver's answer, @result or the template text
+ * of @stream (read one entry at a time), or record @error (both NULL).
+ * Ends the pass whatever happens; MKT_ENOTFOUND when the market went
+ * meanwhile, MKT_EACTION when it was disabled.
  */
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 const char *error);
+			 FILE *stream, const char *error);
 
 /* <MONITORING> of one.market.info: STATE (RUNNING, DONE, FAILED; nothing
  * before the first pass), LAST_MONITOR (end time), PASSES (passes ended

@@ -4,6 +4,8 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@
 /* Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN). */
 #define ARG_LIMIT (128 * 1024 - 1)
 #define STDERR_KEEP 4096
+/* A driver's stdout held in memory, and one spooled to a file. */
+#define SPAWN_MEMORY_MAX ((size_t)64 << 20)
+#define SPAWN_STREAM_MAX ((size_t)16 << 30)
 
 /* One row per action: what it is called, and which of the configured
  * timeouts applies.  Dispatch never looks at a driver's name. */
@@ -207,10 +212,61 @@ static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
 	return env;
 }
 
+/* An unlinked file in @dir for a spooled stdout (nothing to clean up
+ * after a crash). */
+static FILE *spool_file(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	FILE *fp;
+
+	if (fd < 0) {
+		char *path = mkt_asprintf("%s/.stdout.XXXXXX", dir);
+
+		fd = mkstemp(path);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
+	if (fd < 0 || !(fp = fdopen(fd, "w+"))) {
+		mkt_error_set_os(errno, "cannot make a file for a driver's output in %s", dir);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
+/* A spooled stdout: template text is handed over as it is; XML (small
+ * by nature) is read and parsed here. */
+static int spooled_result(FILE *fp, size_t len, mkt_driver_reply *reply)
+{
+	char *text;
+	int c, ret;
+
+	rewind(fp);
+	while ((c = getc(fp)) != EOF && isspace(c))
+		;
+	if (c != '<') {
+		rewind(fp);
+		reply->stream = fp;
+		return 0;
+	}
+	if (len > SPAWN_MEMORY_MAX)
+		return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER, "driver printed an XML "
+				     "answer of more than 64 MiB");
+	text = mkt_malloc(len + 1);
+	rewind(fp);
+	len = fread(text, 1, len, fp);
+	text[len] = '\0';
+	ret = mkt_driver_parse_result(text, &reply->result);
+	free(text);
+	return ret;
+}
+
 static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile int *cancel)
 {
 	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT };
-	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0 };
+	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0, NULL };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
 	/* A URL's userinfo is a password as much as a market's secret is,
@@ -230,8 +286,18 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	};
 	mkt_spawn_result r = { 0 };
 	char *message = NULL;
+	FILE *spool = NULL;
 	int spawned;
 	size_t i;
+
+	if (req->stream_output) {
+		if (!(spool = spool_file(drv->scratch))) {
+			message = mkt_strdup(mkt_error_message());
+			goto done;
+		}
+		o.output_file = spool;
+		o.max_output = SPAWN_STREAM_MAX;
+	}
 
 	snprintf(id, sizeof(id), "%d", req->oid);
 	mkt_log(MKT_LOG_DEBUG, "driver", "running %s %s for %d", req->mad,
@@ -250,8 +316,18 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 				       text) :
 			  mkt_strdup(text);
 	} else if (r.output_truncated) {
-		message = mkt_asprintf("driver %s %s printed more than the 64 MiB stdout limit",
-				       req->mad, actions[req->action].name);
+		message = spool && r.output_len < SPAWN_STREAM_MAX ?
+			  mkt_asprintf("cannot keep the output of driver %s %s in %s: %s",
+				       req->mad, actions[req->action].name, drv->scratch,
+				       strerror(ferror(spool) ? errno : ENOSPC)) :
+			  mkt_asprintf("driver %s %s printed more than the %s stdout limit",
+				       req->mad, actions[req->action].name,
+				       spool ? "16 GiB" : "64 MiB");
+	} else if (spool && (fflush(spool) != 0 ||
+			     spooled_result(spool, r.output_len, &reply) < 0)) {
+		message = mkt_strdup(mkt_error_message());
+	} else if (spool) {
+		reply.ok = 1;
 	} else if (mkt_driver_parse_result(r.output, &reply.result) < 0) {
 		message = mkt_strdup(mkt_error_message());
 	} else {
@@ -259,6 +335,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	}
 	if (spawned && !r.timed_out && !r.cancelled && !r.term_signal)
 		reply.exit_status = r.exit_status;
+ done:
 	if (!reply.ok)
 		mkt_log(req->own_failure_log ? MKT_LOG_DEBUG : MKT_LOG_ERROR, "driver",
 			"%s %s for %d failed: %s", req->mad, actions[req->action].name, req->oid,
@@ -268,6 +345,8 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 	req->done(&reply, req->ud);
 
 	mkt_template_free(reply.result);
+	if (spool)
+		fclose(spool);
 	free(message);
 	mkt_spawn_result_clear(&r);
 	for (i = 0; env[i]; i++)
@@ -283,7 +362,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 
 static void job_fail(job *j, const mkt_driver *drv, const char *why)
 {
-	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping };
+	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping, NULL };
 
 	if (j->fn)
 		j->fn(j->fn_ud, &(int){ 1 });

@@ -11,6 +11,8 @@
 #ifndef MKT_DRIVER_H
 #define MKT_DRIVER_H
 
+#include <stdio.h>
+
 #include "common/template.h"
 #include "core/config.h"
 
@@ -43,6 +45,11 @@ typedef struct {
 	/* marketd is stopping: the action was cut short, and the object is
 	 * best left as it is for the start-up recovery to report. */
 	int shutdown;
+	/* When ok and the request asked for it (stream_output) and the
+	 * driver printed template text: its stdout, rewound, in place of
+	 * result (read it with mkt_template_read_next; closed after the
+	 * callback). */
+	FILE *stream;
 } mkt_driver_reply;
 
 /* Called on the worker thread once the action ended, whatever happened. */
@@ -68,6 +75,10 @@ typedef struct {
 	 * and the failure are then logged at debug level only (a monitor
 	 * that fails every pass offline must not fill the log). */
 	int own_failure_log;
+	/* The answer may be far bigger than memory should hold (a catalog's
+	 * APP lines): spool stdout to a file (up to 16 GiB) and hand template
+	 * text over as reply->stream.  XML is still parsed whole (64 MiB). */
+	int stream_output;
 } mkt_driver_request;
 
 int mkt_driver_new(mkt_driver **out, const mkt_config *conf);

@@ -43,7 +43,8 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 
 	pthread_mutex_lock(&p->core->lock);
 	/* One line per failed pass: offline installs must not fill the log. */
-	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL, error);
+	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL,
+				   reply->ok ? reply->stream : NULL, error);
 	if (ret == MKT_ENOTFOUND || ret == MKT_EACTION)
 		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %s", p->id,
 			ret == MKT_ENOTFOUND ? "deleted during its monitor pass" : mkt_error_message());
@@ -60,7 +61,8 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_MONITOR, .oid = market_id,
-				   .done = pass_done, .own_failure_log = 1 };
+				   .done = pass_done, .own_failure_log = 1,
+				   .stream_output = 1 };
 	mkt_buf extra = MKT_BUF_INIT;
 	char *mad = NULL;
 	int ret;
@@ -77,7 +79,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 		mkt_error saved;
 
 		mkt_error_preserve(&saved);
-		mkt_catalog_end_pass(core, market_id, NULL, saved.message);
+		mkt_catalog_end_pass(core, market_id, NULL, NULL, saved.message);
 		mkt_error_restore(&saved);
 	}
 	mkt_buf_free(&extra);

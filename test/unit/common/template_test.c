@@ -848,6 +848,73 @@ START_TEST(test_parse_large)
 }
 END_TEST
 
+/* Template text read one attribute at a time (a catalog's spooled answer):
+ * the same attributes as a whole parse, whatever spans lines. */
+START_TEST(test_read_next)
+{
+	static const char text[] =
+		"# a comment\n"
+		"\n"
+		"A = \"one\"\n"
+		"B = \"two\n  lines with \\\" and # and [\"  # trailing comment\n"
+		"V = [ X = \"1\",\n  Y = \"]\" ]\n"
+		"C = plain value\n"
+		"D = \"last, no new line\"";
+	static const char *const want[] = {
+		"A=\"one\"\n", "B=\"two\n  lines with \\\" and # and [\"\n",
+		"V=[\n  X=\"1\",\n  Y=\"]\" ]\n", "C=\"plain value\"\n",
+		"D=\"last, no new line\"\n",
+	};
+	FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	mkt_template *t = NULL, *whole = NULL;
+	size_t i;
+
+	ck_assert_ptr_nonnull(fp);
+	for (i = 0; i < N_ELEMS(want); i++) {
+		char *got;
+
+		ck_assert_int_eq(mkt_template_read_next(fp, 1024, &t), 1);
+		got = format_text(t);
+		ck_assert_str_eq(got, want[i]);
+		free(got);
+		mkt_template_free(t);
+	}
+	ck_assert_int_eq(mkt_template_read_next(fp, 1024, &t), 0);
+	ck_assert_ptr_null(t);
+	fclose(fp);
+	/* The whole text parses to the same attributes. */
+	ck_assert_int_eq(mkt_template_parse(&whole, text), 0);
+	ck_assert_uint_eq(mkt_template_size(whole), N_ELEMS(want));
+	mkt_template_free(whole);
+}
+END_TEST
+
+/* An attribute over the limit, or with bad syntax, is an error the reader
+ * has moved past. */
+START_TEST(test_read_next_errors)
+{
+	static const char text[] =
+		"A = \"0123456789012345678901234567890123456789\"\n"
+		"B = \"ok\"\n"
+		"C \"no equals\"\n"
+		"D = \"ok too\"\n";
+	FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	mkt_template *t = NULL;
+
+	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), MKT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "more than the 32 allowed"));
+	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 1);
+	ck_assert_str_eq(mkt_template_get(t, "B"), "ok");
+	mkt_template_free(t);
+	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), MKT_EINVAL);
+	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 1);
+	ck_assert_str_eq(mkt_template_get(t, "D"), "ok too");
+	mkt_template_free(t);
+	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 0);
+	fclose(fp);
+}
+END_TEST
+
 static Suite *template_suite(void)
 {
 	Suite *s = suite_create("template");
@@ -859,6 +926,8 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, test_parse_null);
 	tcase_add_test(tc, test_parse_prefixes);
 	tcase_add_test(tc, test_parse_large);
+	tcase_add_test(tc, test_read_next);
+	tcase_add_test(tc, test_read_next_errors);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
