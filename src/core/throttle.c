@@ -115,7 +115,7 @@ int mkt_throttle_check(mkt_throttle *t, const char *user, const char *addr)
 	int busy;
 
 	pthread_mutex_lock(&t->lock);
-	busy = blocked(t, KIND_USER, user, now) || blocked(t, KIND_ADDR, addr, now);
+	busy = (user && blocked(t, KIND_USER, user, now)) || blocked(t, KIND_ADDR, addr, now);
 	pthread_mutex_unlock(&t->lock);
 	return busy ? MKT_EBUSY : 0;
 }
@@ -154,7 +154,8 @@ void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int 
 	char name[65];
 
 	pthread_mutex_lock(&t->lock);
-	count(t, KIND_USER, user, now);
+	if (user)
+		count(t, KIND_USER, user, now);
 	count(t, KIND_ADDR, addr, now);
 	t->unlogged++;
 	t->unlogged_refused += refused ? 1 : 0;
@@ -168,7 +169,7 @@ void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int 
 	pthread_mutex_unlock(&t->lock);
 	if (n == 0)
 		return;
-	printable(name, sizeof(name), user);
+	printable(name, sizeof(name), user ? user : "(the federation's server user)");
 	mkt_log(MKT_LOG_WARN, "auth",
 		"%lu failed login(s) (%lu turned down by the back-off) since the last report; "
 		"the last for user '%s' from %s", n, nrefused, name, addr);

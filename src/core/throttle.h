@@ -32,6 +32,8 @@ void mkt_throttle_free(mkt_throttle *t);
  * either is within its delay.  Sets no error: the caller reports a plain
  * authentication failure. */
 int mkt_throttle_check(mkt_throttle *t, const char *user, const char *addr);
+/* (@user NULL, in these three: only the address counts; the federation's
+ * server user, which anyone could otherwise lock out of every zone.) */
 /* Count a failed login (@refused: turned down by mkt_throttle_check).
  * Logs a warning, at most one line per few seconds for all failures. */
 void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int refused);

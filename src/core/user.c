@@ -418,19 +418,24 @@ int mkt_user_authenticate(mkt_core *core, mkt_login *l, mkt_principal *out)
 void mkt_user_verify(mkt_core *core, mkt_login *l)
 {
 	mkt_throttle *t = core->auth_cache->throttle;
+	const char *server = core->conf->fed_server_user;
+	/* Guesses at the server user's secret are throttled by address
+	 * only: throttling its name would let anyone stop the zones. */
+	const char *name = server && l->name && !strcmp(l->name, server) ? NULL : l->name;
 
-	if (mkt_throttle_check(t, l->name, l->client_addr) < 0) {
+	if (mkt_throttle_check(t, name, l->client_addr) < 0) {
 		l->verified = -1;
-		mkt_throttle_fail(t, l->name, l->client_addr, 1);
+		mkt_throttle_fail(t, name, l->client_addr, 1);
 		return;
 	}
 	if (!password_matches(l->password, l->stored_hash)) {
 		l->verified = -1;
-		mkt_throttle_fail(t, l->name, l->client_addr, 0);
+		mkt_throttle_fail(t, name, l->client_addr, 0);
 		return;
 	}
 	l->verified = 1;
-	mkt_throttle_success(t, l->name);
+	if (name)
+		mkt_throttle_success(t, name);
 }
 
 /* ---- user operations ------------------------------------------------- */

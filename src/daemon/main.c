@@ -244,9 +244,14 @@ static int start(mkt_daemon *d)
 	if ((ret = mkt_fed_start(d->fed)) < 0)
 		return ret;
 	mkt_rpc_server_set_federation(d->rpc, d->fed);
-	if (mkt_fed_is_slave(d->fed) && mkt_app_recover(d->core) < 0)
-		mkt_log(MKT_LOG_WARN, "daemon", "interrupted uploads not recovered now: %s",
-			mkt_error_message());
+	if (mkt_fed_is_slave(d->fed)) {
+		/* The replication thread runs: the store is shared now. */
+		pthread_mutex_lock(&d->core->lock);
+		if (mkt_app_recover(d->core) < 0)
+			mkt_log(MKT_LOG_WARN, "daemon", "interrupted uploads not recovered now: %s",
+				mkt_error_message());
+		pthread_mutex_unlock(&d->core->lock);
+	}
 	/* Worker threads start after the fork and inherit the signal mask. */
 	if ((ret = mkt_driver_new(&d->drv, d->conf)) < 0)
 		return ret;
@@ -273,14 +278,14 @@ static void stop(mkt_daemon *d)
 		pthread_kill(d->signal_thread, SIGTERM);
 		pthread_join(d->signal_thread, NULL);
 	}
-	/* Long polls of other zones return at once. */
-	mkt_fed_stop(d->fed);
-	/* Lets the requests in flight finish and answer, then joins the
-	 * server's threads: never with the core lock held, which they take. */
+	/* Lets the requests in flight finish and answer (other zones' long
+	 * polls were woken by the stop), then joins the server's threads:
+	 * never with the core lock held, which they take. */
 	mkt_rpc_server_free(d->rpc);
 	mkt_monitor_loop_stop(d->monitor);
 	mkt_serviceflow_free(d->services);
-	/* Running drivers are stopped; their callbacks record the outcome. */
+	/* Running drivers are stopped; their callbacks record the outcome,
+	 * which a slave still hands to its master. */
 	mkt_driver_free(d->drv);
 	mkt_fed_free(d->fed);        /* nothing writes any more */
 	mkt_core_free(d->core);

@@ -69,6 +69,16 @@ int mkt_fed_start(mkt_fed *f)
 	return ret;
 }
 
+void mkt_fed_quiesce(mkt_fed *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->quiesced = 1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mu);
+}
+
 void mkt_fed_stop(mkt_fed *f)
 {
 	if (!f)

@@ -58,6 +58,9 @@ int mkt_fed_start(mkt_fed *f);
  * to the master fail from now on ("marketd is stopping"), so a write of
  * a stopping slave rolls back.  Accepts NULL. */
 void mkt_fed_stop(mkt_fed *f);
+/* The server is stopping: the master's long polls answer at once, now
+ * and from now on (the front end waits for them).  Accepts NULL. */
+void mkt_fed_quiesce(mkt_fed *f);
 /* Once nothing writes the store any more; accepts NULL. */
 void mkt_fed_free(mkt_fed *f);
 

@@ -30,15 +30,17 @@ struct mkt_fed {
 	fed_zone_applied zones[FED_MAX_ZONES];
 	size_t nzones;
 	long long trimmed_below;
+	int quiesced;                 /* the server stops: polls do not wait */
 	/* slave */
 	char *session;                /* "serveradmin:<secret>" */
 	char *master_url;
 	int master_zone;
 	long long applied;            /* what the replica holds */
+	int copied;                   /* the tables were copied whole since start */
 	pthread_t thread;
 	int thread_started;
 	int stop;
-	int reachable;                /* last call to the master got through */
+	int reachable;                /* last poll of the master got through */
 	CURL *fwd_curl;               /* the forwarder's, used under the core lock */
 };
 
@@ -76,6 +78,13 @@ int fed_call(mkt_fed *f, CURL **curl, const char *method, const char *session,
 	     xmlrpc_value *params, long timeout_ms, int raw, xmlrpc_value **out);
 
 /* ---- the slave's parts (slave.c) -------------------------------------- */
+
+/* The time limit of a call to the master for a write: @normal_ms, or
+ * a short one while the replication thread cannot reach the master (a
+ * write must not wait on a dead master under the core lock; one that
+ * came back answers at once, and the replication thread is woken to
+ * notice it). */
+long fed_write_timeout(mkt_fed *f, long normal_ms);
 int fed_slave_start(mkt_fed *f);
 void fed_slave_stop(mkt_fed *f);
 

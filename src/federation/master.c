@@ -142,11 +142,11 @@ int mkt_fed_log(mkt_fed *f, int zone, long long after, int wait_ms, int max, cha
 	pthread_mutex_lock(&f->mu);
 	if (zone >= 0)            /* -1: a zone asking only where the log is */
 		note_applied(f, zone, after);
-	if (wait_ms > 0 && f->last <= after) {
+	if (wait_ms > 0 && f->last <= after && !f->quiesced) {
 		struct timespec until;
 
 		deadline_in(&until, wait_ms);
-		while (f->last <= after && !f->stop &&
+		while (f->last <= after && !f->stop && !f->quiesced &&
 		       pthread_cond_timedwait(&f->cond, &f->mu, &until) != ETIMEDOUT)
 			;
 	}
@@ -189,8 +189,10 @@ static int add_row(const mkt_store_row *row, void *payload)
 	snap_reader *s = payload;
 	mkt_store_change c = { 0, s->t, MKT_STORE_INSERT, *row };
 
-	if (s->n == s->max)
-		return 1;            /* one more exists: MORE="1" */
+	/* One more exists: MORE="1".  Pages are bounded in bytes too, as
+	 * the log's replies are (app rows can be large). */
+	if (s->n == s->max || s->b->len >= LOG_REPLY_BYTES)
+		return 1;
 	fed_change_format(s->b, &c);
 	s->n++;
 	return 0;

@@ -34,14 +34,32 @@ static void set_applied(mkt_fed *f, long long idx)
 
 static void set_reachable(mkt_fed *f, int ok)
 {
-	if (ok && !f->reachable)
+	int was;
+
+	pthread_mutex_lock(&f->mu);
+	was = f->reachable;
+	f->reachable = ok;
+	pthread_mutex_unlock(&f->mu);
+	if (ok && !was)
 		mkt_log(MKT_LOG_INFO, "federation", "master zone %d at %s reached; replica at "
 			"index %lld", f->master_zone, f->master_url, f->applied);
-	else if (!ok && f->reachable)
+	else if (!ok && was)
 		mkt_log(MKT_LOG_WARN, "federation", "%s; reads are served from the replica, "
 			"writes to shared objects are refused until it is back",
 			mkt_error_message());
-	f->reachable = ok;
+}
+
+long fed_write_timeout(mkt_fed *f, long normal_ms)
+{
+	long ms = normal_ms;
+
+	pthread_mutex_lock(&f->mu);
+	if (!f->reachable) {
+		ms = normal_ms < 2000 ? normal_ms : 2000;
+		pthread_cond_broadcast(&f->cond);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return ms;
 }
 
 /* Call @method(@params) on the master as the server and parse the
@@ -115,7 +133,8 @@ static int resync(mkt_fed *f, CURL **curl)
 	int t, ret = 0;
 
 	mkt_log(MKT_LOG_INFO, "federation", "copying the shared tables from master zone %d "
-		"(replica at %lld is older than its log)", f->master_zone, f->applied);
+		"(replica at index %lld: %s)", f->master_zone, f->applied,
+		f->applied ? "older than the master's log" : "a new replica");
 	for (t = 0; t < MKT_TABLE_LAST && ret == 0; t++) {
 		int after = -1, more = 1;
 
@@ -190,6 +209,14 @@ static int follow_once(mkt_fed *f, CURL **curl, int wait_ms)
 	char after[32];
 	int ret;
 
+	/* A replica that never applied anything may hold rows of its own
+	 * (a database that served standalone): it starts from a whole copy. */
+	if (f->applied == 0 && !f->copied) {
+		if ((ret = resync(f, curl)) < 0)
+			return ret;
+		f->copied = 1;
+		return 1;
+	}
 	pthread_mutex_lock(&f->mu);
 	snprintf(after, sizeof(after), "%lld", f->applied);
 	pthread_mutex_unlock(&f->mu);
@@ -200,10 +227,12 @@ static int follow_once(mkt_fed *f, CURL **curl, int wait_ms)
 			      &b)) < 0)
 		return ret;
 	f->master_zone = b.zone;
-	if (b.resync)
-		ret = resync(f, curl);
-	else if (b.n)
+	if (b.resync) {
+		if ((ret = resync(f, curl)) == 0)
+			f->copied = 1;
+	} else if (b.n) {
 		ret = apply_batch(f, &b, b.v[b.n - 1].idx);
+	}
 	ret = ret < 0 ? ret : (b.resync || b.n) ? 1 : 0;
 	fed_batch_clear(&b);
 	return ret;
@@ -286,7 +315,8 @@ static int fwd_next_oid(void *arg, mkt_table t, int floor, int *out)
 
 	xmlrpc_env_init(&env);
 	params = xmlrpc_build_value(&env, "(si)", mkt_store_table_name(t), floor);
-	ret = fed_call(f, &f->fwd_curl, "one.zone.fednextoid", NULL, params, 10000, 0, &v);
+	ret = fed_call(f, &f->fwd_curl, "one.zone.fednextoid", NULL, params,
+		       fed_write_timeout(f, 5000), 0, &v);
 	xmlrpc_DECREF(params);
 	if (ret == 0) {
 		xmlrpc_read_int(&env, v, out);
@@ -316,7 +346,8 @@ static int fwd_commit(void *arg, const mkt_store_change *changes, size_t n)
 	xmlrpc_env_init(&env);
 	params = xmlrpc_build_value(&env, "(s)", mkt_buf_cstr(&b));
 	mkt_buf_free(&b);
-	ret = fed_call(f, &f->fwd_curl, "one.zone.fedwrite", NULL, params, 30000, 0, &v);
+	ret = fed_call(f, &f->fwd_curl, "one.zone.fedwrite", NULL, params,
+		       fed_write_timeout(f, 15000), 0, &v);
 	xmlrpc_DECREF(params);
 	if (ret == 0)
 		xmlrpc_read_string(&env, v, &last);
@@ -354,7 +385,7 @@ int mkt_fed_proxy(mkt_fed *f, const char *method, xmlrpc_value *params, const ch
 		}
 	}
 	session = mkt_asprintf("%s:%s", f->session, uname);
-	ret = fed_call(f, NULL, method, session, rest, 30000, 1, out);
+	ret = fed_call(f, NULL, method, session, rest, fed_write_timeout(f, 15000), 1, out);
 	explicit_bzero(session, strlen(session));
 	free(session);
 	xmlrpc_DECREF(rest);

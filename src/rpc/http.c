@@ -30,6 +30,7 @@ struct mkt_http {
 	pthread_cond_t cond;
 	int stopping;
 	unsigned in_flight;          /* requests past their handler, not yet sent */
+	unsigned slow;               /* requests on threads of their own */
 };
 
 /* One request's state, from its headers to its completion. */
@@ -39,6 +40,14 @@ typedef struct {
 	size_t len;
 	int too_large;
 	int counted;                 /* in mkt_http.in_flight */
+	/* A slow request's answer, made on its own thread while the
+	 * connection was suspended. */
+	struct MHD_Connection *conn;
+	mkt_http *h;
+	char *addr;
+	int answered;
+	int failed;
+	mkt_http_response resp;
 } request;
 
 /* Plain-text answers of the front end itself, one row per status. */
@@ -146,6 +155,66 @@ static void on_body(request *r, const char *data, size_t size)
 	r->body[r->len] = '\0';
 }
 
+static enum MHD_Result queue_answer(struct MHD_Connection *c, int failed,
+				    mkt_http_response *resp)
+{
+	if (failed) {
+		free(resp->body);
+		resp->body = NULL;
+		return queue_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	}
+	return queue(c, resp->status, resp->content_type, MKT_STEAL(resp->body),
+		     resp->body_len, NULL);
+}
+
+/* A slow request's thread: answer, then give the connection back to its
+ * pool thread, which sends the answer (on_complete again).  Nothing of
+ * @r may be touched after the resume: the connection may end at once. */
+static void *run_slow(void *arg)
+{
+	request *r = arg;
+	mkt_http *h = r->h;
+	mkt_http_request req = { r->route->method, r->route->path, r->body ? r->body : "",
+				 r->len, r->addr };
+
+	r->failed = r->route->handler(h->conf.arg, &req, &r->resp) < 0;
+	r->answered = 1;
+	pthread_mutex_lock(&h->mu);
+	h->slow--;
+	MHD_resume_connection(r->conn);
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Run @r's handler on a thread of its own, its connection suspended;
+ * 0 when there is no room for one more (run it here). */
+static int start_slow(mkt_http *h, struct MHD_Connection *c, request *r, const char *addr)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ok = 0;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->slow < MKT_HTTP_SLOW_MAX && !h->stopping) {
+		r->conn = c;
+		r->h = h;
+		r->addr = mkt_strdup(addr);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		MHD_suspend_connection(c);
+		if (pthread_create(&t, &attr, run_slow, r) == 0) {
+			h->slow++;
+			ok = 1;
+		} else {
+			MHD_resume_connection(c);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
 static enum MHD_Result on_complete(mkt_http *h, struct MHD_Connection *c, const char *url,
 				   const char *method, request *r)
 {
@@ -153,6 +222,8 @@ static enum MHD_Result on_complete(mkt_http *h, struct MHD_Connection *c, const 
 	char addr[64];
 	mkt_http_request req = { method, url, r->body ? r->body : "", r->len, addr };
 
+	if (r->answered)
+		return queue_answer(c, r->failed, &r->resp);
 	if (r->too_large)
 		return queue_status(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL);
 	client_address(c, addr, sizeof(addr));
@@ -160,11 +231,12 @@ static enum MHD_Result on_complete(mkt_http *h, struct MHD_Connection *c, const 
 	h->in_flight++;
 	r->counted = 1;
 	pthread_mutex_unlock(&h->mu);
-	if (r->route->handler(h->conf.arg, &req, &resp) < 0) {
-		free(resp.body);
-		return queue_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	if (r->route->slow && r->route->slow(&req)) {
+		r->resp = resp;
+		if (start_slow(h, c, r, addr))
+			return MHD_YES;
 	}
-	return queue(c, resp.status, resp.content_type, resp.body, resp.body_len, NULL);
+	return queue_answer(c, r->route->handler(h->conf.arg, &req, &resp) < 0, &resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -200,6 +272,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_mutex_unlock(&h->mu);
 	}
 	free(r->body);
+	free(r->addr);
+	free(r->resp.body);
 	free(r);
 	*con_cls = NULL;
 }
@@ -256,6 +330,10 @@ static void shut_down(mkt_http *h)
 	while (h->in_flight > 0 &&
 	       pthread_cond_timedwait(&h->cond, &h->mu, &deadline) != ETIMEDOUT)
 		;
+	/* A suspended connection must be resumed before the server goes:
+	 * slow handlers end soon (the stop woke the long polls). */
+	while (h->slow > 0)
+		pthread_cond_wait(&h->cond, &h->mu);
 	pthread_mutex_unlock(&h->mu);
 	MHD_stop_daemon(h->mhd);
 	h->mhd = NULL;
@@ -271,7 +349,8 @@ int mkt_http_run(mkt_http *h)
 		close(fd);
 		return ret;
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+				  MHD_ALLOW_SUSPEND_RESUME,
 				  0, NULL, NULL, on_request, h,
 				  /* First, or MHD logs the options before it to stderr. */
 				  MHD_OPTION_EXTERNAL_LOGGER, on_log, h,

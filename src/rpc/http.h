@@ -12,7 +12,11 @@
  * are bounded, so reading one never blocks a thread).  A handler may block
  * (marketd's handlers wait for the core lock): it then delays only the
  * other ready requests of its own pool thread, which is why the pool has
- * a few threads more than the CPUs.
+ * a few threads more than the CPUs.  A request that may wait for long (a
+ * zone's long poll of the change log) must not hold a pool thread: the
+ * route's `slow` says which, and those run on a thread of their own while
+ * their connection is suspended (at most MKT_HTTP_SLOW_MAX at once; more
+ * run as the others do).
  */
 #ifndef MKT_RPC_HTTP_H
 #define MKT_RPC_HTTP_H
@@ -40,10 +44,16 @@ typedef struct {
 /* Fill @out; return 0, or -1 for "500 Internal Server Error". */
 typedef int (*mkt_http_handler)(void *arg, const mkt_http_request *req, mkt_http_response *out);
 
+/* Non-zero when @req may keep its handler waiting for long. */
+typedef int (*mkt_http_slow_fn)(const mkt_http_request *req);
+
+#define MKT_HTTP_SLOW_MAX 64
+
 typedef struct {
 	const char *path;            /* exact path */
 	const char *method;          /* the one method served; others get 405 */
 	mkt_http_handler handler;
+	mkt_http_slow_fn slow;       /* NULL: no request of the route is */
 } mkt_http_route;
 
 typedef struct {

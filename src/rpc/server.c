@@ -215,9 +215,20 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 	return ret;
 }
 
+/* A zone's long poll of the change log waits up to seconds for an entry:
+ * it gets a thread of its own (http.h).  Only a hint: the method itself
+ * checks who calls. */
+static int rpc_is_slow(const mkt_http_request *req)
+{
+	static const char tag[] = "<methodName>one.zone.fedlog</methodName>";
+	size_t head = req->body_len < 512 ? req->body_len : 512;
+
+	return memmem(req->body, head, tag, sizeof(tag) - 1) != NULL;
+}
+
 /* What the front end serves; a web page's files would be more rows. */
 static const mkt_http_route routes[] = {
-	{ "/RPC2", "POST", serve_rpc },
+	{ "/RPC2", "POST", serve_rpc, rpc_is_slow },
 };
 
 int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
@@ -299,6 +310,8 @@ int mkt_rpc_server_run(mkt_rpc_server *srv)
 
 void mkt_rpc_server_stop(mkt_rpc_server *srv)
 {
+	/* Zones' long polls answer now: the front end waits for them. */
+	mkt_fed_quiesce(srv->env.fed);
 	mkt_http_stop(srv->http);
 }
 
