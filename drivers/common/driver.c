@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +519,16 @@ const char *mkt_drv_get(mkt_drv *d, const char *path)
 	return s;
 }
 
+int mkt_drv_exists(mkt_drv *d, const char *path)
+{
+	xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST path, d->xpath);
+	int found = obj && obj->type == XPATH_NODESET && obj->nodesetval &&
+		    obj->nodesetval->nodeNr > 0;
+
+	xmlXPathFreeObject(obj);
+	return found;
+}
+
 int mkt_drv_require(mkt_drv *d, const char *path, const char **out)
 {
 	const char *v = mkt_drv_get(d, path);
@@ -657,6 +668,25 @@ static int finish(int status)
 	return status;
 }
 
+/*
+ * Die with marketd: a driver that outlives a killed marketd would go on
+ * with work nobody records (an upload finishing into a market after its
+ * app was marked failed).  The kernel sends SIGTERM when marketd goes,
+ * which stops a transfer and removes its temporary file.  Run by hand
+ * (no MARKETD_PID), a driver is left alone.
+ */
+static void follow_marketd(void)
+{
+	const char *pid = getenv("MARKETD_PID");
+
+	mkt_drv_stop_flag();                 /* the SIGTERM handler first */
+	if (!pid || !*pid)
+		return;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != (pid_t)strtol(pid, NULL, 10))
+		raise(SIGTERM);              /* it went before prctl */
+}
+
 int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
 {
 	const char *self = argc > 0 && argv[0] ? argv[0] : "driver";
@@ -669,6 +699,7 @@ int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
 	size_t len = 0;
 	int ret;
 
+	follow_marketd();
 	/* Run under its own name: the action is the first argument. */
 	if (!find_action(actions, name) && !is_protocol_action(name)) {
 		if (nargs < 1) {

@@ -111,6 +111,8 @@ const char *mkt_drv_get(mkt_drv *d, const char *path);
  * "ERROR: missing <path> in the action document" and returns
  * MKT_DRV_EINPUT; 0 with *out set otherwise. */
 int mkt_drv_require(mkt_drv *d, const char *path, const char **out);
+/* Does the document hold an element at @path (an XPath)? */
+int mkt_drv_exists(mkt_drv *d, const char *path);
 
 /* Typed getters: 0 with *out set; MKT_ENOTFOUND when the element is
  * missing or empty (*out untouched); MKT_EINVAL when the value is not a

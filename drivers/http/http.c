@@ -9,9 +9,11 @@
  *   import   copy IMPORT_SOURCE (a path or a URL) into PUBLIC_DIR
  *   export   download SOURCE over HTTP into EXPORT_TARGET, unpacked,
  *            checked against the app's MD5
- *   delete   remove PUBLIC_DIR/<name>
+ *   delete   remove PUBLIC_DIR/<name>; with no SOURCE (an app whose
+ *            import was cut short), whatever file that import made
  *   monitor  capacity of the file system holding PUBLIC_DIR, after
  *            removing the temporary files of imports that were killed
+ *            and the files of apps that no longer exist
  *
  * All copies go through the transfer module (src/common/transfer.h), which
  * streams, digests and writes atomically, run by the helper library's
@@ -22,12 +24,15 @@
  */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -142,6 +147,55 @@ static int http_export(mkt_drv *d)
 	return ret;
 }
 
+/* "<app id>-<16 hex digits>", the name of an app's file: its app id in
+ * @id; 0 for any other name (files put there by others are left alone). */
+static int app_file(const char *name, char *id, size_t idlen)
+{
+	size_t n = strspn(name, "0123456789");
+
+	if (n == 0 || n >= idlen || name[n] != '-' ||
+	    strlen(name + n + 1) != 2 * NAME_RANDOM_BYTES ||
+	    strspn(name + n + 1, "0123456789abcdef") != 2 * NAME_RANDOM_BYTES)
+		return 0;
+	memcpy(id, name, n);
+	id[n] = '\0';
+	return 1;
+}
+
+/* Remove the app files of PUBLIC_DIR that @stale says are no longer
+ * wanted; the count removed. */
+static int remove_app_files(const char *dir, int (*stale)(void *, const char *id, int fd,
+							   const char *name), void *arg)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	char id[24];
+	int n = 0;
+
+	if (!dp)
+		return 0;
+	while ((e = readdir(dp))) {
+		if (!app_file(e->d_name, id, sizeof(id)) || !stale(arg, id, dirfd(dp), e->d_name))
+			continue;
+		if (unlinkat(dirfd(dp), e->d_name, 0) == 0) {
+			mkt_drv_log(MKT_LOG_INFO, "removed %s/%s: app %s no longer has it",
+				    dir, e->d_name, id);
+			n++;
+		} else if (errno != ENOENT) {
+			mkt_drv_log(MKT_LOG_WARN, "cannot remove %s/%s: %s", dir, e->d_name,
+				    strerror(errno));
+		}
+	}
+	closedir(dp);
+	return n;
+}
+
+static int is_this_app(void *arg, const char *id, int fd, const char *name)
+{
+	(void)fd, (void)name;
+	return !strcmp(arg, id);
+}
+
 static int http_delete(mkt_drv *d)
 {
 	http_market m = { 0 };
@@ -150,9 +204,20 @@ static int http_delete(mkt_drv *d)
 	size_t blen;
 	int ret;
 
-	if ((ret = http_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0)
+	if ((ret = http_market_read(d, &m)) != 0)
 		goto cleanup;
+	source = mkt_drv_get(d, "MARKETPLACEAPP/SOURCE");
+	if (!source || !*source) {
+		/* An import cut short (marketd killed) may have made its file
+		 * without marketd learning its name. */
+		const char *id = NULL;
+
+		if ((ret = mkt_drv_require_id(d, &id)) == 0 &&
+		    remove_app_files(m.public_dir, is_this_app, (void *)id) == 0)
+			mkt_drv_log(MKT_LOG_INFO, "app %s has no SOURCE and no file: nothing to "
+				    "delete", id);
+		goto cleanup;
+	}
 	blen = strlen(m.base_url);
 	name = !strncmp(source, m.base_url, blen) && source[blen] == '/' ? source + blen + 1 : "";
 	if (!*name || strchr(name, '/') || strstr(name, "..")) {
@@ -184,6 +249,26 @@ static int http_delete(mkt_drv *d)
 #define SWEEP_MARGIN 10
 #define DEFAULT_IMPORT_TIMEOUT 600
 
+typedef struct {
+	mkt_drv *d;
+	long min_age;
+} orphan_scan;
+
+/* A file of an app the market no longer lists, old enough not to be an
+ * import whose app is being made. */
+static int is_orphan(void *arg, const char *id, int fd, const char *name)
+{
+	orphan_scan *o = arg;
+	char path[64];
+	struct stat st;
+
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    time(NULL) - st.st_mtime < o->min_age)
+		return 0;
+	snprintf(path, sizeof(path), "MARKETPLACE/MARKETPLACEAPPS/ID[normalize-space(.)='%s']", id);
+	return !mkt_drv_exists(o->d, path);
+}
+
 static int http_monitor(mkt_drv *d)
 {
 	http_market m = { 0 };
@@ -199,8 +284,15 @@ static int http_monitor(mkt_drv *d)
 				   mkt_drv_get(d, "IMPORT_TIMEOUT"));
 		goto cleanup;
 	}
-	/* Before measuring: what it frees counts as free. */
+	/* Before measuring: what it frees counts as free.  Files of apps
+	 * that are gone (an import that finished after marketd was killed,
+	 * its app deleted since) only when the document lists the apps. */
 	mkt_drv_sweep(m.public_dir, (long)import_timeout + SWEEP_MARGIN);
+	if (mkt_drv_exists(d, "MARKETPLACE/MARKETPLACEAPPS")) {
+		orphan_scan o = { d, (long)import_timeout + SWEEP_MARGIN };
+
+		remove_app_files(m.public_dir, is_orphan, &o);
+	}
 	if (statvfs(m.public_dir, &st) < 0) {
 		ret = mkt_drv_fail(MKT_DRV_EFAIL, "cannot read the capacity of %s: %s",
 				   m.public_dir, strerror(errno));

@@ -640,9 +640,16 @@ static int s3_delete(mkt_drv *d)
 	uint64_t size;
 	int ret;
 
-	if ((ret = s3_market_read(d, &m)) != 0 ||
-	    (ret = mkt_drv_require(d, "MARKETPLACEAPP/SOURCE", &source)) != 0 ||
-	    (ret = source_key(&m, source, &key)) != 0 ||
+	if ((ret = s3_market_read(d, &m)) != 0)
+		goto cleanup;
+	/* No SOURCE: an import cut short, whose key marketd never learnt;
+	 * a multipart upload left open expires by the bucket's rules. */
+	source = mkt_drv_get(d, "MARKETPLACEAPP/SOURCE");
+	if (!source || !*source) {
+		mkt_drv_log(MKT_LOG_INFO, "the app has no SOURCE: nothing known to delete");
+		goto cleanup;
+	}
+	if ((ret = source_key(&m, source, &key)) != 0 ||
 	    (ret = client_open(&m, &c)) != 0)
 		goto cleanup;
 	/* S3 answers a DELETE of a missing key with success: ask first. */

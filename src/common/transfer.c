@@ -297,9 +297,13 @@ static ssize_t source_read(void *ud, unsigned char *buf, size_t len)
 		if (!x->size)
 			x->size = mkt_transfer__http_size(x->http);
 	} else {
+		/* A signal that cancels (a driver's SIGTERM) interrupts a read
+		 * that waits (a pipe, a FIFO): it must end the transfer. */
 		do
 			n = read(x->fd, buf, len);
-		while (n < 0 && errno == EINTR);
+		while (n < 0 && errno == EINTR && !mkt_transfer__cancelled(x->opts));
+		if (n < 0 && errno == EINTR)
+			return mkt_transfer__cancel_error();
 		if (n < 0)
 			return mkt_error_set_os(errno, "cannot read %s", x->display);
 	}

@@ -388,16 +388,23 @@ int mkt_app_delete(mkt_core *core, const mkt_principal *who, int id, char **out_
 		goto cleanup;
 	}
 	/* Content stored by a driver is removed by that driver first; the app
-	 * is dropped when it answers (oned's asynchronous delete). */
-	if (a->source && *a->source &&
+	 * is dropped when it answers (oned's asynchronous delete).  A failed
+	 * upload has no SOURCE, but one cut short by a crash may have stored
+	 * its content all the same: its driver is asked too. */
+	if (((a->source && *a->source) || (a->type == MKT_APP_IMAGE &&
+					   a->state == MKT_APP_ERROR)) &&
 	    mkt_object_load(core, &mkt_market_class, a->market_id, &mobj) == 0)
 		conf = mkt_config_market_mad(core->conf, ((mkt_market *)mobj)->mad);
 	/* Content a driver stored is only removed by that driver: a market
 	 * whose driver cannot delete cannot lose apps (oned's rule). */
 	if (conf && !(conf->app_actions & MKT_APP_ACTION_DELETE) && a->type == MKT_APP_IMAGE) {
-		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE, "Delete disabled for market: %s",
-				    mobj->name);
-		goto cleanup;
+		if (!a->source || !*a->source) {
+			conf = NULL;         /* nothing known stored: just drop it */
+		} else {
+			ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+					    "Delete disabled for market: %s", mobj->name);
+			goto cleanup;
+		}
 	}
 	if (conf && a->type == MKT_APP_IMAGE) {
 		a->state = MKT_APP_LOCKED;

@@ -193,7 +193,7 @@ static void on_stderr(void *ud, const char *line)
 
 static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
 {
-	size_t n = 0, i, max = sizeof(passed_env) / sizeof(passed_env[0]) + 8;
+	size_t n = 0, i, max = sizeof(passed_env) / sizeof(passed_env[0]) + 10;
 	char **env = mkt_calloc(max, sizeof(char *));
 	const char *home = getenv("HOME");
 
@@ -203,6 +203,8 @@ static char **build_env(const mkt_driver *drv, const mkt_driver_request *req)
 	env[n++] = mkt_asprintf("TMPDIR=%s", drv->scratch);
 	env[n++] = mkt_asprintf("MARKETD_ACTION=%s", actions[req->action].name);
 	env[n++] = mkt_strdup("MARKETD_VERSION=" PACKAGE_VERSION);
+	/* A driver may stop when marketd goes (drivers/common). */
+	env[n++] = mkt_asprintf("MARKETD_PID=%ld", (long)getpid());
 	for (i = 0; i < sizeof(passed_env) / sizeof(passed_env[0]); i++) {
 		const char *v = getenv(passed_env[i]);
 

@@ -48,7 +48,7 @@ PROXY_ENV = {
 }
 CANARY = "MKT_TEST_CANARY_SECRET"
 # Every variable a driver may get (src/driver/driver.c build_env).
-DRIVER_ENV = {"PATH", "LANG", "HOME", "TMPDIR", "MARKETD_ACTION", "MARKETD_VERSION",
+DRIVER_ENV = {"PATH", "LANG", "HOME", "TMPDIR", "MARKETD_ACTION", "MARKETD_VERSION", "MARKETD_PID",
               "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
               "NO_PROXY", "ALL_PROXY", "all_proxy", "TZ"}
 
@@ -416,6 +416,7 @@ class ActionDocument(harness.TestCase):
         env = dict(e.split("=", 1) for e in self.rec["environ"])
         self.assertEqual(env.get("MARKETD_ACTION"), "import")
         self.assertTrue(env.get("MARKETD_VERSION"))
+        self.assertEqual(env.get("MARKETD_PID"), str(D.pid))
         unexpected = sorted(set(env) - DRIVER_ENV)
         self.assertEqual(unexpected, [], "variables a driver should not get")
         self.assertNotIn("ONE_AUTH", env)

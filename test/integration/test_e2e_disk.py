@@ -273,6 +273,28 @@ class Killed(harness.TestCase):
         self.wait_for(lambda: "left by a transfer that did not finish" in D.read_log(),
                       timeout=10, what="the removal to be logged")
 
+    def test_driver_dies_with_marketd(self):
+        """A driver must not outlive a killed marketd: it would go on with
+        work nobody records (drivers/common: PR_SET_PDEATHSIG)."""
+        feeder = FifoFeeder(os.path.join(TMP, "orphan.fifo"))
+        feeder.start()
+        try:
+            D.ok("one.marketapp.allocate",
+                 tmpl(NAME=name("orphan"), IMPORT_SOURCE=feeder.path), MARKET)
+            pids = self.wait_for(lambda: [pid for pid, _ in children(
+                D.pid, os.path.join(DRIVERS, "http", "import"))], timeout=30,
+                what="the import driver")
+            self.wait_for(lambda: temp_files(PUBLIC), timeout=30,
+                          what="the import's temporary file")
+            D.kill()
+            self.wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids),
+                          timeout=10, what="the driver to stop with marketd")
+            self.assertEqual(temp_files(PUBLIC), [], "the stopped driver removes its file")
+        finally:
+            feeder.stop()
+            if not D.running():
+                D.start()
+
     def test_marketd_killed_mid_copy(self):
         feeder = FifoFeeder(os.path.join(TMP, "copy.fifo"))
         feeder.start()
