@@ -155,14 +155,62 @@ static void on_body(request *r, const char *data, size_t size)
 	r->body[r->len] = '\0';
 }
 
+static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	mkt_http_response *resp = cls;
+	long n = resp->reader(resp->reader_arg, (unsigned long long)pos, buf, max);
+
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR :
+	       n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void free_body(void *cls)
+{
+	mkt_http_response *resp = cls;
+
+	if (resp->reader_free)
+		resp->reader_free(resp->reader_arg);
+	free(resp);
+}
+
+static enum MHD_Result queue_reader(struct MHD_Connection *c, mkt_http_response *r)
+{
+	mkt_http_response *own = mkt_malloc(sizeof(*own));
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	*own = *r;
+	memset(r, 0, sizeof(*r));
+	resp = MHD_create_response_from_callback(own->body_len, 64 * 1024, read_body, own,
+						 free_body);
+	if (!resp) {
+		free_body(own);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, own->content_type);
+	ret = MHD_queue_response(c, own->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void response_clear(mkt_http_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	if (resp->reader && resp->reader_free)
+		resp->reader_free(resp->reader_arg);
+	resp->reader = NULL;
+}
+
 static enum MHD_Result queue_answer(struct MHD_Connection *c, int failed,
 				    mkt_http_response *resp)
 {
 	if (failed) {
-		free(resp->body);
-		resp->body = NULL;
+		response_clear(resp);
 		return queue_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
 	}
+	if (!resp->body && resp->reader)
+		return queue_reader(c, resp);
 	return queue(c, resp->status, resp->content_type, MKT_STEAL(resp->body),
 		     resp->body_len, NULL);
 }
@@ -218,7 +266,7 @@ static int start_slow(mkt_http *h, struct MHD_Connection *c, request *r, const c
 static enum MHD_Result on_complete(mkt_http *h, struct MHD_Connection *c, const char *url,
 				   const char *method, request *r)
 {
-	mkt_http_response resp = { MHD_HTTP_OK, "text/plain", NULL, 0 };
+	mkt_http_response resp = { MHD_HTTP_OK, "text/plain", NULL, 0, NULL, NULL, NULL };
 	char addr[64];
 	mkt_http_request req = { method, url, r->body ? r->body : "", r->len, addr };
 
@@ -273,7 +321,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	free(r->body);
 	free(r->addr);
-	free(r->resp.body);
+	response_clear(&r->resp);
 	free(r);
 	*con_cls = NULL;
 }

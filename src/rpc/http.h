@@ -34,11 +34,20 @@ typedef struct {
 	const char *client_addr;     /* numeric address of the peer, "?" if unknown */
 } mkt_http_request;
 
+/* A body made while it is sent: up to @max bytes at @pos into @buf; the
+ * count (0 only at the end), or -1 to cut the connection. */
+typedef long (*mkt_http_body_fn)(void *arg, unsigned long long pos, char *buf, size_t max);
+
 typedef struct {
 	unsigned status;             /* 200 unless the handler sets another */
 	const char *content_type;    /* static string */
 	char *body;                  /* malloc'd, freed by the front end */
 	size_t body_len;
+	/* Or, body NULL: body_len bytes from @reader, then @reader_free(arg)
+	 * (a large answer sent as it is encoded, not copied whole first). */
+	mkt_http_body_fn reader;
+	void (*reader_free)(void *arg);
+	void *reader_arg;
 } mkt_http_response;
 
 /* Fill @out; return 0, or -1 for "500 Internal Server Error". */

@@ -28,7 +28,15 @@
  * the same for every call of a system.multicall. */
 typedef struct {
 	const char *client_addr;
+	int multicall;               /* the request is a system.multicall */
+	char *large;                 /* a single call's text answer too large
+				      * for xmlrpc-c's encoder (large_reply) */
 } http_call;
+
+/* xmlrpc-c builds a reply in one memory block of at most 128 MB, and the
+ * pool of a 100 000-app catalog is larger: a text answer over this size
+ * is encoded here instead, while it is sent (large_reply). */
+#define LARGE_TEXT (4u << 20)
 
 typedef struct {
 	mkt_rpc_server *srv;
@@ -106,9 +114,16 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
 		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
 	} else if (result.is_text) {
-		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: %zu bytes", m->name, who.uid,
-			strlen(result.text));
-		reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, result.text, 0);
+		size_t len = strlen(result.text);
+
+		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: %zu bytes", m->name, who.uid, len);
+		if (len > LARGE_TEXT && call && !call->multicall && !call->large) {
+			/* Sent by serve_rpc() in place of this reply's "". */
+			((http_call *)call)->large = MKT_STEAL(result.text);
+			reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, "", 0);
+		} else {
+			reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, result.text, 0);
+		}
 	} else {
 		mkt_log(MKT_LOG_DEBUG, "rpc", "%s by uid %d: %d", m->name, who.uid, result.id);
 		reply = xmlrpc_build_value(env, "(bii)", (xmlrpc_bool)1, result.id, 0);
@@ -178,12 +193,130 @@ static void refuse_xml(xmlrpc_env *env, mkt_rpc_request_status st, const char *m
 	xmlrpc_env_clean(&fault);
 }
 
+/* ---- a large text answer, encoded as it is sent ----------------------- */
+
+static const char large_head[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<methodResponse>\r\n<params>\r\n"
+	"<param><value><array><data>\r\n<value><boolean>1</boolean></value>\r\n"
+	"<value><string>";
+static const char large_tail[] =
+	"</string></value>\r\n<value><i4>0</i4></value>\r\n</data></array></value>"
+	"</param>\r\n</params>\r\n</methodResponse>\r\n";
+
+typedef struct {
+	char *text;
+	size_t len;
+	size_t next;                 /* the next byte of text to encode */
+	size_t head_sent, tail_sent;
+	char pending[8];             /* an escape that did not fit */
+	size_t npending, pending_sent;
+} large_reply;
+
+/* What XML needs escaped in character data (and \r, which parsers would
+ * turn into \n). */
+static const char *xml_escape(char c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '\r': return "&#13;";
+	default: return NULL;
+	}
+}
+
+static size_t escaped_len(const char *s, size_t len)
+{
+	size_t i, n = len;
+
+	for (i = 0; i < len; i++) {
+		const char *e = xml_escape(s[i]);
+
+		if (e)
+			n += strlen(e) - 1;
+	}
+	return n;
+}
+
+static size_t copy_part(const char *src, size_t len, size_t *sent, char *buf, size_t max)
+{
+	size_t n = len - *sent < max ? len - *sent : max;
+
+	memcpy(buf, src + *sent, n);
+	*sent += n;
+	return n;
+}
+
+static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
+{
+	large_reply *r = arg;
+	size_t out = 0;
+
+	(void)pos;                   /* libmicrohttpd reads in order */
+	out += copy_part(large_head, sizeof(large_head) - 1, &r->head_sent, buf, max);
+	while (out < max) {
+		if (r->pending_sent < r->npending) {
+			out += copy_part(r->pending, r->npending, &r->pending_sent, buf + out,
+					 max - out);
+			continue;
+		}
+		if (r->next == r->len)
+			break;
+		{
+			/* A run with nothing to escape goes as it is. */
+			size_t run = 0, room = max - out;
+			const char *e;
+
+			while (run < room && r->next + run < r->len &&
+			       !xml_escape(r->text[r->next + run]))
+				run++;
+			memcpy(buf + out, r->text + r->next, run);
+			out += run;
+			r->next += run;
+			if (out < max && r->next < r->len && (e = xml_escape(r->text[r->next]))) {
+				r->npending = strlen(e);
+				memcpy(r->pending, e, r->npending);
+				r->pending_sent = 0;
+				r->next++;
+			}
+		}
+	}
+	if (r->next == r->len && r->pending_sent == r->npending)
+		out += copy_part(large_tail, sizeof(large_tail) - 1, &r->tail_sent, buf + out,
+				 max - out);
+	return (long)out;
+}
+
+static void large_free(void *arg)
+{
+	large_reply *r = arg;
+
+	free(r->text);
+	free(r);
+}
+
+static void large_response(char *text, mkt_http_response *out)
+{
+	large_reply *r = mkt_calloc(1, sizeof(*r));
+
+	r->text = text;
+	r->len = strlen(text);
+	out->content_type = "text/xml; charset=utf-8";
+	out->body = NULL;
+	out->body_len = sizeof(large_head) - 1 + escaped_len(text, r->len) +
+			sizeof(large_tail) - 1;
+	out->reader = large_read;
+	out->reader_free = large_free;
+	out->reader_arg = r;
+}
+
 /* POST /RPC2: check the body, let xmlrpc-c decode it and call dispatch()
  * (once, or once per call of a system.multicall), and encode the reply. */
 static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *out)
 {
+	static const char multicall[] = "<methodName>system.multicall</methodName>";
 	mkt_rpc_server *srv = arg;
-	http_call call = { req->client_addr };
+	http_call call = { req->client_addr, 0, NULL };
 	xmlrpc_mem_block *reply = NULL;
 	mkt_rpc_request_status st;
 	xmlrpc_env env;
@@ -191,6 +324,8 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 	int ret = 0;
 
 	xmlrpc_env_init(&env);
+	call.multicall = memmem(req->body, req->body_len < 512 ? req->body_len : 512, multicall,
+				sizeof(multicall) - 1) != NULL;
 	if ((st = mkt_rpc_request_check(req->body, req->body_len, msg, sizeof(msg))) ==
 	    MKT_RPC_REQUEST_OK)
 		xmlrpc_registry_process_call2(&env, srv->registry, req->body, req->body_len, &call,
@@ -202,6 +337,10 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 		ret = -1;
 		goto cleanup;
 	}
+	if (call.large) {
+		large_response(MKT_STEAL(call.large), out);
+		goto cleanup;
+	}
 	/* What Abyss sent, and oned sends. */
 	out->content_type = "text/xml; charset=utf-8";
 	out->body_len = XMLRPC_MEMBLOCK_SIZE(char, reply);
@@ -211,6 +350,7 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
  cleanup:
 	if (reply)
 		XMLRPC_MEMBLOCK_FREE(char, reply);
+	free(call.large);
 	xmlrpc_env_clean(&env);
 	return ret;
 }
@@ -244,10 +384,12 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 	srv->env.core = core;
 	srv->env.drv = drv;
 	srv->fd = -1;
-	/* Requests are bounded by the front end before xmlrpc-c sees them;
-	 * this bound is for the replies a zone reads from its master (a
-	 * page of the log), parsed by the same xmlrpc-c. */
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 64u * 1024 * 1024);
+	/* xmlrpc-c bounds every XML it builds or parses by this.  Requests
+	 * are bounded by the front end before xmlrpc-c sees them, and the
+	 * replies a zone reads from its master by their pages; what is left
+	 * is our own replies: the app pool of a 100 000-app catalog is
+	 * ~250 MB of XML (64 MiB failed it with "Memory block too large"). */
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, (size_t)1 << 30);
 	srv->registry = xmlrpc_registry_new(&env);
 	srv->slots = mkt_calloc(mkt_rpc_nmethods, sizeof(*srv->slots));
 	for (i = 0; !env.fault_occurred && i < mkt_rpc_nmethods; i++) {

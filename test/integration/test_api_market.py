@@ -9,6 +9,8 @@ import sys
 sys.dont_write_bytecode = True
 
 
+import xmlrpc.client
+
 import harness
 from harness import (ALLOCATE, ACTION, NO_EXISTS, MARKET_CHILDREN, PERM_CHILDREN,
                      octal_perms, perms, pool_ids, tmpl, xint, xml, xtext)
@@ -115,6 +117,35 @@ class Allocate(harness.TestCase):
         self.assertIn(name, [xtext(m, "NAME") for m in pool.findall("MARKETPLACE")])
         aid = D.app("app of " + name, mid)
         self.assertEqual(xtext(D.info("marketapp", aid), "MARKETPLACE"), name)
+
+
+class LargeReply(harness.TestCase):
+
+    def test_pool_larger_than_the_encoders_block(self):
+        """A text answer over 4 MiB is encoded while it is sent (xmlrpc-c
+        builds a reply in one block of at most 128 MB); the client must
+        read the same XML-RPC, escapes and all, and a multicall still
+        gets it from xmlrpc-c."""
+        value = "amp & lt < gt > cr \r end " + "x" * (1800 * 1024)
+        ids = [D.ok("one.market.allocate", http_tmpl("large-%d" % i, BIG=value))
+               for i in range(3)]
+        text = D.ok("one.marketpool.info")
+        self.assertGreater(len(text), 4 << 20)
+        pool = xml(text)
+        got = {xint(m, "ID"): m.findtext("TEMPLATE/BIG") for m in pool.findall("MARKETPLACE")}
+        for mid in ids:
+            # The same as xmlrpc-c's encoding of the (smaller) info says.
+            self.assertEqual(got[mid], xtext(D.info("market", mid), "TEMPLATE/BIG"))
+            self.assertTrue(got[mid].startswith("amp & lt < gt > cr "), got[mid][:40])
+        proxy = D.proxy()
+        m = xmlrpc.client.MultiCall(proxy)
+        m.one.marketpool.info(D.session)
+        m.one.system.version(D.session)
+        first, second = list(m())
+        self.assertEqual(first[1], text)
+        self.assertTrue(second[0])
+        for mid in ids:
+            D.ok("one.market.delete", mid)
 
 
 class AllocateErrors(harness.TestCase):
