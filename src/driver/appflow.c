@@ -79,6 +79,20 @@ int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, i
 	return ret;
 }
 
+void mkt_appflow_transfer_limits(const mkt_config *conf, mkt_buf *extra)
+{
+	if (!conf->transfer_timeout && !conf->transfer_min_rate)
+		return;
+	mkt_buf_add(extra, "<TRANSFER>");
+	if (conf->transfer_timeout)
+		mkt_buf_add_elem_int(extra, "TIMEOUT", conf->transfer_timeout);
+	if (conf->transfer_min_rate) {
+		mkt_buf_add_elem_int(extra, "MIN_RATE", conf->transfer_min_rate);
+		mkt_buf_add_elem_int(extra, "MIN_RATE_WINDOW", conf->transfer_min_rate_window);
+	}
+	mkt_buf_add(extra, "</TRANSFER>");
+}
+
 static void on_progress(void *ud, unsigned long long done, unsigned long long total)
 {
 	flow *f = ud;
@@ -113,6 +127,7 @@ static int import_source(mkt_core *core, const mkt_principal *who, const mkt_app
 	long long id;
 	int ret;
 
+	mkt_appflow_transfer_limits(core->conf, extra);
 	if (src) {
 		mkt_buf_add_elem(extra, "IMPORT_SOURCE", src);
 		if (mkt_config_import_restricted(core->conf, who->admin)) {

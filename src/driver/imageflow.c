@@ -76,7 +76,9 @@ static void copy_job(void *ud, const volatile int *cancel)
 		.max_size = f->max_size, .reserve = f->reserve,
 		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
 		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
-		.networks = f->networks,
+		.networks = f->networks, .timeout = f->core->conf->transfer_timeout,
+		.min_rate = f->core->conf->transfer_min_rate,
+		.min_rate_window = f->core->conf->transfer_min_rate_window,
 	};
 	mkt_transfer_result r;
 
@@ -143,6 +145,7 @@ static int export_request(mkt_core *core, mkt_image *im, const mkt_object *ds, i
 		mkt_buf_add_elem_int(&extra, "MAX_IMAGE_SIZE", (long long)(f->max_size >> 20));
 	if (f->reserve)
 		mkt_buf_add_elem_int(&extra, "RESERVED_MB", (long long)(f->reserve >> 20));
+	mkt_appflow_transfer_limits(core->conf, &extra);
 	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra), req);
 
  cleanup:
