@@ -375,7 +375,9 @@ int mkt_config_load(mkt_config **out, const char *path)
 	    (ret = get_int(c->tmpl, xfer, "MIN_RATE", 0, 1 << 30, 1024, &c->transfer_min_rate,
 			   path)) < 0 ||
 	    (ret = get_int(c->tmpl, xfer, "MIN_RATE_WINDOW", 1, 24 * 3600, 30,
-			   &c->transfer_min_rate_window, path)) < 0)
+			   &c->transfer_min_rate_window, path)) < 0 ||
+	    (ret = get_int(c->tmpl, xfer, "MAX_PER_USER", 0, 100000, 4,
+			   &c->transfer_max_per_user, path)) < 0)
 		goto cleanup;
 	if ((ret = get_int(c->tmpl, mad, "WORKERS", 1, 1024, 15, &c->driver_workers, path)) < 0 ||
 	    (ret = get_int(c->tmpl, mad, "TIMEOUT", 1, 7 * 24 * 3600, 600, &timeout, path)) < 0)

@@ -236,7 +236,7 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
 	im->regtime = (long long)time(NULL);
 	im->state = MKT_IMAGE_LOCKED;
 
-	if ((ret = mkt_core_begin(core)) < 0)
+	if ((ret = mkt_core_transfer_admit(core, who, 1)) < 0 || (ret = mkt_core_begin(core)) < 0)
 		goto cleanup;
 	if ((ret = mkt_object_get(core, who, &mkt_datastore_class, ds_id, MKT_AUTH_USE, 0,
 				  &dsobj)) == 0 &&

@@ -38,7 +38,9 @@ const char *mkt_image_state_name(int state);
 
 /* one.image.allocate: the image is created LOCKED with its SOURCE chosen;
  * its content comes from PATH (a file or URL) or FROM_APP (an app, which
- * must be READY), and mkt_imageflow_start() fills it. */
+ * must be READY), and mkt_imageflow_start() fills it.  Refused (MKT_EBUSY)
+ * while @who has TRANSFER MAX_PER_USER transfers running
+ * (mkt_core_transfer_admit()). */
 int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		       int ds_id, int *out_id);
 /* The copy ended: READY with the written size/format and the source's

@@ -179,8 +179,9 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
 					mkt_buf_cstr(&extra), &req)) < 0)
 		goto fail;
-	/* Visible at once, and marks the app as being uploaded. */
-	mkt_core_progress_set(core, MKT_TABLE_APP, app_id, 0, 0);
+	/* Visible at once, marks the app as being uploaded, and counts as
+	 * one of @who's transfers. */
+	mkt_core_transfer_begin(core, MKT_TABLE_APP, app_id, who->uid);
 	if ((ret = mkt_appflow_submit(drv, core, &req, ((mkt_market *)mobj)->mad, app_id)) == 0)
 		goto cleanup;
 	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);

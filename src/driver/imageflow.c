@@ -174,7 +174,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 		goto cleanup;
 	im = (mkt_image *)obj;
 	f->target = mkt_strdup(im->source);
-	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
+	mkt_core_transfer_begin(core, MKT_TABLE_IMAGE, image_id, who->uid);
 	if ((ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
 		goto fail;
 	f->max_size = (uint64_t)core->conf->max_image_size_mb << 20;
