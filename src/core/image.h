@@ -47,6 +47,8 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
  * digests, or ERROR with @error (the partial file is removed). */
 int mkt_image_fill_done(mkt_core *core, int id, unsigned long long bytes, const char *format,
 			const char *md5, const char *sha256, const char *error);
+/* Also while its content is being copied: the caller stops the copy
+ * (mkt_imageflow_delete()), whose end then finds the image gone. */
 int mkt_image_delete(mkt_core *core, const mkt_principal *who, int id);
 int mkt_image_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
 		   int end_id, char **out_xml);

@@ -231,6 +231,8 @@ int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	if (mkt_driver_cancel(drv, MKT_ACTION_IMPORT, app_id))
 		mkt_log(MKT_LOG_INFO, "driver", "app %d deleted during its upload: upload cancelled",
 			app_id);
+	/* As for images (mkt_imageflow_delete()): no longer counted. */
+	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);
 	if (!mad)
 		return 0;
 	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "", &req)) == 0)
