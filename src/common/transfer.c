@@ -296,18 +296,19 @@ long long mkt_transfer__deadline(const mkt_transfer_opts *opts)
 	return opts->timeout > 0 ? mkt_transfer__now_ms() + opts->timeout * 1000LL : 0;
 }
 
-int mkt_transfer__timeout_error(const mkt_transfer_opts *opts)
+int mkt_transfer__timeout_error(const mkt_transfer_opts *opts, const char *display)
 {
-	return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "transfer took longer than %ld s",
-			     opts->timeout);
+	return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot read %s: transfer took longer than %ld s",
+			     display, opts->timeout);
 }
 
-int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline)
+int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline,
+			     const char *display)
 {
 	if (mkt_transfer__cancelled(opts))
 		return mkt_transfer__cancel_error();
 	if (deadline && mkt_transfer__now_ms() >= deadline)
-		return mkt_transfer__timeout_error(opts);
+		return mkt_transfer__timeout_error(opts, display);
 	return 0;
 }
 
@@ -319,7 +320,7 @@ static ssize_t source_read(void *ud, unsigned char *buf, size_t len)
 	ssize_t n;
 	int ret;
 
-	if ((ret = mkt_transfer__check_stop(x->opts, x->deadline)) < 0)
+	if ((ret = mkt_transfer__check_stop(x->opts, x->deadline, x->display)) < 0)
 		return ret;
 	if (x->http) {
 		n = mkt_transfer__http_read(x->http, buf, len);

@@ -340,7 +340,7 @@ static int start_attempt(mkt_transfer_http *h)
 
 	/* libcurl ends the request itself at the deadline, even inside a
 	 * long curl_multi_perform(). */
-	if ((ret = mkt_transfer__check_stop(h->opts, h->deadline)) < 0)
+	if ((ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display)) < 0)
 		return ret;
 	if (h->deadline) {
 		long long left = h->deadline - mkt_transfer__now_ms();
@@ -390,7 +390,7 @@ static int sleep_ms(const mkt_transfer_http *h, long ms)
 	while (ms > 0) {
 		long slice = ms < WAKE_MS ? ms : WAKE_MS;
 		struct timespec ts = { 0, slice * 1000000L };
-		int ret = mkt_transfer__check_stop(h->opts, h->deadline);
+		int ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display);
 
 		if (ret < 0)
 			return ret;
@@ -429,12 +429,12 @@ static int final_timeout(mkt_transfer_http *h)
 	curl_off_t connect_us = 0;
 
 	if (h->deadline && mkt_transfer__now_ms() >= h->deadline)
-		return mkt_transfer__timeout_error(h->opts);
+		return mkt_transfer__timeout_error(h->opts, h->display);
 	curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
 	if (h->opts->min_rate > 0 && connect_us > 0)
 		return mkt_error_set(MKT_ERROR, MKT_ERR_OS,
-				     "transfer too slow: under %ld bytes/s for %ld s",
-				     h->opts->min_rate, min_rate_window(h->opts));
+				     "cannot read %s: transfer too slow: under %ld bytes/s for %ld s",
+				     h->display, h->opts->min_rate, min_rate_window(h->opts));
 	return 0;
 }
 
@@ -504,7 +504,7 @@ ssize_t mkt_transfer__http_read(mkt_transfer_http *h, void *buf, size_t len)
 			return h->err;
 		if (h->finished)
 			return 0;
-		if ((ret = mkt_transfer__check_stop(h->opts, h->deadline)) < 0)
+		if ((ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display)) < 0)
 			return h->err = ret;
 		if (!h->active && (ret = start_attempt(h)) < 0)
 			return h->err = ret;

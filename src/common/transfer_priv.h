@@ -39,10 +39,11 @@ long long mkt_transfer__now_ms(void);
  * mkt_transfer__now_ms() terms; 0 for never. */
 long long mkt_transfer__deadline(const mkt_transfer_opts *opts);
 /* 0 while the transfer may go on; else the recorded error of a cancel or
- * of a @deadline passed. */
-int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline);
+ * of a @deadline passed (naming the source as @display). */
+int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline,
+			     const char *display);
 /* Record the error of a transfer past its deadline; returns its status. */
-int mkt_transfer__timeout_error(const mkt_transfer_opts *opts);
+int mkt_transfer__timeout_error(const mkt_transfer_opts *opts, const char *display);
 
 /* Where the content goes (transfer_sink.c). */
 typedef struct {
