@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
@@ -259,6 +260,34 @@ static int get_mb(mkt_drv *d, const char *path, uint64_t *out)
 	return 0;
 }
 
+/* An optional non-negative integer of the document into @out (left as
+ * it is when absent). */
+static int get_count(mkt_drv *d, const char *path, long *out)
+{
+	long long v;
+	int ret = mkt_drv_get_long(d, path, &v);
+
+	if (ret == MKT_ENOTFOUND)
+		return 0;
+	if (ret < 0 || v < 0 || v > LONG_MAX)
+		return mkt_drv_fail(MKT_DRV_EINPUT, "%s \"%s\" is not a non-negative integer", path,
+				    mkt_drv_get(d, path));
+	*out = (long)v;
+	return 0;
+}
+
+/* marketd's TRANSFER limits, as far as the document gives them: a
+ * driver's copies are held to the same as marketd's own. */
+static int get_transfer_limits(mkt_drv *d, mkt_transfer_opts *opts)
+{
+	int ret;
+
+	if ((ret = get_count(d, "TRANSFER/TIMEOUT", &opts->timeout)) != 0 ||
+	    (ret = get_count(d, "TRANSFER/MIN_RATE", &opts->min_rate)) != 0)
+		return ret;
+	return get_count(d, "TRANSFER/MIN_RATE_WINDOW", &opts->min_rate_window);
+}
+
 int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
 {
 	mkt_transfer_result r;
@@ -270,7 +299,8 @@ int mkt_drv_export(mkt_drv *d, mkt_transfer_opts *opts, const char *user_agent)
 	if (target[0] != '/')
 		return mkt_drv_fail(MKT_DRV_EINPUT, "EXPORT_TARGET \"%s\" is not an absolute path", target);
 	if ((ret = get_mb(d, "MAX_IMAGE_SIZE", &opts->max_size)) != 0 ||
-	    (ret = get_mb(d, "RESERVED_MB", &opts->reserve)) != 0)
+	    (ret = get_mb(d, "RESERVED_MB", &opts->reserve)) != 0 ||
+	    (ret = get_transfer_limits(d, opts)) != 0)
 		return ret;
 	md5 = mkt_drv_get(d, "MARKETPLACEAPP/MD5");
 	opts->target = target;
@@ -302,6 +332,8 @@ int mkt_drv_import_opts(mkt_drv *d, mkt_transfer_opts *opts)
 	opts->display = keep_string(d, mkt_util_url_mask(source));
 	md5 = mkt_drv_get(d, "MD5");
 	opts->expect_md5 = md5 && *md5 ? md5 : NULL;
+	if ((ret = get_transfer_limits(d, opts)) != 0)
+		return ret;
 	/* marketd sends a policy for the users it restricts; without one,
 	 * any address will do (the oneadmin group's imports). */
 	if (!mkt_drv_get(d, "IMPORT_NETWORK_POLICY"))

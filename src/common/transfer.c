@@ -94,6 +94,7 @@ typedef struct {
 	mkt_transfer_http *http;        /* an HTTP source, or NULL */
 	uint64_t size;                  /* of the source, 0 while unknown */
 	uint64_t bytes_in;
+	long long deadline;             /* mkt_transfer__deadline(), 0: none */
 	mkt_transfer_digests *digests;  /* of the source bytes */
 	struct timespec last_progress;
 	unsigned char *buf;             /* the copy buffer */
@@ -231,7 +232,7 @@ static int source_open(xfer *x)
 	int ret = 0;
 
 	if (mkt_transfer__is_http(x->opts->source))
-		return mkt_transfer__http_open(&x->http, x->opts, x->display);
+		return mkt_transfer__http_open(&x->http, x->opts, x->display, x->deadline);
 	if ((ret = local_path(&path, x->opts->source, x->display)) < 0)
 		return ret;
 	if ((x->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -282,6 +283,35 @@ int mkt_transfer__cancel_error(void)
 	return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cancelled");
 }
 
+long long mkt_transfer__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long mkt_transfer__deadline(const mkt_transfer_opts *opts)
+{
+	return opts->timeout > 0 ? mkt_transfer__now_ms() + opts->timeout * 1000LL : 0;
+}
+
+int mkt_transfer__timeout_error(const mkt_transfer_opts *opts, const char *display)
+{
+	return mkt_error_set(MKT_ERROR, MKT_ERR_OS, "cannot read %s: transfer took longer than %ld s",
+			     display, opts->timeout);
+}
+
+int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline,
+			     const char *display)
+{
+	if (mkt_transfer__cancelled(opts))
+		return mkt_transfer__cancel_error();
+	if (deadline && mkt_transfer__now_ms() >= deadline)
+		return mkt_transfer__timeout_error(opts, display);
+	return 0;
+}
+
 /* The bottom of the chain: every byte of the source passes here once, and
  * every block read is a point where a cancel takes effect. */
 static ssize_t source_read(void *ud, unsigned char *buf, size_t len)
@@ -290,8 +320,8 @@ static ssize_t source_read(void *ud, unsigned char *buf, size_t len)
 	ssize_t n;
 	int ret;
 
-	if (mkt_transfer__cancelled(x->opts))
-		return mkt_transfer__cancel_error();
+	if ((ret = mkt_transfer__check_stop(x->opts, x->deadline, x->display)) < 0)
+		return ret;
 	if (x->http) {
 		n = mkt_transfer__http_read(x->http, buf, len);
 		if (!x->size)
@@ -651,6 +681,7 @@ int mkt_transfer_run(const mkt_transfer_opts *opts, mkt_transfer_result *out)
 	if (opts->expect_md5 && !valid_md5(opts->expect_md5))
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_OS, "transfer: '%s' is not an md5 digest", opts->expect_md5);
 	x.opts = opts;
+	x.deadline = mkt_transfer__deadline(opts);
 	x.display = opts->display ? mkt_strdup(opts->display) : mkt_util_url_mask(opts->source);
 	x.buf = mkt_malloc(BLOCK);
 	if ((ret = mkt_transfer__digests_new(&x.digests, !opts->md5_only)) < 0 ||

@@ -105,6 +105,22 @@ typedef struct {
 	 * giving up; 0 = defaults (30, 60). */
 	long connect_timeout;
 	long stall_timeout;
+	/* Seconds the whole transfer may take, resumes and backoffs
+	 * included: past it, it fails with "cannot read <source>: transfer
+	 * took longer than N s" (MKT_ERROR, not retried, nothing left
+	 * behind).  0: no limit.  A local source is checked between blocks,
+	 * HTTP also while waiting (and libcurl gets what is left as
+	 * CURLOPT_TIMEOUT_MS). */
+	long timeout;
+	/* HTTP: fail when the body arrives at under @min_rate bytes a
+	 * second for @min_rate_window seconds (libcurl's LOW_SPEED_LIMIT and
+	 * LOW_SPEED_TIME), with "cannot read <source>: transfer too slow:
+	 * under N bytes/s for W s" (MKT_ERROR).  Not resumed, unlike a
+	 * stall: the same server would be as slow again, and the point is
+	 * to free the worker.  Replaces @stall_timeout; 0: only the stall
+	 * check.  @min_rate_window 0 = 30. */
+	long min_rate;
+	long min_rate_window;
 	/* HTTP: the addresses it may connect to (netpolicy.h), checked
 	 * for every address a name resolves to and every redirect; NULL
 	 * for any.  When all are refused, the transfer fails at once, not

@@ -34,6 +34,7 @@
 #define DEFAULT_RETRIES 5
 #define DEFAULT_CONNECT_TIMEOUT 30L
 #define DEFAULT_STALL_TIMEOUT 60L
+#define DEFAULT_MIN_RATE_WINDOW 30L
 #define BACKOFF_FIRST_MS 500L
 #define BACKOFF_MAX_MS 10000L
 #define MAX_REDIRS 10L
@@ -55,6 +56,7 @@ struct mkt_transfer_http {
 	CURL *easy;
 	struct curl_slist *headers;
 	const char *display;
+	long long deadline;     /* mkt_transfer__deadline(), 0: none */
 	int retries;
 	int attempt;            /* retries used so far */
 	unsigned char *buf;     /* received, not yet read: buf[start, start + len) */
@@ -98,6 +100,11 @@ static int ensure_global(const char *display)
 int mkt_transfer__is_http(const char *source)
 {
 	return !strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8);
+}
+
+static long min_rate_window(const mkt_transfer_opts *opts)
+{
+	return opts->min_rate_window > 0 ? opts->min_rate_window : DEFAULT_MIN_RATE_WINDOW;
 }
 
 static void answer_reset(answer *a)
@@ -267,7 +274,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
 }
 
 int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *opts,
-			    const char *display)
+			    const char *display, long long deadline)
 {
 	mkt_transfer_http *h = mkt_calloc(1, sizeof(*h));
 	const char *const *hdr;
@@ -275,6 +282,7 @@ int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *op
 
 	h->opts = opts;
 	h->display = display;
+	h->deadline = deadline;
 	h->retries = opts->retries > 0 ? opts->retries : DEFAULT_RETRIES;
 	if ((ret = ensure_global(display)) < 0)
 		goto cleanup;
@@ -294,6 +302,10 @@ int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *op
 	setup_easy(h->easy, opts->source, opts->connect_timeout, opts->stall_timeout,
 		   opts->user_agent, &h->ans, h->errbuf);
 	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
+	if (opts->min_rate > 0) {
+		curl_easy_setopt(h->easy, CURLOPT_LOW_SPEED_LIMIT, opts->min_rate);
+		curl_easy_setopt(h->easy, CURLOPT_LOW_SPEED_TIME, min_rate_window(opts));
+	}
 	if (opts->aws_sigv4) {
 		/* libcurl signs each request, resumes included; a redirect
 		 * would carry the signature to another host. */
@@ -324,6 +336,18 @@ static int start_attempt(mkt_transfer_http *h)
 {
 	char range[32];
 	CURLMcode mc;
+	int ret;
+
+	/* libcurl ends the request itself at the deadline, even inside a
+	 * long curl_multi_perform(). */
+	if ((ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display)) < 0)
+		return ret;
+	if (h->deadline) {
+		long long left = h->deadline - mkt_transfer__now_ms();
+
+		/* (0 would mean no limit.) */
+		curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)(left > 0 ? left : 1));
+	}
 
 	h->checked = 0;
 	h->bad_status = 0;
@@ -366,9 +390,10 @@ static int sleep_ms(const mkt_transfer_http *h, long ms)
 	while (ms > 0) {
 		long slice = ms < WAKE_MS ? ms : WAKE_MS;
 		struct timespec ts = { 0, slice * 1000000L };
+		int ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display);
 
-		if (mkt_transfer__cancelled(h->opts))
-			return mkt_transfer__cancel_error();
+		if (ret < 0)
+			return ret;
 		/* (A signal ends the slice early: fine, the flag is checked.) */
 		nanosleep(&ts, NULL);
 		ms -= slice;
@@ -395,10 +420,29 @@ static int retry(mkt_transfer_http *h, int code, const char *why)
 	return sleep_ms(h, delay);
 }
 
+/* A request that timed out for good: past the transfer's deadline
+ * (libcurl's CURLOPT_TIMEOUT_MS), or under opts->min_rate once connected
+ * (its LOW_SPEED check).  That error, or 0 to leave the timeout to the
+ * retries (a connect timeout, a stall without min_rate). */
+static int final_timeout(mkt_transfer_http *h)
+{
+	curl_off_t connect_us = 0;
+
+	if (h->deadline && mkt_transfer__now_ms() >= h->deadline)
+		return mkt_transfer__timeout_error(h->opts, h->display);
+	curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	if (h->opts->min_rate > 0 && connect_us > 0)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_OS,
+				     "cannot read %s: transfer too slow: under %ld bytes/s for %ld s",
+				     h->display, h->opts->min_rate, min_rate_window(h->opts));
+	return 0;
+}
+
 /* One request ended with @rc: done, retry or fail. */
 static int attempt_done(mkt_transfer_http *h, CURLcode rc)
 {
 	long status = 0;
+	int ret;
 	char why[CURL_ERROR_SIZE + 128];
 
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -409,6 +453,8 @@ static int attempt_done(mkt_transfer_http *h, CURLcode rc)
 	/* No address was allowed: nothing a retry would change. */
 	if (rc != CURLE_OK && h->refused[0])
 		return mkt_netpolicy_refuse(h->opts->networks, h->display, h->refused);
+	if (rc == CURLE_OPERATION_TIMEDOUT && (ret = final_timeout(h)) < 0)
+		return ret;
 	/* An empty body never reached on_body: judge the answer now. */
 	if (rc == CURLE_OK && !h->checked && !h->bad_status && check_answer(h) < 0 && h->err)
 		return h->err;
@@ -458,8 +504,8 @@ ssize_t mkt_transfer__http_read(mkt_transfer_http *h, void *buf, size_t len)
 			return h->err;
 		if (h->finished)
 			return 0;
-		if (mkt_transfer__cancelled(h->opts))
-			return h->err = mkt_transfer__cancel_error();
+		if ((ret = mkt_transfer__check_stop(h->opts, h->deadline, h->display)) < 0)
+			return h->err = ret;
 		if (!h->active && (ret = start_attempt(h)) < 0)
 			return h->err = ret;
 		if (h->paused) {

@@ -33,6 +33,18 @@ int mkt_transfer__cancelled(const mkt_transfer_opts *opts);
 /* Record the error of a cancelled transfer; returns its status. */
 int mkt_transfer__cancel_error(void);
 
+/* CLOCK_MONOTONIC in ms. */
+long long mkt_transfer__now_ms(void);
+/* When a transfer that started now must end (opts->timeout), in
+ * mkt_transfer__now_ms() terms; 0 for never. */
+long long mkt_transfer__deadline(const mkt_transfer_opts *opts);
+/* 0 while the transfer may go on; else the recorded error of a cancel or
+ * of a @deadline passed (naming the source as @display). */
+int mkt_transfer__check_stop(const mkt_transfer_opts *opts, long long deadline,
+			     const char *display);
+/* Record the error of a transfer past its deadline; returns its status. */
+int mkt_transfer__timeout_error(const mkt_transfer_opts *opts, const char *display);
+
 /* Where the content goes (transfer_sink.c). */
 typedef struct {
 	const char *target;             /* as given; "-" is standard output */
@@ -77,9 +89,10 @@ int mkt_transfer__is_http(const char *source);
 
 /* Prepare a download of opts->source; nothing is sent before the first
  * read.  @display is the URL as error messages show it (borrowed; must
- * outlive the handle). */
+ * outlive the handle); @deadline is the transfer's
+ * (mkt_transfer__deadline()). */
 int mkt_transfer__http_open(mkt_transfer_http **out, const mkt_transfer_opts *opts,
-			    const char *display);
+			    const char *display, long long deadline);
 
 /* Up to @len bytes of the body: > 0, 0 at its end, or a negative
  * mkt_status with the error recorded.  Dropped connections and 5xx

@@ -316,7 +316,7 @@ int mkt_config_load(mkt_config **out, const char *path)
 		[MKT_TIMEOUT_DELETE] = "DELETE_TIMEOUT", [MKT_TIMEOUT_MONITOR] = "MONITOR_TIMEOUT",
 		[MKT_TIMEOUT_SERVICE] = "SERVICE_TIMEOUT",
 	};
-	const mkt_tattr *db, *log, *rpc, *mad;
+	const mkt_tattr *db, *log, *rpc, *mad, *xfer;
 	int timeout = 0, i;
 	char *text = NULL, *sys = NULL;
 	int ret;
@@ -334,6 +334,7 @@ int mkt_config_load(mkt_config **out, const char *path)
 	log = get_vector(c->tmpl, "LOG");
 	rpc = get_vector(c->tmpl, "RPC");
 	mad = get_vector(c->tmpl, "MARKET_MAD");
+	xfer = get_vector(c->tmpl, "TRANSFER");
 	c->driver_dir = get_str(c->tmpl, NULL, "DRIVER_DIR", MKT_LIBEXECDIR "/marketd/drivers");
 
 	c->listen_address = get_str(c->tmpl, NULL, "LISTEN_ADDRESS", "127.0.0.1");
@@ -368,6 +369,15 @@ int mkt_config_load(mkt_config **out, const char *path)
 			   &c->max_image_size_mb, path)) < 0 ||
 	    (ret = get_int(c->tmpl, NULL, "DATASTORE_RESERVED_MB", 0, 1 << 30, 0,
 			   &c->datastore_reserved_mb, path)) < 0)
+		goto cleanup;
+	if ((ret = get_int(c->tmpl, xfer, "TIMEOUT", 0, 1 << 30, 3600, &c->transfer_timeout,
+			   path)) < 0 ||
+	    (ret = get_int(c->tmpl, xfer, "MIN_RATE", 0, 1 << 30, 1024, &c->transfer_min_rate,
+			   path)) < 0 ||
+	    (ret = get_int(c->tmpl, xfer, "MIN_RATE_WINDOW", 1, 24 * 3600, 30,
+			   &c->transfer_min_rate_window, path)) < 0 ||
+	    (ret = get_int(c->tmpl, xfer, "MAX_PER_USER", 0, 100000, 4,
+			   &c->transfer_max_per_user, path)) < 0)
 		goto cleanup;
 	if ((ret = get_int(c->tmpl, mad, "WORKERS", 1, 1024, 15, &c->driver_workers, path)) < 0 ||
 	    (ret = get_int(c->tmpl, mad, "TIMEOUT", 1, 7 * 24 * 3600, 600, &timeout, path)) < 0)

@@ -69,6 +69,13 @@ typedef struct {
 	/* DATASTORE_RESERVED_MB: free space a copy into a datastore leaves on
 	 * its file system, unless the datastore's RESERVED_MB says otherwise. */
 	int datastore_reserved_mb;
+	/* TRANSFER = [ TIMEOUT, MIN_RATE, MIN_RATE_WINDOW, MAX_PER_USER ]:
+	 * what keeps one user's slow sources from holding the workers that
+	 * everyone's copies and uploads share. */
+	int transfer_timeout;         /* s a copy or upload may take, 0: none */
+	int transfer_min_rate;        /* bytes/s an HTTP source must keep up, 0: none */
+	int transfer_min_rate_window; /* ... over this many s */
+	int transfer_max_per_user;    /* a user's transfers at once, 0: no cap */
 	char *driver_dir;       /* DRIVER_DIR: <dir>/<MARKET_MAD>/<action> */
 	int driver_workers;     /* MARKET_MAD/WORKERS */
 	/* MARKET_MAD/<ACTION>_TIMEOUT, defaulting to MARKET_MAD/TIMEOUT;

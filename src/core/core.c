@@ -18,41 +18,83 @@
 #include "market.h"
 #include "user.h"
 
-#define PROGRESS_SLOTS 256
-
+/* Every transfer in flight has a slot, from its start to its end: its
+ * progress for info, its user for MAX_PER_USER.  A few per worker, so a
+ * linear search is fine; the array only grows. */
 typedef struct {
 	int used;
 	mkt_table table;
 	int oid;
+	int uid;                /* whose transfer it is */
 	unsigned long long done;
 	unsigned long long total;
 } progress_slot;
 
 struct mkt_progress {
 	pthread_mutex_t lock;
-	progress_slot slots[PROGRESS_SLOTS];
+	progress_slot *slots;
+	size_t nslots;
 };
 
-static progress_slot *progress_find(mkt_progress *p, mkt_table t, int oid, int create)
+static progress_slot *progress_find(mkt_progress *p, mkt_table t, int oid)
 {
-	progress_slot *free_slot = NULL;
 	size_t i;
 
-	for (i = 0; i < PROGRESS_SLOTS; i++) {
+	for (i = 0; i < p->nslots; i++) {
 		progress_slot *s = &p->slots[i];
 
 		if (s->used && s->table == t && s->oid == oid)
 			return s;
-		if (!s->used && !free_slot)
-			free_slot = s;
-	}
-	if (create && free_slot) {
-		free_slot->used = 1;
-		free_slot->table = t;
-		free_slot->oid = oid;
-		return free_slot;
 	}
 	return NULL;
+}
+
+void mkt_core_transfer_begin(mkt_core *core, mkt_table t, int oid, int uid)
+{
+	mkt_progress *p = core->progress;
+	progress_slot *s;
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	if (!(s = progress_find(p, t, oid))) {
+		for (i = 0; i < p->nslots && p->slots[i].used; i++)
+			;
+		if (i == p->nslots) {
+			p->slots = mkt_realloc(p->slots, (p->nslots + 16) * sizeof(*p->slots));
+			memset(p->slots + p->nslots, 0, 16 * sizeof(*p->slots));
+			p->nslots += 16;
+		}
+		s = &p->slots[i];
+	}
+	s->used = 1;
+	s->table = t;
+	s->oid = oid;
+	s->uid = uid;
+	s->done = 0;
+	s->total = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+int mkt_core_transfer_admit(mkt_core *core, const mkt_principal *who, size_t n)
+{
+	mkt_progress *p = core->progress;
+	int max = core->conf->transfer_max_per_user;
+	size_t i, running = 0;
+
+	if (max <= 0 || n == 0)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->nslots; i++)
+		running += p->slots[i].used && p->slots[i].uid == who->uid;
+	pthread_mutex_unlock(&p->lock);
+	/* Alone, a request may exceed the cap (an export of a VM template
+	 * with more disks than MAX_PER_USER), or it could never run. */
+	if (running == 0 || running + n <= (size_t)max)
+		return 0;
+	return mkt_error_set(MKT_EBUSY, MKT_ERR_CORE,
+			     "too many transfers: user %s has %zu running and this needs %zu more "
+			     "(TRANSFER MAX_PER_USER = %d); retry when one ends",
+			     who->uname, running, n, max);
 }
 
 void mkt_core_progress_set(mkt_core *core, mkt_table t, int oid,
@@ -61,7 +103,7 @@ void mkt_core_progress_set(mkt_core *core, mkt_table t, int oid,
 	progress_slot *s;
 
 	pthread_mutex_lock(&core->progress->lock);
-	if ((s = progress_find(core->progress, t, oid, 1))) {
+	if ((s = progress_find(core->progress, t, oid))) {
 		s->done = done;
 		s->total = total;
 	}
@@ -73,7 +115,7 @@ void mkt_core_progress_clear(mkt_core *core, mkt_table t, int oid)
 	progress_slot *s;
 
 	pthread_mutex_lock(&core->progress->lock);
-	if ((s = progress_find(core->progress, t, oid, 0)))
+	if ((s = progress_find(core->progress, t, oid)))
 		s->used = 0;
 	pthread_mutex_unlock(&core->progress->lock);
 }
@@ -87,7 +129,7 @@ int mkt_core_progress_get(mkt_core *core, mkt_table t, int oid,
 	if (!core || !core->progress)
 		return 0;
 	pthread_mutex_lock(&core->progress->lock);
-	if ((s = progress_find(core->progress, t, oid, 0))) {
+	if ((s = progress_find(core->progress, t, oid))) {
 		*done = s->done;
 		*total = s->total;
 		found = 1;
@@ -140,6 +182,7 @@ void mkt_core_free(mkt_core *core)
 	end_unlinks(core, 0);
 	if (core->progress) {
 		pthread_mutex_destroy(&core->progress->lock);
+		free(core->progress->slots);
 		free(core->progress);
 	}
 	pthread_mutex_destroy(&core->lock);

@@ -85,11 +85,24 @@ typedef int (*mkt_core_pool_cb)(mkt_core *core, const mkt_store_row *row, mkt_bu
 int mkt_core_pool(mkt_core *core, mkt_table t, const mkt_store_query *q, const char *root,
 		  const char *trailer, mkt_core_pool_cb cb, void *payload, char **out_xml);
 
-/* Progress of a transfer in flight, shown by one.*.info while it runs.
- * These take their own lock, so drivers can report without the core lock. */
+/* Transfers in flight (an image being filled, an app being uploaded),
+ * with their progress, shown by one.*.info while they run.  These take
+ * their own lock, so drivers can report without the core lock.
+ * mkt_core_transfer_begin() marks object @oid of table @t as being
+ * transferred for user @uid, with progress 0 of unknown;
+ * mkt_core_progress_set() updates a transfer that began, and
+ * mkt_core_progress_clear() ends it. */
+void mkt_core_transfer_begin(mkt_core *core, mkt_table t, int oid, int uid);
 void mkt_core_progress_set(mkt_core *core, mkt_table t, int oid,
 			   unsigned long long done, unsigned long long total);
 void mkt_core_progress_clear(mkt_core *core, mkt_table t, int oid);
+/* 0 when @who may start @n transfers more: fewer than marketd.conf's
+ * TRANSFER MAX_PER_USER of theirs would run (or none runs: one request
+ * alone may exceed it); else MKT_EBUSY "too many transfers: ...".  The
+ * oneadmin group too: its transfers share the workers as well.  Call
+ * under the core lock, before creating what will be transferred, and
+ * begin the transfers under the same lock. */
+int mkt_core_transfer_admit(mkt_core *core, const mkt_principal *who, size_t n);
 int mkt_core_progress_get(mkt_core *core, mkt_table t, int oid,
 			  unsigned long long *done, unsigned long long *total);
 

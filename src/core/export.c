@@ -331,6 +331,9 @@ int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "MARKETPLACEAPP %d has no known TYPE",
 				    app_id);
 	}
+	/* Each image allocation checked one; the export needs them all. */
+	if (ret == 0)
+		ret = mkt_core_transfer_admit(core, who, x.nimages);
 
  cleanup:
 	mkt_object_free(&mkt_app_class, obj);

@@ -33,7 +33,9 @@ typedef struct {
 } mkt_export_result;
 
 /* Export app @app_id into datastore @ds_id as @name (NULL: the app's
- * name).  Caller frees out->images. */
+ * name).  Caller frees out->images.  Refused (MKT_EBUSY) when the images
+ * to fill would take @who past TRANSFER MAX_PER_USER transfers running
+ * (mkt_core_transfer_admit()). */
 int mkt_export_app(mkt_core *core, const mkt_principal *who, int app_id, int ds_id,
 		   const char *name, mkt_export_result *out);
 

@@ -236,7 +236,7 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
 	im->regtime = (long long)time(NULL);
 	im->state = MKT_IMAGE_LOCKED;
 
-	if ((ret = mkt_core_begin(core)) < 0)
+	if ((ret = mkt_core_transfer_admit(core, who, 1)) < 0 || (ret = mkt_core_begin(core)) < 0)
 		goto cleanup;
 	if ((ret = mkt_object_get(core, who, &mkt_datastore_class, ds_id, MKT_AUTH_USE, 0,
 				  &dsobj)) == 0 &&
@@ -320,13 +320,6 @@ int mkt_image_delete(mkt_core *core, const mkt_principal *who, int id)
 	if ((ret = mkt_object_get(core, who, &mkt_image_class, id, MKT_AUTH_MANAGE, 0, &obj)) < 0)
 		goto cleanup;
 	im = (mkt_image *)obj;
-	if (im->state == MKT_IMAGE_LOCKED &&
-	    mkt_core_progress_get(core, MKT_TABLE_IMAGE, id, &(unsigned long long){ 0 },
-				  &(unsigned long long){ 0 })) {
-		ret = mkt_error_set(MKT_EBUSY, MKT_ERR_CORE,
-				    "IMAGE %d is being copied; delete it when it is READY or ERROR", id);
-		goto cleanup;
-	}
 	if ((ret = mkt_object_save(core, &mkt_image_class, obj, MKT_STORE_DELETE)) == 0 &&
 	    im->source)
 		mkt_core_unlink_on_commit(core, im->source);

@@ -38,13 +38,17 @@ const char *mkt_image_state_name(int state);
 
 /* one.image.allocate: the image is created LOCKED with its SOURCE chosen;
  * its content comes from PATH (a file or URL) or FROM_APP (an app, which
- * must be READY), and mkt_imageflow_start() fills it. */
+ * must be READY), and mkt_imageflow_start() fills it.  Refused (MKT_EBUSY)
+ * while @who has TRANSFER MAX_PER_USER transfers running
+ * (mkt_core_transfer_admit()). */
 int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		       int ds_id, int *out_id);
 /* The copy ended: READY with the written size/format and the source's
  * digests, or ERROR with @error (the partial file is removed). */
 int mkt_image_fill_done(mkt_core *core, int id, unsigned long long bytes, const char *format,
 			const char *md5, const char *sha256, const char *error);
+/* Also while its content is being copied: the caller stops the copy
+ * (mkt_imageflow_delete()), whose end then finds the image gone. */
 int mkt_image_delete(mkt_core *core, const mkt_principal *who, int id);
 int mkt_image_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
 		   int end_id, char **out_xml);

@@ -348,7 +348,9 @@ int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 	/* An image waits LOCKED for its upload; templates are ready at once. */
 	a->state = a->type == MKT_APP_IMAGE ? MKT_APP_LOCKED : MKT_APP_READY;
 
-	if ((ret = mkt_core_begin(core)) < 0)
+	/* An IMAGE app's upload is a transfer of its owner's. */
+	if ((ret = mkt_core_transfer_admit(core, who, a->type == MKT_APP_IMAGE)) < 0 ||
+	    (ret = mkt_core_begin(core)) < 0)
 		goto cleanup;
 	if ((ret = check_market(core, who, market_id, &m)) == 0) {
 		a->market_id = market_id;

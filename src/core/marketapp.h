@@ -54,6 +54,9 @@ const char *mkt_app_state_name(int state);
  * mkt_app_allocate() and the upload follow. */
 const char *mkt_app_import_source(const mkt_app *a);
 
+/* one.marketapp.allocate; an IMAGE app is created LOCKED for its upload
+ * (mkt_appflow_import()), refused (MKT_EBUSY) while @who has TRANSFER
+ * MAX_PER_USER transfers running. */
 int mkt_app_allocate(mkt_core *core, const mkt_principal *who, const char *text,
 		     int market_id, int *out_id);
 /* one.marketapp.delete, first half: checks, then either drops the app

@@ -79,6 +79,20 @@ int mkt_appflow_document(mkt_core *core, mkt_driver_action action, int app_id, i
 	return ret;
 }
 
+void mkt_appflow_transfer_limits(const mkt_config *conf, mkt_buf *extra)
+{
+	if (!conf->transfer_timeout && !conf->transfer_min_rate)
+		return;
+	mkt_buf_add(extra, "<TRANSFER>");
+	if (conf->transfer_timeout)
+		mkt_buf_add_elem_int(extra, "TIMEOUT", conf->transfer_timeout);
+	if (conf->transfer_min_rate) {
+		mkt_buf_add_elem_int(extra, "MIN_RATE", conf->transfer_min_rate);
+		mkt_buf_add_elem_int(extra, "MIN_RATE_WINDOW", conf->transfer_min_rate_window);
+	}
+	mkt_buf_add(extra, "</TRANSFER>");
+}
+
 static void on_progress(void *ud, unsigned long long done, unsigned long long total)
 {
 	flow *f = ud;
@@ -113,6 +127,7 @@ static int import_source(mkt_core *core, const mkt_principal *who, const mkt_app
 	long long id;
 	int ret;
 
+	mkt_appflow_transfer_limits(core->conf, extra);
 	if (src) {
 		mkt_buf_add_elem(extra, "IMPORT_SOURCE", src);
 		if (mkt_config_import_restricted(core->conf, who->admin)) {
@@ -164,8 +179,9 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	    (ret = mkt_appflow_document(core, MKT_ACTION_IMPORT, app_id, -1,
 					mkt_buf_cstr(&extra), &req)) < 0)
 		goto fail;
-	/* Visible at once, and marks the app as being uploaded. */
-	mkt_core_progress_set(core, MKT_TABLE_APP, app_id, 0, 0);
+	/* Visible at once, marks the app as being uploaded, and counts as
+	 * one of @who's transfers. */
+	mkt_core_transfer_begin(core, MKT_TABLE_APP, app_id, who->uid);
 	if ((ret = mkt_appflow_submit(drv, core, &req, ((mkt_market *)mobj)->mad, app_id)) == 0)
 		goto cleanup;
 	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);
@@ -215,6 +231,8 @@ int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who
 	if (mkt_driver_cancel(drv, MKT_ACTION_IMPORT, app_id))
 		mkt_log(MKT_LOG_INFO, "driver", "app %d deleted during its upload: upload cancelled",
 			app_id);
+	/* As for images (mkt_imageflow_delete()): no longer counted. */
+	mkt_core_progress_clear(core, MKT_TABLE_APP, app_id);
 	if (!mad)
 		return 0;
 	if ((ret = mkt_appflow_document(core, MKT_ACTION_DELETE, app_id, -1, "", &req)) == 0)

@@ -32,6 +32,11 @@ int mkt_appflow_import(mkt_driver *drv, mkt_core *core, const mkt_principal *who
  * dropped; apps without stored content are dropped at once. */
 int mkt_appflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who, int app_id);
 
+/* marketd.conf's TRANSFER limits for a driver's import or export, as an
+ * XML fragment (share/doc/drivers.md): <TRANSFER> with TIMEOUT, MIN_RATE
+ * and MIN_RATE_WINDOW, each only when set; nothing when none is. */
+void mkt_appflow_transfer_limits(const mkt_config *conf, mkt_buf *extra);
+
 /* The action document, into req->document: <MARKET_DRIVER_ACTION_DATA>
  * with the action, the app (when @app_id >= 0), its market (without the
  * app list, which would make the document grow with the market) and

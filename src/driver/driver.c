@@ -60,6 +60,7 @@ typedef struct job {
 	mkt_driver_request req;        /* req.document is owned */
 	mkt_driver_job_fn fn;          /* internal job instead of a driver */
 	void *fn_ud;
+	char *key;                     /* for mkt_driver_cancel_key(), or NULL */
 } job;
 
 struct mkt_driver {
@@ -376,6 +377,7 @@ static void job_free(job *j)
 {
 	free(j->req.document);
 	free((char *)j->req.mad);
+	free(j->key);
 	free(j);
 }
 
@@ -456,16 +458,19 @@ int mkt_driver_submit(mkt_driver *drv, mkt_driver_request *req)
 	j = mkt_calloc(1, sizeof(*j));
 	j->req = *req;
 	j->req.mad = mkt_strdup(req->mad);
+	j->key = req->key ? mkt_strdup(req->key) : NULL;
+	j->req.key = j->key;
 	req->document = NULL;
 	return enqueue(drv, j);
 }
 
-int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud)
+int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud, const char *key)
 {
 	job *j = mkt_calloc(1, sizeof(*j));
 
 	j->fn = fn;
 	j->fn_ud = ud;
+	j->key = key ? mkt_strdup(key) : NULL;
 	return enqueue(drv, j);
 }
 
@@ -497,29 +502,47 @@ int mkt_driver_new(mkt_driver **out, const mkt_config *conf)
 	return rc < 0 ? rc : MKT_ERROR;
 }
 
+/* Whether mkt_driver_cancel() (@key NULL) or mkt_driver_cancel_key()
+ * means @j. */
+static int job_matches(const job *j, mkt_driver_action action, int oid, const char *key)
+{
+	if (key)
+		return j->key && !strcmp(j->key, key);
+	return !j->fn && j->req.action == action && j->req.oid == oid;
+}
+
 /* The flag is read by the job's own thread (spawn, transfer): set it
  * atomically rather than through a racy plain store. */
-static int cancel_if(job *j, mkt_driver_action action, int oid)
+static int cancel_if(job *j, mkt_driver_action action, int oid, const char *key)
 {
-	if (j->fn || j->req.action != action || j->req.oid != oid ||
-	    __atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+	if (!job_matches(j, action, oid, key) || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
 		return 0;
 	__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
-int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid)
+static int cancel_jobs(mkt_driver *drv, mkt_driver_action action, int oid, const char *key)
 {
 	job *j;
 	int n = 0;
 
 	pthread_mutex_lock(&drv->lock);
 	for (j = drv->head; j; j = j->next)
-		n += cancel_if(j, action, oid);
+		n += cancel_if(j, action, oid, key);
 	for (j = drv->running; j; j = j->run_next)
-		n += cancel_if(j, action, oid);
+		n += cancel_if(j, action, oid, key);
 	pthread_mutex_unlock(&drv->lock);
 	return n;
+}
+
+int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid)
+{
+	return cancel_jobs(drv, action, oid, NULL);
+}
+
+int mkt_driver_cancel_key(mkt_driver *drv, const char *key)
+{
+	return key ? cancel_jobs(drv, MKT_ACTION_LAST, -1, key) : 0;
 }
 
 void mkt_driver_free(mkt_driver *drv)

@@ -71,6 +71,9 @@ typedef struct {
 	mkt_driver_done_cb done;
 	mkt_driver_progress_cb progress;
 	void *ud;
+	/* What mkt_driver_cancel_key() knows it by (copied), when @oid
+	 * does not say it: an export's is the image it fills. */
+	const char *key;
 	/* The flow logs a failure itself, once: the driver's ERROR: lines
 	 * and the failure are then logged at debug level only (a monitor
 	 * that fails every pass offline must not fill the log). */
@@ -93,13 +96,17 @@ void mkt_driver_free(mkt_driver *drv);
 int mkt_driver_submit(mkt_driver *drv, mkt_driver_request *req);
 
 /* Queue one of marketd's own jobs on the same pool.  @fn runs on a worker;
- * @cancel becomes non-zero when marketd is stopping. */
+ * @cancel becomes non-zero when marketd is stopping, or when
+ * mkt_driver_cancel_key(@key) stops it (@key copied; NULL: never). */
 typedef void (*mkt_driver_job_fn)(void *ud, const volatile int *cancel);
-int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud);
+int mkt_driver_submit_job(mkt_driver *drv, mkt_driver_job_fn fn, void *ud, const char *key);
 
 /* Stop the queued or running @action for object @oid (its callback then
  * runs with a failure); returns how many were found. */
 int mkt_driver_cancel(mkt_driver *drv, mkt_driver_action action, int oid);
+
+/* The same for the actions and jobs submitted with @key. */
+int mkt_driver_cancel_key(mkt_driver *drv, const char *key);
 
 /* Does <DRIVER_DIR>/<mad>/<action> exist and is it executable? */
 int mkt_driver_has_action(const mkt_driver *drv, const char *mad, mkt_driver_action action);

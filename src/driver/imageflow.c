@@ -3,10 +3,13 @@
  */
 #include <config.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -35,6 +38,12 @@ typedef struct {
 	int shutdown;            /* cut short by a stop: leave it to recovery */
 } fill;
 
+/* What the fill of image @id is known by in the driver pool. */
+static void fill_key(char *buf, size_t len, int id)
+{
+	snprintf(buf, len, "image %d", id);
+}
+
 static void fill_free(fill *f)
 {
 	mkt_netpolicy_free(f->networks);
@@ -60,9 +69,24 @@ static void on_copy_progress(void *ud, uint64_t done, uint64_t total)
 static void finish(fill *f, unsigned long long bytes, const char *format, const char *md5,
 		   const char *sha256, const char *error)
 {
+	int ret;
+
 	pthread_mutex_lock(&f->core->lock);
-	if (!f->shutdown && mkt_image_fill_done(f->core, f->image_id, bytes, format, md5, sha256, error) < 0)
+	ret = f->shutdown ? 0 : mkt_image_fill_done(f->core, f->image_id, bytes, format, md5,
+						     sha256, error);
+	if (ret == MKT_ENOTFOUND) {
+		/* Deleted during the copy (mkt_imageflow_delete()): a copy that
+		 * got its final name just before the cancel must not stay. */
+		mkt_error_clear();
+		if (unlink(f->target) == 0)
+			mkt_log(MKT_LOG_INFO, "core", "image %d was deleted during its copy: "
+				"removed %s", f->image_id, f->target);
+		else if (errno != ENOENT)
+			mkt_log(MKT_LOG_WARN, "core", "image %d was deleted during its copy: "
+				"cannot remove %s: %s", f->image_id, f->target, strerror(errno));
+	} else if (ret < 0) {
 		mkt_log(MKT_LOG_WARN, "core", "image %d: %s", f->image_id, mkt_error_message());
+	}
 	mkt_core_progress_clear(f->core, MKT_TABLE_IMAGE, f->image_id);
 	pthread_mutex_unlock(&f->core->lock);
 }
@@ -76,14 +100,17 @@ static void copy_job(void *ud, const volatile int *cancel)
 		.max_size = f->max_size, .reserve = f->reserve,
 		.expect_md5 = f->expect_md5, .user_agent = "marketd/" PACKAGE_VERSION,
 		.progress = on_copy_progress, .progress_ud = f, .cancel = cancel,
-		.networks = f->networks,
+		.networks = f->networks, .timeout = f->core->conf->transfer_timeout,
+		.min_rate = f->core->conf->transfer_min_rate,
+		.min_rate_window = f->core->conf->transfer_min_rate_window,
 	};
 	mkt_transfer_result r;
 
 	if (mkt_transfer_run(&o, &r) < 0) {
 		char *shown = mkt_util_url_mask(f->source), *msg;
 
-		/* Only a stop of marketd cancels marketd's own copies. */
+		/* A stop of marketd, or a delete of the image: either way
+		 * there is nothing to record (recovery reports the first). */
 		f->shutdown = *cancel != 0;
 		msg = mkt_asprintf("cannot copy %s: %s", shown, mkt_error_message());
 
@@ -143,6 +170,7 @@ static int export_request(mkt_core *core, mkt_image *im, const mkt_object *ds, i
 		mkt_buf_add_elem_int(&extra, "MAX_IMAGE_SIZE", (long long)(f->max_size >> 20));
 	if (f->reserve)
 		mkt_buf_add_elem_int(&extra, "RESERVED_MB", (long long)(f->reserve >> 20));
+	mkt_appflow_transfer_limits(core->conf, &extra);
 	ret = mkt_appflow_document(core, MKT_ACTION_EXPORT, app_id, -1, mkt_buf_cstr(&extra), req);
 
  cleanup:
@@ -155,8 +183,9 @@ static int export_request(mkt_core *core, mkt_image *im, const mkt_object *ds, i
 int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
 			int image_id)
 {
+	char key[32];
 	mkt_driver_request req = { .action = MKT_ACTION_EXPORT, .oid = image_id,
-				   .done = export_done, .progress = on_progress };
+				   .done = export_done, .progress = on_progress, .key = key };
 	const char *from_app;
 	mkt_object *obj = NULL, *ds = NULL;
 	char *mad = NULL;
@@ -167,11 +196,12 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 
 	f->core = core;
 	f->image_id = image_id;
+	fill_key(key, sizeof(key), image_id);
 	if ((ret = mkt_object_load(core, &mkt_image_class, image_id, &obj)) < 0)
 		goto cleanup;
 	im = (mkt_image *)obj;
 	f->target = mkt_strdup(im->source);
-	mkt_core_progress_set(core, MKT_TABLE_IMAGE, image_id, 0, 0);
+	mkt_core_transfer_begin(core, MKT_TABLE_IMAGE, image_id, who->uid);
 	if ((ret = mkt_object_load(core, &mkt_datastore_class, im->datastore_id, &ds)) < 0)
 		goto fail;
 	f->max_size = (uint64_t)core->conf->max_image_size_mb << 20;
@@ -209,7 +239,7 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 					     core->conf->import_denied)) < 0)
 			goto fail;
 	}
-	if ((ret = mkt_driver_submit_job(drv, copy_job, f)) == 0)
+	if ((ret = mkt_driver_submit_job(drv, copy_job, f, key)) == 0)
 		f = NULL;
 
  done:
@@ -232,6 +262,26 @@ int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *wh
 	mkt_object_free(&mkt_datastore_class, ds);
 	mkt_object_free(&mkt_image_class, obj);
 	return ret;
+}
+
+int mkt_imageflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
+			 int image_id)
+{
+	char key[32];
+	int ret;
+
+	/* Gone first, then stopped: the copy's end finds no image to fill,
+	 * and removes whatever it wrote. */
+	if ((ret = mkt_image_delete(core, who, image_id)) < 0)
+		return ret;
+	fill_key(key, sizeof(key), image_id);
+	if (mkt_driver_cancel_key(drv, key))
+		mkt_log(MKT_LOG_INFO, "driver", "image %d deleted during its copy: copy cancelled",
+			image_id);
+	/* No longer one of its user's transfers, though it may take a few
+	 * hundred ms to stop: the user may start another at once. */
+	mkt_core_progress_clear(core, MKT_TABLE_IMAGE, image_id);
+	return 0;
 }
 
 static void on_swept(void *ud, const char *path, uint64_t size, uint64_t allocated)

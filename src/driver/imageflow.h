@@ -18,6 +18,13 @@
 int mkt_imageflow_start(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
 			int image_id);
 
+/* one.image.delete by @who, called with the core lock held: an image
+ * still being copied (marketd's copy or a driver's export, running or
+ * queued) is deleted too, and its copy cancelled; the copy's temporary
+ * file goes with it. */
+int mkt_imageflow_delete(mkt_driver *drv, mkt_core *core, const mkt_principal *who,
+			 int image_id);
+
 /* Remove from every datastore the temporary files of copies that were
  * killed (marketd's own, the drivers' exports), untouched for @min_age
  * seconds and not locked by a copy still running (mkt_transfer_sweep());

@@ -302,7 +302,7 @@ static int h_image_allocate(const mkt_rpc_env *env, const mkt_principal *who, co
 static int h_image_delete(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 			  const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	return mkt_image_delete(env->core, who, a[0].i) ?: ret_id(out, a[0].i);
+	return mkt_imageflow_delete(env->drv, env->core, who, a[0].i) ?: ret_id(out, a[0].i);
 }
 
 static int h_image_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,

@@ -316,6 +316,11 @@ class Daemon:
             % (self.port, q(self.data_dir), q(self.pid_path), q(self.log_path),
                q(self.driver_dir)))
         conf += self.extra_conf
+        # The fake drivers' uploads last an hour and the API tests start
+        # many at once as oneadmin: no per-user cap (marketd's default is 4)
+        # unless a test sets TRANSFER itself.
+        if "TRANSFER" not in self.extra_conf:
+            conf += 'TRANSFER = [ MAX_PER_USER = "0" ]\n'
         with open(self.conf_path, "w") as f:
             f.write(conf)
         if self.write_auth:

@@ -14,6 +14,7 @@ cases of different tests apart.
   fail=K       answer 500 to the first K requests
   drop=N       once: send N bytes of the body, then close the connection
   stall=N      once: send N bytes, then stop sending for 30 s
+  trickle=N    send the body N bytes a second (a too slow server)
   norange=1    ignore Range (answer 200 with the whole file)
   nolength=1   no Content-Length (the body ends when the connection closes)
   redirect=1   302 to the same URL without redirect=1
@@ -123,6 +124,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+        if "trickle" in q:
+            rate = int(q["trickle"])
+            for i in range(0, len(body), rate):
+                self.wfile.write(body[i:i + rate])
+                self.wfile.flush()
+                time.sleep(1)
+            return
         self.wfile.write(body)
 
 

@@ -1540,6 +1540,65 @@ START_TEST(test_http_stall)
 }
 END_TEST
 
+START_TEST(test_http_too_slow)
+{
+	char *dir = outdir(), *target = path_in(dir, "image");
+	char *u = url("plain.bin?trickle=100&id=slow"), *log;
+	mkt_transfer_opts o = { .source = u, .target = target, .min_rate = 1024,
+				.min_rate_window = 1 };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_ERROR,
+		      "transfer too slow: under 1024 bytes/s for 1 s");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
+	ck_assert_int_eq(count_parts(dir), 0);
+	/* Given up, not resumed: a slower server would not get faster. */
+	log = httpd_requests();
+	ck_assert_int_eq(count_lines(log, "GET /plain.bin?trickle=100&id=slow "), 1);
+	free(log);
+	free(u);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_http_timeout)
+{
+	char *dir = outdir(), *target = path_in(dir, "image");
+	/* Fast enough for any rate check, too slow to end in a second. */
+	char *u = url("plain.bin?trickle=200000&id=late");
+	mkt_transfer_opts o = { .source = u, .target = target, .timeout = 1, .min_rate = 1024 };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_failed(mkt_transfer_run(&o, NULL), MKT_ERROR, "transfer took longer than 1 s");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	ck_assert_int_eq(count_parts(dir), 0);
+	free(u);
+	free(target);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_http_min_rate_met)
+{
+	char *dir = outdir(), *target = path_in(dir, "image");
+	char *u = url("plain.bin"), *src = fixture("plain.bin");
+	mkt_transfer_opts o = { .source = u, .target = target, .timeout = 60, .min_rate = 1024,
+				.min_rate_window = 1 };
+
+	ck_assert_msg(mkt_transfer_run(&o, NULL) == 0, "%s", mkt_error_message());
+	assert_same_file(src, target);
+	free(u);
+	free(src);
+	free(target);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_http_redirect)
 {
 	mkt_transfer_result res;
@@ -1920,6 +1979,9 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, test_http_resume_unpack);
 	tcase_add_test(tc, test_http_500_then_ok);
 	tcase_add_test(tc, test_http_stall);
+	tcase_add_test(tc, test_http_too_slow);
+	tcase_add_test(tc, test_http_timeout);
+	tcase_add_test(tc, test_http_min_rate_met);
 	tcase_add_test(tc, test_http_redirect);
 	tcase_add_test(tc, test_http_progress_unknown_size);
 	tcase_add_loop_test(tc, test_http_errors, 0, N_ELEMS(http_errors));
