@@ -265,7 +265,7 @@ static int is_orphan(void *arg, const char *id, int fd, const char *name)
 	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 	    time(NULL) - st.st_mtime < o->min_age)
 		return 0;
-	snprintf(path, sizeof(path), "MARKETPLACE/MARKETPLACEAPPS/ID[normalize-space(.)='%s']", id);
+	snprintf(path, sizeof(path), "APPS/ID[normalize-space(.)='%s']", id);
 	return !mkt_drv_exists(o->d, path);
 }
 
@@ -288,7 +288,7 @@ static int http_monitor(mkt_drv *d)
 	 * that are gone (an import that finished after marketd was killed,
 	 * its app deleted since) only when the document lists the apps. */
 	mkt_drv_sweep(m.public_dir, (long)import_timeout + SWEEP_MARGIN);
-	if (mkt_drv_exists(d, "MARKETPLACE/MARKETPLACEAPPS")) {
+	if (mkt_drv_exists(d, "APPS")) {
 		orphan_scan o = { d, (long)import_timeout + SWEEP_MARGIN };
 
 		remove_app_files(m.public_dir, is_orphan, &o);

@@ -58,6 +58,27 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 	free(p);
 }
 
+/* <APPS><ID>..</ID>...</APPS>: the ids of every app of the market (the
+ * MARKETPLACE element of a document lists none). */
+static int add_app_ids(mkt_core *core, int market_id, mkt_buf *b)
+{
+	mkt_store_query q;
+	int *ids = NULL;
+	size_t i, n = 0;
+	int ret;
+
+	mkt_store_query_init(&q);
+	q.parent = market_id;
+	if ((ret = mkt_store_list_ids(core->store, MKT_TABLE_APP, &q, &ids, &n)) < 0)
+		return ret;
+	mkt_buf_add(b, "<APPS>");
+	for (i = 0; i < n; i++)
+		mkt_buf_add_elem_int(b, "ID", ids[i]);
+	mkt_buf_add(b, "</APPS>");
+	free(ids);
+	return 0;
+}
+
 int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_MONITOR, .oid = market_id,
@@ -72,9 +93,15 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 	/* A driver's temporary file of an import older than its time limit
 	 * is a killed import's: the driver may sweep it. */
 	mkt_buf_add_elem_int(&extra, "IMPORT_TIMEOUT", core->conf->driver_timeout[MKT_TIMEOUT_IMPORT]);
+	/* Files of apps not listed here (and older than that) are leftovers
+	 * a driver may remove. */
+	if ((ret = add_app_ids(core, market_id, &extra)) < 0)
+		goto cleanup;
 	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, mkt_buf_cstr(&extra),
 					&req)) == 0)
 		ret = mkt_appflow_submit(drv, core, &req, mad, market_id);
+
+ cleanup:
 	if (ret < 0) {
 		mkt_error saved;
 

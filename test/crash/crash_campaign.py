@@ -281,6 +281,12 @@ class Campaign:
         base = self.web.url()
         owned = {os.path.join(self.public, s[len(base):]) for s in sources
                  if s and s.startswith(base)}
+        # Nothing an app or image needs was removed by a sweep.
+        for a in apps.findall("MARKETPLACEAPP"):
+            path = xtext(a, "SOURCE")
+            if xint(a, "STATE") == 1 and path.startswith(base) and \
+                    not os.path.exists(os.path.join(self.public, path[len(base):])):
+                self.fail("the file of READY app %s is gone: %s" % (xtext(a, "ID"), path))
         # An app whose upload was cut short may hold a file marketd never
         # learnt the name of: it is the app's until the app is deleted.
         failed = {xtext(a, "ID") for a in apps.findall("MARKETPLACEAPP")
@@ -298,6 +304,9 @@ class Campaign:
                          else ""))
         images = harness.xml(self.d.ok("one.imagepool.info", -2, -1, -1))
         owned = {xtext(i, "SOURCE") for i in images.findall("IMAGE")}
+        for i in images.findall("IMAGE"):
+            if xint(i, "STATE") == 1 and not os.path.exists(xtext(i, "SOURCE")):
+                self.fail("the file of READY image %s is gone" % xtext(i, "ID"))
         for ds in self.ds_dirs():
             stray = all_files(ds) - owned
             if stray:

@@ -118,6 +118,12 @@ def message(x):
     return x.findtext("TEMPLATE/ERROR") or ""
 
 
+def write_file(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def image_from(path, ds=1, timeout=60):
     iid = D.ok("one.image.allocate", tmpl(NAME=name("img"), PATH=path), ds)
     return iid, D.wait_state("image", iid, (IMAGE_READY, IMAGE_ERROR), timeout=timeout)
@@ -272,6 +278,28 @@ class Killed(harness.TestCase):
                       what="a monitor pass to remove %s" % ", ".join(parts))
         self.wait_for(lambda: "left by a transfer that did not finish" in D.read_log(),
                       timeout=10, what="the removal to be logged")
+
+    def test_monitor_removes_files_of_apps_that_are_gone(self):
+        """An import that finished after marketd was killed leaves a file
+        no app names; once its app is gone, a monitor pass removes it
+        (old enough), never the file of an app that exists."""
+        iid, _ = image_from(write_file(os.path.join(TMP, name("src")), os.urandom(4096)))
+        aid = D.ok("one.marketapp.allocate", tmpl(NAME=name("kept"), ORIGIN_ID=str(iid)),
+                   MARKET)
+        app = D.wait_state("marketapp", aid, (APP_READY, APP_ERROR), timeout=30)
+        kept = os.path.join(PUBLIC, xtext(app, "SOURCE").rsplit("/", 1)[1])
+        stray = os.path.join(PUBLIC, "%d-%s" % (aid + 100000, "0123456789abcdef"))
+        other = os.path.join(PUBLIC, "notes-%s" % "0123456789abcdef")
+        for path in (stray, other):
+            write_file(path, b"left over")
+        old = time.time() - (IMPORT_TIMEOUT + 60)
+        for path in (kept, stray, other):
+            os.utime(path, (old, old))
+        self.wait_for(lambda: not os.path.exists(stray), timeout=IMPORT_TIMEOUT + 30,
+                      what="a monitor pass to remove %s" % stray)
+        self.assertTrue(os.path.exists(kept), "the file of app %d was removed" % aid)
+        self.assertTrue(os.path.exists(other), "a file not named as an app's was removed")
+        os.unlink(other)
 
     def test_driver_dies_with_marketd(self):
         """A driver must not outlive a killed marketd: it would go on with
