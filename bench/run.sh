@@ -37,5 +37,8 @@ python3 "$MKT_SRCDIR/bench/osb_bench.py"
 echo "== federation: a master and two slaves, ${BENCH_FED_CHANGES:-10000} changes, lag at ${BENCH_FED_RATE:-200}/s, catch-up of ${BENCH_FED_CATCHUP:-50000}"
 python3 "$MKT_SRCDIR/bench/fed_bench.py"
 
+echo "== load: ${LOAD_CLIENTS:-64} clients, mixed reads and writes, ${LOAD_SECONDS:-60} s, with idle and slow connections"
+python3 "$MKT_SRCDIR/bench/load_bench.py"
+
 echo "== XML-RPC calls from ${RPC_BENCH_CLIENTS:-8} keep-alive clients (ab)"
 python3 "$MKT_SRCDIR/bench/rpc_bench.py"
