@@ -51,31 +51,14 @@ DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
 IMPORT_TIMEOUT = 3
 APP_TRANSIENT = (0, 2)          # INIT, LOCKED
 IMAGE_TRANSIENT = (0, 4)        # INIT, LOCKED
-PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-              "NO_PROXY", "ALL_PROXY", "all_proxy")
 MB = 1 << 20
 
 
-class CrashDaemon(harness.Daemon):
-    def __init__(self):
-        super().__init__(name="crash", driver_dir=DRIVERS,
-                         extra_conf="MONITORING_INTERVAL_MARKET = 100000\n")
-
-    def _prepare(self):
-        super()._prepare()
-        with open(self.conf_path) as f:
-            conf = f.read()
-        old = 'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60" ]'
-        assert old in conf
-        with open(self.conf_path, "w") as f:
-            f.write(conf.replace(old, 'MARKET_MAD = [ WORKERS = "8", TIMEOUT = "60", '
-                                 'IMPORT_TIMEOUT = "%d" ]' % IMPORT_TIMEOUT))
-
-    def env(self):
-        env = super().env()
-        for k in PROXY_VARS:
-            env.pop(k, None)
-        return env
+def crash_daemon():
+    return harness.Daemon(name="crash", real_drivers=True,
+                          market_mad='WORKERS = "8", TIMEOUT = "60", IMPORT_TIMEOUT = "%d"'
+                          % IMPORT_TIMEOUT,
+                          extra_conf="MONITORING_INTERVAL_MARKET = 100000\n")
 
 
 def children(ppid):
@@ -139,7 +122,7 @@ class Campaign:
     def __init__(self, tmp):
         self.tmp = tmp
         self.rng = random.Random(SEED)
-        self.d = CrashDaemon()
+        self.d = crash_daemon()
         self.apps = set()            # answered allocates, no delete asked
         self.images = set()
         self.gone_apps = set()       # a delete was asked: may or may not exist

@@ -230,9 +230,21 @@ class Daemon:
     # market); the real drivers have tests of their own.
     FAKE_DRIVERS = os.path.join(SRCDIR, "test", "integration", "drivers")
 
+    # The built drivers, for the end-to-end tests (real_drivers=True).
+    REAL_DRIVERS = os.path.abspath(os.path.join(BUILDDIR, "drivers"))
+    PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                  "NO_PROXY", "ALL_PROXY", "all_proxy")
+
     def __init__(self, write_auth=True, password=None, extra_conf="", name="marketd",
-                 driver_dir=None):
+                 driver_dir=None, real_drivers=False, market_mad=None):
+        """real_drivers: the built drivers, without proxy variables (they
+        reach test servers on 127.0.0.1 directly).  market_mad: the
+        MARKET_MAD vector's contents (workers, time limits)."""
         self.binary = marketd_path()
+        self.real_drivers = real_drivers
+        self.market_mad = market_mad or 'WORKERS = "16", TIMEOUT = "60"'
+        if real_drivers:
+            driver_dir = driver_dir or self.REAL_DRIVERS
         self.write_auth = write_auth
         self.password = password or ("pw-" + secrets.token_hex(12))
         self.extra_conf = extra_conf
@@ -305,7 +317,7 @@ class Daemon:
             'LOG = [ SYSTEM = "file", FILE = %s, DEBUG_LEVEL = 3 ]\n'
             "ZONE_ID = 0\n"
             "DRIVER_DIR = %s\n"
-            'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60" ]\n'
+            "MARKET_MAD = [ %s ]\n"
             'MARKET_MAD_CONF = [ NAME = "http", REQUIRED_ATTRS = "BASE_URL,PUBLIC_DIR", '
             'APP_ACTIONS = "create, delete, monitor" ]\n'
             'MARKET_MAD_CONF = [ NAME = "s3", REQUIRED_ATTRS = '
@@ -314,7 +326,7 @@ class Daemon:
             'MARKET_MAD_CONF = [ NAME = "one", REQUIRED_ATTRS = "", '
             'APP_ACTIONS = "monitor", PUBLIC = "yes" ]\n'
             % (self.port, q(self.data_dir), q(self.pid_path), q(self.log_path),
-               q(self.driver_dir)))
+               q(self.driver_dir), self.market_mad))
         conf += self.extra_conf
         # The fake drivers' uploads last an hour and the API tests start
         # many at once as oneadmin: no per-user cap (marketd's default is 4)
@@ -338,6 +350,9 @@ class Daemon:
             env.pop(k, None)
         env["ONE_AUTH"] = self.auth_path
         env["HOME"] = self.dir
+        if self.real_drivers:
+            for k in self.PROXY_VARS:
+                env.pop(k, None)
         return env
 
     def _spawn(self):

@@ -53,27 +53,11 @@ class DiskDaemon(harness.Daemon):
     passes, no proxy variables."""
 
     def __init__(self, **kw):
-        super().__init__(driver_dir=DRIVERS, name="disk",
+        super().__init__(real_drivers=True, name="disk",
+                         market_mad='WORKERS = "16", TIMEOUT = "60", IMPORT_TIMEOUT = "%d"'
+                         % IMPORT_TIMEOUT,
                          extra_conf="MAX_IMAGE_SIZE = %d\nMONITORING_INTERVAL_MARKET = 2\n"
                          % MAX_IMAGE_SIZE, **kw)
-
-    def _prepare(self):
-        super()._prepare()
-        with open(self.conf_path) as f:
-            conf = f.read()
-        old = 'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60" ]'
-        assert old in conf
-        conf = conf.replace(old, 'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60", '
-                            'IMPORT_TIMEOUT = "%d" ]' % IMPORT_TIMEOUT)
-        with open(self.conf_path, "w") as f:
-            f.write(conf)
-
-    def env(self):
-        env = super().env()
-        for k in list(env):
-            if k.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-                del env[k]
-        return env
 
 
 D = WEB = MARKET = DS2 = TMP = PUBLIC = None

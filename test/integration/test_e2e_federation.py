@@ -43,9 +43,6 @@ sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
 import nginx  # noqa: E402
 from nginx import Nginx  # noqa: E402
 
-DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
-PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-              "NO_PROXY", "ALL_PROXY", "all_proxy")
 SHARED = ("user_pool", "group_pool", "marketplace_pool", "marketplaceapp_pool", "zone_pool")
 AUTHENTICATION, AUTHORIZATION = 0x100, 0x200
 IMAGE_READY, IMAGE_ERROR = 1, 5
@@ -58,7 +55,7 @@ class Zone(harness.Daemon):
 
     def __init__(self, name, mode, zone_id, master_url=None, retention=None):
         self.fed = (mode, zone_id, master_url, retention)
-        super().__init__(name=name, password=PASSWORD, driver_dir=DRIVERS,
+        super().__init__(name=name, password=PASSWORD, real_drivers=True,
                          write_auth=(mode != "SLAVE"))
         self.session = "oneadmin:%s" % PASSWORD
 
@@ -73,12 +70,6 @@ class Zone(harness.Daemon):
             # The harness reads the session from here; a slave has no
             # oneadmin of its own (it comes from the master).
             self.set_auth_file("oneadmin:%s\n" % PASSWORD)
-
-    def env(self):
-        env = super().env()
-        for k in PROXY_VARS:
-            env.pop(k, None)
-        return env
 
     def fedlog_index(self):
         return int(xml_of(self.ok("one.zone.raftstatus")).findtext("FEDLOG_INDEX"))

@@ -34,14 +34,12 @@ from harness import ACTION, APP_ERROR, APP_READY, tmpl, xint, xtext
 
 MB = 1 << 20
 IMAGE_READY, IMAGE_ERROR = 1, 5
-DRIVERS = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
 MIN_RATE = 1024                 # bytes/s
 WINDOW = 2                      # s
 MAX_PER_USER = 2
 WORKERS = 3                     # alice's 2 + one for everyone else
 TRANSFER = ('TRANSFER = [ TIMEOUT = "%d", MIN_RATE = "%d", MIN_RATE_WINDOW = "%d", '
             'MAX_PER_USER = "%d" ]\n')
-HARNESS_MAD_LINE = 'MARKET_MAD = [ WORKERS = "16", TIMEOUT = "60" ]\n'
 SLOW_RATE = 100                 # bytes/s: far under MIN_RATE
 STEADY_RATE = 64 * 1024         # bytes/s: over MIN_RATE, yet minutes for BIG
 BIG = 64 * MB
@@ -162,23 +160,8 @@ class FairDaemon(harness.Daemon):
         conf = (TRANSFER % (timeout, MIN_RATE, WINDOW, MAX_PER_USER) +
                 'IMPORT_ALLOWED_NETWORKS = "127.0.0.0/8"\n'
                 "MONITORING_INTERVAL_MARKET = 100000\n")
-        super().__init__(driver_dir=DRIVERS, name="fair", extra_conf=conf, **kw)
-
-    def _prepare(self):
-        super()._prepare()
-        with open(self.conf_path) as f:
-            conf = f.read()
-        assert HARNESS_MAD_LINE in conf
-        with open(self.conf_path, "w") as f:
-            f.write(conf.replace(HARNESS_MAD_LINE, 'MARKET_MAD = [ WORKERS = "%d", '
-                                 'TIMEOUT = "60" ]\n' % WORKERS))
-
-    def env(self):
-        env = super().env()
-        for k in list(env):
-            if k.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-                del env[k]
-        return env
+        super().__init__(real_drivers=True, name="fair", extra_conf=conf,
+                         market_mad='WORKERS = "%d", TIMEOUT = "60"' % WORKERS, **kw)
 
     def start(self):
         super().start()
