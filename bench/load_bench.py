@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import random
 import socket
-import statistics
 import threading
 import time
 import xmlrpc.client

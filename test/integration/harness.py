@@ -753,6 +753,31 @@ class TestCase(unittest.TestCase):
             time.sleep(0.05)
 
 
+_names = iter(range(1, 1 << 30))
+
+
+def unique_name(prefix):
+    """A name no other call of this process got: "<prefix>-<n>"."""
+    return "%s-%d" % (prefix, next(_names))
+
+
+def tear_down_module(daemons=(), servers=(), tmp=None):
+    """End a module's fixtures: stop @daemons (exit status 0 required),
+    then @servers (anything with stop()), then remove @tmp unless
+    MKT_TEST_KEEP is set; the servers and files go even if a daemon
+    failed to stop cleanly."""
+    try:
+        for d in daemons:
+            if d is not None:
+                stop_module_daemon(d)
+    finally:
+        for srv in servers:
+            if srv is not None:
+                srv.stop()
+        if tmp and not os.environ.get("MKT_TEST_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def module_daemon(**kw):
     """Start a daemon for a whole module (call from setUpModule)."""
     return Daemon(**kw).start()

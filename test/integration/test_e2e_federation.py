@@ -27,8 +27,6 @@ sys.dont_write_bytecode = True
 import http.server
 import os
 import re
-import shutil
-import signal
 import sqlite3
 import tempfile
 import threading
@@ -226,22 +224,12 @@ def setUpModule():
 
 def tearDownModule():
     try:
-        for z in (S2, S1, M):
-            if z is not None:
-                harness.stop_module_daemon(z)
+        harness.tear_down_module([S2, S1, M], [WEB], TMP)
     finally:
-        if WEB is not None:
-            WEB.stop()
         nginx.stop_all()
-        if TMP and not os.environ.get("MKT_TEST_KEEP"):
-            shutil.rmtree(TMP, ignore_errors=True)
 
 
-_n = iter(range(1, 1 << 30))
-
-
-def name(prefix):
-    return "%s-%d" % (prefix, next(_n))
+name = harness.unique_name
 
 
 class FederationCase(harness.TestCase):

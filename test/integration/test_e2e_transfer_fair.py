@@ -23,7 +23,6 @@ sys.dont_write_bytecode = True
 import hashlib
 import http.server
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -193,21 +192,10 @@ def setUpModule():
 
 
 def tearDownModule():
-    try:
-        if D is not None:
-            harness.stop_module_daemon(D)
-    finally:
-        if WEB is not None:
-            WEB.stop()
-        if TMP and not os.environ.get("MKT_TEST_KEEP"):
-            shutil.rmtree(TMP, ignore_errors=True)
+    harness.tear_down_module([D], [WEB], TMP)
 
 
-_n = iter(range(1, 1 << 30))
-
-
-def name(prefix):
-    return "%s-%d" % (prefix, next(_n))
+name = harness.unique_name
 
 
 def message(x):
