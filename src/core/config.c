@@ -308,6 +308,24 @@ static int load_federation(mkt_config *c, const char *path)
 	return ret;
 }
 
+/* Every setting but MARKET_MAD_CONF is read once: a second one (a file
+ * edited by appending) would be ignored without a word. */
+static int check_once(const mkt_template *t, const char *path)
+{
+	size_t i, n = mkt_template_size(t);
+
+	for (i = 0; i < n; i++) {
+		const char *name = mkt_tattr_name(mkt_template_at(t, i));
+		size_t count = mkt_template_count(t, name);
+
+		if (count > 1 && strcmp(name, "MARKET_MAD_CONF"))
+			return mkt_error_set(MKT_EINVAL, MKT_ERR_CONFIG, "%s: %s is set %zu times; "
+					     "set it once (only MARKET_MAD_CONF may repeat)",
+					     path, name, count);
+	}
+	return 0;
+}
+
 int mkt_config_load(mkt_config **out, const char *path)
 {
 	mkt_config *c = mkt_calloc(1, sizeof(*c));
@@ -330,6 +348,8 @@ int mkt_config_load(mkt_config **out, const char *path)
 		ret = mkt_error_set(ret, MKT_ERR_CONFIG, "%s: %s", path, mkt_error_message());
 		goto cleanup;
 	}
+	if ((ret = check_once(c->tmpl, path)) < 0)
+		goto cleanup;
 	db = get_vector(c->tmpl, "DB");
 	log = get_vector(c->tmpl, "LOG");
 	rpc = get_vector(c->tmpl, "RPC");

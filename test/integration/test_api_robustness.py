@@ -606,6 +606,15 @@ class Lifecycle(harness.TestCase):
         self.assertFalse(os.path.exists(D.pid_path))
         self.assertNotIn("marketd.pid", D.read_log())
 
+    def test_a_setting_given_twice_stops_marketd(self):
+        # The second one would be ignored without a word.
+        d = harness.Daemon(name="twice", extra_conf='DRIVER_DIR = "/nonexistent"\n')
+        self.addCleanup(d.cleanup)
+        with self.assertRaises(harness.HarnessError):
+            d.start()
+        with open(d.stderr_path) as f:
+            self.assertIn("DRIVER_DIR is set 2 times; set it once", f.read())
+
     def test_pid_file_when_daemonized(self):
         d = harness.Daemon(name="daemonized")
         self.addCleanup(d.cleanup)

@@ -87,10 +87,7 @@ def setUpModule():
     for prog in DRIVERS:
         harness.find_program(prog)
     drivers = os.path.abspath(os.path.join(harness.BUILDDIR, "drivers"))
-    try:
-        D = harness.Daemon(name="cli-transfer", driver_dir=drivers)
-    except TypeError:           # a harness without driver_dir
-        D = harness.Daemon(name="cli-transfer", extra_conf="DRIVER_DIR = %s\n" % q(drivers))
+    D = harness.Daemon(name="cli-transfer", driver_dir=drivers)
     WWW = os.path.join(D.dir, "www")
     PUBLIC = os.path.join(WWW, "market")
     os.makedirs(PUBLIC)
