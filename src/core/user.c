@@ -366,10 +366,25 @@ static int login_principal(mkt_core *core, const mkt_login *l, const user *u,
 			"is not the master: refused", u->name);
 		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
 	}
-	if (mkt_store_lookup_name(core->store, MKT_TABLE_USER, l->on_behalf, -1, &uid) < 0 ||
-	    user_load(core, uid, &target) < 0 || !target.enabled) {
-		user_clear(&target);
-		return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+	/* "<user>:<uid>": the uid as the asking zone knows it, so that a user
+	 * deleted and made again under the same name on the master is not
+	 * acted for on the word of a zone that has not seen it yet. */
+	{
+		char *name = mkt_strdup(l->on_behalf), *colon = strrchr(name, ':');
+		long long want = -1;
+
+		if (colon) {
+			*colon = '\0';
+			if (mkt_util_parse_long(colon + 1, &want) < 0)
+				want = -2;
+		}
+		ret = mkt_store_lookup_name(core->store, MKT_TABLE_USER, name, -1, &uid);
+		free(name);
+		if (ret < 0 || want == -2 || (want >= 0 && want != uid) ||
+		    user_load(core, uid, &target) < 0 || !target.enabled) {
+			user_clear(&target);
+			return mkt_error_set(MKT_EAUTH, MKT_ERR_AUTH, "%s", auth_failed);
+		}
 	}
 	ret = principal_fill(core, &target, out);
 	out->server = 1;

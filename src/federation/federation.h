@@ -18,7 +18,7 @@
  *    update, user and group calls...: MKT_RPC_FED_PROXY in the method
  *    table) are proxied whole: the slave authenticates its user, sends the
  *    same call to the master signed with the server credential and naming
- *    that user ("serveradmin:<secret>:<user>"), so the master checks the
+ *    that user ("serveradmin:<secret>:<user>:<uid>"), so the master checks the
  *    user's own permissions; the master's reply is the client's, once the
  *    replica has applied the master's log up to that call.  The calls that
  *    also act in the slave's zone (uploading an app into a market of the
@@ -75,7 +75,7 @@ int mkt_fed_is_master(const mkt_fed *f);   /* accepts NULL */
  * MKT_ERROR "master zone <id> unreachable: <reason>".
  */
 int mkt_fed_proxy(mkt_fed *f, const char *method, xmlrpc_value *params, const char *uname,
-		  xmlrpc_value **out);
+		  int uid, xmlrpc_value **out);
 
 /* ---- the master's side, for one.zone.fed* (rpc/methods.c) ------------ */
 

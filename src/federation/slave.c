@@ -362,7 +362,7 @@ static int fwd_commit(void *arg, const mkt_store_change *changes, size_t n)
 }
 
 int mkt_fed_proxy(mkt_fed *f, const char *method, xmlrpc_value *params, const char *uname,
-		  xmlrpc_value **out)
+		  int uid, xmlrpc_value **out)
 {
 	xmlrpc_env env;
 	xmlrpc_value *rest;
@@ -384,7 +384,7 @@ int mkt_fed_proxy(mkt_fed *f, const char *method, xmlrpc_value *params, const ch
 			xmlrpc_DECREF(item);
 		}
 	}
-	session = mkt_asprintf("%s:%s", f->session, uname);
+	session = mkt_asprintf("%s:%s:%d", f->session, uname, uid);
 	ret = fed_call(f, NULL, method, session, rest, fed_write_timeout(f, 15000), 1, out);
 	explicit_bzero(session, strlen(session));
 	free(session);

@@ -100,7 +100,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	} else {
 		/* The master answers; its reply is this call's, as it is. */
 		pthread_mutex_unlock(&core->lock);
-		if ((ret = mkt_fed_proxy(renv->fed, m->name, params, who.uname, &reply)) == 0)
+		if ((ret = mkt_fed_proxy(renv->fed, m->name, params, who.uname, who.uid, &reply)) == 0)
 			mkt_log(MKT_LOG_DEBUG, "rpc", "%s by uid %d: proxied to the master", m->name,
 				who.uid);
 	}

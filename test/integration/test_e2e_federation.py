@@ -359,6 +359,12 @@ class Federation(FederationCase):
         self.assertFailure(M.rpc("one.user.allocate", name("u"), "p", "", [],
                                  session="serveradmin:bad:oneadmin"),
                            "one.user.allocate", code=AUTHENTICATION)
+        # The server acts for a user named with the uid the zone knows.
+        self.assertFailure(M.rpc("one.group.allocate", name("g"),
+                                 session="serveradmin:%s:oneadmin:7" % SERVER_SECRET),
+                           "one.group.allocate", code=AUTHENTICATION)
+        M.ok("one.group.allocate", name("g"),
+             session="serveradmin:%s:oneadmin:0" % SERVER_SECRET)
         good = M.rpc("one.zone.fedlog", *args, session="serveradmin:" + SERVER_SECRET)
         self.assertOk(good, "one.zone.fedlog")
         self.assertEqual(xml_of(good[1]).tag, "FEDLOG")
