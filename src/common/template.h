@@ -56,6 +56,9 @@ int mkt_template_parse_xml_node(mkt_template **out, xmlNodePtr node);
  * MKT_EINVAL with libxml2's message.
  */
 int mkt_template_parse_any(mkt_template **out, const char *text);
+/* Where the XML of @text starts when mkt_template_parse_any() would read
+ * it as XML (after a byte order mark and blanks), else NULL. */
+const char *mkt_template_xml_start(const char *text);
 
 /*
  * Template text too big to hold (a catalog's monitor answer): read from

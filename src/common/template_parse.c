@@ -538,17 +538,22 @@ int mkt_template_parse_base64(mkt_template **out, const char *b64)
 	return ret;
 }
 
-int mkt_template_parse_any(mkt_template **out, const char *text)
+const char *mkt_template_xml_start(const char *text)
 {
 	const char *p = text;
 
-	*out = NULL;
-	if (!text)
-		return mkt_template_parse(out, text);
 	if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
 	p += strspn(p, " \t\r\n");
-	if (*p != '<')
+	return *p == '<' ? p : NULL;
+}
+
+int mkt_template_parse_any(mkt_template **out, const char *text)
+{
+	const char *p;
+
+	*out = NULL;
+	if (!text || !(p = mkt_template_xml_start(text)))
 		return mkt_template_parse(out, text);
 	return parse_xml_text(out, p);
 }
@@ -557,13 +562,14 @@ int mkt_template_parse_any(mkt_template **out, const char *text)
 /*
  * The text of the next attribute of @fp: up to a new line that is outside
  * a quoted value and a vector.  States follow parse_text: a '[' right
- * after '=' opens a vector, "..." may hold new lines and \" escapes, '#'
- * comments to the end of the line.  1 with the chunk in @b; 0 at the end.
+ * after '=' opens a vector, a '"' right after '=' a quoted value, which
+ * may hold new lines and \" escapes; '#' comments to the end of the line.
+ * 1 with the chunk in @b; 0 at the end.
  * A chunk over @max bytes is read to its end but not kept (*too_long).
  */
 static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 {
-	int c, quoted = 0, comment = 0, vector = 0, after_eq = 0, content = 0;
+	int c, quoted = 0, comment = 0, vector = 0, after_eq = 0, in_value = 0, content = 0;
 	size_t n = 0;
 
 	mkt_buf_reset(b);
@@ -585,19 +591,26 @@ static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 				quoted = 0;
 			}
 			continue;
-		} else if (c == '"') {
-			quoted = 1;
+		} else if (c == '"' && after_eq) {
+			quoted = 1;          /* only a value may be quoted */
 		} else if (c == '#') {
 			comment = 1;
-		} else if (after_eq && c == '[') {
+		} else if (after_eq && !vector && c == '[') {
 			vector = 1;
+			in_value = 0;        /* its members' names come next */
 		} else if (vector && c == ']') {
 			vector = 0;
 		}
-		if (c == '=' && !vector)
+		/* The '=' after a name starts a value; others are the value's
+		 * (base64 ends in '='). */
+		if (c == '=' && !comment && !in_value) {
 			after_eq = 1;
-		else if (!mkt_template__is_blank((char)c))
+			in_value = 1;
+		} else if (!mkt_template__is_blank((char)c)) {
 			after_eq = 0;
+		}
+		if (c == '\n' || (vector && c == ','))
+			in_value = 0;
 		if (c != '\n' && !comment && !mkt_template__is_blank((char)c))
 			content = 1;
 		if (c != '\n')

@@ -240,17 +240,23 @@ static FILE *spool_file(const char *dir)
 }
 
 /* A spooled stdout: template text is handed over as it is; XML (small
- * by nature) is read and parsed here. */
+ * by nature) is read and parsed here.  Both are told apart as
+ * mkt_driver_parse_result() does for a result in memory. */
 static int spooled_result(FILE *fp, size_t len, mkt_driver_reply *reply)
 {
-	char *text;
+	char head[256], *text;
+	long start = 0;
+	size_t n;
 	int c, ret;
 
 	rewind(fp);
 	while ((c = getc(fp)) != EOF && isspace(c))
-		;
-	if (c != '<') {
-		rewind(fp);
+		start++;
+	fseek(fp, start, SEEK_SET);
+	n = fread(head, 1, sizeof(head) - 1, fp);
+	head[n] = '\0';
+	if (!mkt_template_xml_start(head)) {
+		fseek(fp, start, SEEK_SET);
 		reply->stream = fp;
 		return 0;
 	}
