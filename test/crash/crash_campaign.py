@@ -206,8 +206,11 @@ class Campaign:
         if self.rng.random() < 0.25:
             drivers = children(self.d.pid)
             if drivers:
-                os.kill(self.rng.choice(drivers), signal.SIGKILL)
-                self.driver_kills += 1
+                try:
+                    os.kill(self.rng.choice(drivers), signal.SIGKILL)
+                    self.driver_kills += 1
+                except ProcessLookupError:
+                    pass            # it ended meanwhile
                 time.sleep(self.rng.uniform(0, 0.1))
         self.d.kill()
         self.kills += 1
