@@ -142,7 +142,11 @@ class LargeReply(harness.TestCase):
         m.one.marketpool.info(D.session)
         m.one.system.version(D.session)
         first, second = list(m())
-        self.assertEqual(first[1], text)
+        # A monitor pass may change a market's capacity meanwhile: compare
+        # what both encoders carried of the large values.
+        again = {xint(x, "ID"): x.findtext("TEMPLATE/BIG")
+                 for x in xml(first[1]).findall("MARKETPLACE")}
+        self.assertEqual([again[mid] for mid in ids], [got[mid] for mid in ids])
         self.assertTrue(second[0])
         for mid in ids:
             D.ok("one.market.delete", mid)
