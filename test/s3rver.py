@@ -75,24 +75,50 @@ class S3rver:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def start(self):
+    def start(self, port=None):
         for _ in range(5):
-            self.port = free_port()
+            self.port = port or free_port()
             argv = ["node", os.path.join(HERE, "s3rver-ext.js"), self.datadir, str(self.port)]
             if self.lax:
                 argv.append("--allow-mismatched-signatures")
             for b in self.buckets:
                 argv += ["--bucket", b]
             env = dict(os.environ, NODE_PATH=self.modules)
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         text=True, preexec_fn=_child_setup)
+            # Its messages go to a file: a pipe nobody reads would fill
+            # up and block it, and the file says why it died, if it does.
+            self.log_path = os.path.join(self.datadir, "s3rver.log")
+            with open(self.log_path, "a") as log:
+                self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.PIPE, stderr=log,
+                                             text=True, preexec_fn=_child_setup)
             _RUNNING.append(self)
             line = self.proc.stdout.readline()
             if line.startswith("ready"):
                 return self
             self.stop()
-        raise RuntimeError("s3rver did not start: %s" % (line or self.proc.stderr.read()))
+        raise RuntimeError("s3rver did not start: %s" % (line or self.log_tail()))
+
+    def log_tail(self, n=2000):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-n:]
+        except OSError:
+            return ""
+
+    def ensure_running(self):
+        """s3rver (not the code under test) has been seen to die under
+        load: say why, and start it again on the same port and data, so
+        that one crash of the fixture fails one test, not every later one.
+        True when it had to."""
+        if self.proc and self.proc.poll() is None:
+            return False
+        sys.stderr.write("s3rver on port %s had exited (%s); restarting it:\n%s\n"
+                         % (self.port, self.proc.returncode if self.proc else "?",
+                            self.log_tail()))
+        port = self.port
+        self.stop()
+        self.start(port)
+        return True
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -104,7 +130,6 @@ class S3rver:
                 self.proc.wait()
         if self.proc:
             self.proc.stdout.close()
-            self.proc.stderr.close()
         if self in _RUNNING:
             _RUNNING.remove(self)
         self.proc = None

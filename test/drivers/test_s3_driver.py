@@ -81,6 +81,10 @@ class S3DriverTest(unittest.TestCase):
         else:
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def setUp(self):
+        for server in (self.strict, self.lax):
+            server.ensure_running()
+
     # -- helpers ---------------------------------------------------------------
 
     def new_id(self):
