@@ -32,8 +32,8 @@ SERVICES = int(os.environ.get("BENCH_OSB_SERVICES", "1000"))
 PLANS = int(os.environ.get("BENCH_OSB_PLANS", "5"))
 PROVISIONS = int(os.environ.get("BENCH_OSB_PROVISIONS", "200"))
 DELAY = float(os.environ.get("BENCH_OSB_DELAY", "2"))
-CONF = ("MONITORING_INTERVAL_MARKET = 100000\n"
-        'MARKET_MAD = [ WORKERS = "32", TIMEOUT = "600" ]\n')
+CONF = "MONITORING_INTERVAL_MARKET = 100000\n"
+MARKET_MAD = 'WORKERS = "32", TIMEOUT = "600"'
 
 
 def monitor(d, mid):
@@ -58,7 +58,7 @@ def main():
     broker = osb_broker.BrokerProcess(user="bench", password="bench-pw",
                                       catalog="big:%dx%d" % (SERVICES, PLANS), mode="async",
                                       async_delay=DELAY).start()
-    d = harness.Daemon(name="bench-osb", extra_conf=CONF,
+    d = harness.Daemon(name="bench-osb", extra_conf=CONF, market_mad=MARKET_MAD,
                        driver_dir=os.path.join(BUILD, "drivers"))
     d.start()
     try:

@@ -19,6 +19,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlversion.h>
 #include <libxml/xpath.h>
+#include <openssl/evp.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -418,6 +419,34 @@ void mkt_drv_result(const char *key, const char *value)
 	mkt_buf_add(&results, "\"\n");
 }
 
+int mkt_drv_catalog_digest(mkt_drv *d, const char *scheme, const void *body, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE + 1], head[128];
+	const char *sent = mkt_drv_get(d, "CATALOG_DIGEST");
+	unsigned int n = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	/* Without a digest the entries go out whole: only slower. */
+	if (!ctx)
+		return 0;
+	snprintf(head, sizeof(head), "%s\n%s\n", scheme, PACKAGE_VERSION);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, head, strlen(head));
+	EVP_DigestUpdate(ctx, body, len);
+	EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[2 * n] = '\0';
+	if (sent && strcmp(sent, hex) == 0) {
+		mkt_drv_result("CATALOG_UNCHANGED", hex);
+		return 1;
+	}
+	mkt_drv_result("CATALOG_DIGEST", hex);
+	return 0;
+}
+
 void mkt_drv_result_long(const char *key, long long value)
 {
 	char text[32];
@@ -434,6 +463,19 @@ const char *mkt_drv_results(void)
 void mkt_drv_results_reset(void)
 {
 	mkt_buf_free(&results);
+}
+
+size_t mkt_drv_results_mark(void)
+{
+	return results.len;
+}
+
+void mkt_drv_results_rewind(size_t mark)
+{
+	if (mark < results.len) {
+		results.len = mark;
+		results.ptr[mark] = '\0';
+	}
 }
 
 long long mkt_drv_size_mb(uint64_t bytes)

@@ -178,6 +178,22 @@ void mkt_drv_result_long(const char *key, long long value);
 const char *mkt_drv_results(void);
 void mkt_drv_results_reset(void);
 
+/* How much is collected, and dropping what was added after that mark (a
+ * converter that has to start over). */
+size_t mkt_drv_results_mark(void);
+void mkt_drv_results_rewind(size_t mark);
+
+/*
+ * Catalog digests (drivers.md): a monitor that maps a catalog fetched as
+ * one body calls this with that body before mapping it.  The digest
+ * covers @scheme (the mapping's name and version: change it when the same
+ * body would map to other entries), marketd's version and the bytes.
+ * When the document's CATALOG_DIGEST equals it, CATALOG_UNCHANGED is
+ * printed and 1 returned: print no APP entry then.  Otherwise
+ * CATALOG_DIGEST is printed and 0 returned: print the entries.
+ */
+int mkt_drv_catalog_digest(mkt_drv *d, const char *scheme, const void *body, size_t len);
+
 /*
  * The marketplace template attributes @names[0..n-1] that @driver
  * requires, into @values (borrowed from @d).  A missing or empty one

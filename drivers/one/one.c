@@ -29,6 +29,8 @@
 
 #define DEFAULT_ENDPOINT "https://marketplace.opennebula.io/"
 #define USER_AGENT "marketd/" PACKAGE_VERSION " (Market Driver)"
+/* The catalog mapping (mkt_drv_catalog_digest): change it with catalog.c's output. */
+#define CATALOG_SCHEME "one catalog 1"
 /* The real catalog is a few MB; this only stops a runaway server. */
 #define MAX_CATALOG ((size_t)256 << 20)
 #define CONNECT_TIMEOUT 30L
@@ -68,20 +70,29 @@ static int one_monitor(mkt_drv *d)
 {
 	one_fetch_opts opts = { USER_AGENT, CONNECT_TIMEOUT, TOTAL_TIMEOUT, MAX_CATALOG };
 	one_catalog_stats stats;
-	char *url = NULL, *catalog = NULL, *body = NULL;
+	char *url = NULL, *catalog = NULL, *body = NULL, *scheme = NULL;
 	size_t len = 0;
 	int ret;
 
 	if ((ret = one_endpoint(d, &url)) != 0)
 		goto cleanup;
 	catalog = mkt_asprintf("%sappliance", url);
-	if ((ret = one_fetch(catalog, &opts, &body, &len)) != 0 ||
-	    (ret = one_catalog_convert(url, catalog, body, len, &stats)) != 0)
+	if ((ret = one_fetch(catalog, &opts, &body, &len)) != 0)
+		goto cleanup;
+	/* The entries' URLs are built on the endpoint: it is part of the
+	 * mapping. */
+	scheme = mkt_asprintf("%s %s", CATALOG_SCHEME, url);
+	if (mkt_drv_catalog_digest(d, scheme, body, len)) {
+		mkt_drv_log(MKT_LOG_INFO, "%s is unchanged since the last pass", catalog);
+		goto cleanup;
+	}
+	if ((ret = one_catalog_convert(url, catalog, body, len, &stats)) != 0)
 		goto cleanup;
 	mkt_drv_log(MKT_LOG_INFO, "%zu apps from %s (%zu appliances skipped)",
 		    stats.apps, catalog, stats.skipped);
 
  cleanup:
+	free(scheme);
 	free(body);
 	free(catalog);
 	free(url);

@@ -202,8 +202,15 @@ static void parse_body(osb_reply *out, const mkt_drv_response *r)
 	out->description = json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
 }
 
-int osb_broker_call(osb_broker *b, const char *method, const char *path, json_t *body,
-		    osb_reply *out)
+/* What a call's 200 body is digested with before it is parsed (monitor). */
+typedef struct {
+	mkt_drv *d;
+	const char *scheme;
+	int unchanged;
+} catalog_check;
+
+static int broker_call(osb_broker *b, const char *method, const char *path, json_t *body,
+		       osb_reply *out, catalog_check *check)
 {
 	const char *headers[8];
 	mkt_drv_request req = {
@@ -235,7 +242,11 @@ int osb_broker_call(osb_broker *b, const char *method, const char *path, json_t 
 	out->reason = MKT_STEAL(r.message);
 	if (r.end == MKT_DRV_REQ_ETOOLARGE)
 		out->malformed = 1;
-	else if (r.end == MKT_DRV_REQ_OK)
+	else if (r.end == MKT_DRV_REQ_OK && check && r.status == 200) {
+		check->unchanged = mkt_drv_catalog_digest(check->d, check->scheme, r.body, r.len);
+		out->body_len = r.len;
+		out->body = MKT_STEAL(r.body);
+	} else if (r.end == MKT_DRV_REQ_OK)
 		parse_body(out, &r);
 	mkt_drv_response_free(&r);
 	free(text);
@@ -243,11 +254,28 @@ int osb_broker_call(osb_broker *b, const char *method, const char *path, json_t 
 	return out->end == MKT_DRV_REQ_OK || out->end == MKT_DRV_REQ_ETOOLARGE ? 0 : -1;
 }
 
+int osb_broker_call(osb_broker *b, const char *method, const char *path, json_t *body,
+		    osb_reply *out)
+{
+	return broker_call(b, method, path, body, out, NULL);
+}
+
+int osb_broker_get_catalog(osb_broker *b, mkt_drv *d, const char *scheme, osb_reply *out,
+			   int *unchanged)
+{
+	catalog_check check = { d, scheme, 0 };
+	int ret = broker_call(b, "GET", "/v2/catalog", NULL, out, &check);
+
+	*unchanged = check.unchanged;
+	return ret;
+}
+
 void osb_reply_free(osb_reply *r)
 {
 	if (!r)
 		return;
 	json_decref(r->json);
+	free(r->body);
 	free(r->retry_after);
 	free(r->reason);
 	memset(r, 0, sizeof(*r));

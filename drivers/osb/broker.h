@@ -54,6 +54,8 @@ typedef struct {
 	const char *description;   /* its "description", or NULL (likewise) */
 	char *retry_after;         /* the Retry-After header, or NULL */
 	char *reason;              /* for end != OK: libcurl's reason */
+	char *body;                /* osb_broker_get_catalog(): a changed 200 body, unparsed */
+	size_t body_len;
 } osb_reply;
 
 /*
@@ -65,6 +67,16 @@ typedef struct {
 int osb_broker_call(osb_broker *b, const char *method, const char *path, json_t *body,
 		    osb_reply *out);
 void osb_reply_free(osb_reply *r);   /* accepts NULL */
+
+/*
+ * GET /v2/catalog as osb_broker_call(), except that a 200 body is first
+ * given to mkt_drv_catalog_digest(@d, @scheme): when that says the
+ * catalog is unchanged, *unchanged is 1; otherwise the body is left
+ * unparsed in out->body (osb_catalog_convert_text()).  A reply of another
+ * status is parsed as by osb_broker_call().
+ */
+int osb_broker_get_catalog(osb_broker *b, mkt_drv *d, const char *scheme, osb_reply *out,
+			   int *unchanged);
 
 /*
  * Print the one ERROR: line of a call that failed and return @code:

@@ -369,3 +369,133 @@ int osb_catalog_convert(const char *where, json_t *root, osb_catalog_stats *out)
 		*out = stats;
 	return MKT_DRV_OK;
 }
+
+/* ---- the catalog as text, one service at a time ---------------------------------- */
+
+/*
+ * A catalog of thousands of plans is megabytes of JSON: parsed whole it
+ * is a tree several times that size, and most of the time of a pass goes
+ * to the memory (page faults) rather than to the parsing.  The usual
+ * shape, {"services": [...]} with other members anywhere, is read one
+ * service at a time instead; anything else (a duplicate "services", a
+ * syntax error, another type) starts over with the whole tree, so the
+ * answer is the one osb_catalog_convert() gives.
+ */
+typedef struct {
+	const char *p, *end;
+} cursor;
+
+static void skip_space(cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static int take(cursor *c, char ch)
+{
+	skip_space(c);
+	if (c->p == c->end || *c->p != ch)
+		return 0;
+	c->p++;
+	return 1;
+}
+
+/* The JSON value at the cursor, or NULL. */
+static json_t *next_value(cursor *c)
+{
+	json_error_t err;
+	json_t *v;
+
+	skip_space(c);
+	v = json_loadb(c->p, (size_t)(c->end - c->p), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &err);
+	if (v)
+		c->p += err.position;
+	return v;
+}
+
+/* The services array, its "[" taken: 0 after its "]", -1 when malformed. */
+static int stream_services(cursor *c, json_t *seen, osb_catalog_stats *stats)
+{
+	json_t *service;
+	size_t i = 0;
+
+	if (take(c, ']'))
+		return 0;
+	for (;;) {
+		if (!(service = next_value(c)))
+			return -1;
+		convert_service(service, i++, seen, stats);
+		json_decref(service);
+		if (take(c, ']'))
+			return 0;
+		if (!take(c, ','))
+			return -1;
+	}
+}
+
+static int stream_catalog(const char *body, size_t len, osb_catalog_stats *stats)
+{
+	cursor c = { body, body + len };
+	json_t *key = NULL, *other, *seen = json_object();
+	int ret = -1, services = 0;
+
+	if (!take(&c, '{'))
+		goto cleanup;
+	if (take(&c, '}'))
+		goto end;
+	for (;;) {
+		if (!(key = next_value(&c)) || !json_is_string(key) || !take(&c, ':'))
+			goto cleanup;
+		if (!strcmp(json_string_value(key), "services") &&
+		    strlen(json_string_value(key)) == json_string_length(key)) {
+			skip_space(&c);
+			if (services++ || !take(&c, '[') || stream_services(&c, seen, stats) < 0)
+				goto cleanup;
+		} else if ((other = next_value(&c))) {
+			json_decref(other);
+		} else {
+			goto cleanup;
+		}
+		json_decref(key);
+		key = NULL;
+		if (take(&c, '}'))
+			break;
+		if (!take(&c, ','))
+			goto cleanup;
+	}
+ end:
+	skip_space(&c);
+	ret = services == 1 && c.p == c.end ? 0 : -1;
+
+ cleanup:
+	json_decref(key);
+	json_decref(seen);
+	return ret;
+}
+
+int osb_catalog_convert_text(const char *where, const char *body, size_t len,
+			     osb_catalog_stats *out)
+{
+	osb_catalog_stats stats = { 0, 0 };
+	size_t mark = mkt_drv_results_mark(), i;
+	json_t *root;
+	int ret;
+
+	if (stream_catalog(body, len, &stats) == 0) {
+		if (out)
+			*out = stats;
+		return MKT_DRV_OK;
+	}
+	/* Whatever it is, it is looked at whole, as a reply always was. */
+	mkt_drv_results_rewind(mark);
+	for (i = 0; i < len && isspace((unsigned char)body[i]); i++)
+		;
+	root = i == len ? json_object() : json_loadb(body, len, 0, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return OSB_CATALOG_MALFORMED;
+	}
+	ret = osb_catalog_convert(where, root, out);
+	json_decref(root);
+	return ret;
+}

@@ -40,4 +40,16 @@ typedef struct {
  */
 int osb_catalog_convert(const char *where, json_t *root, osb_catalog_stats *out);
 
+/* osb_catalog_convert_text(): the body is not a JSON object. */
+#define OSB_CATALOG_MALFORMED (-1)
+
+/*
+ * The same from the reply's body @body (@len bytes), which a large
+ * catalog is read from one service at a time: the same results, the same
+ * ERROR: line, or OSB_CATALOG_MALFORMED (nothing printed) when the body
+ * is not a JSON object (an empty one counts as {}).
+ */
+int osb_catalog_convert_text(const char *where, const char *body, size_t len,
+			     osb_catalog_stats *out);
+
 #endif

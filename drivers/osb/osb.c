@@ -36,6 +36,8 @@
 #include "driver.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The catalog mapping (mkt_drv_catalog_digest): change it with catalog.c's output. */
+#define CATALOG_SCHEME "osb catalog 1"
 
 /* What a broker's answer comes to. */
 typedef enum {
@@ -272,17 +274,26 @@ static int osb_monitor(mkt_drv *d)
 	osb_reply r;
 	osb_catalog_stats stats;
 	char *where = NULL;
-	int ret;
+	int ret, unchanged = 0;
 
 	memset(&r, 0, sizeof(r));
 	if ((ret = osb_broker_new(&b, d, 0)) != 0)
 		return ret;
-	if (osb_broker_call(b, "GET", "/v2/catalog", NULL, &r) < 0 || r.status != 200 || !r.json) {
+	if (osb_broker_get_catalog(b, d, CATALOG_SCHEME, &r, &unchanged) < 0 || r.status != 200 ||
+	    r.end != MKT_DRV_REQ_OK) {
 		ret = osb_broker_fail(b, MKT_DRV_EFAIL, "GET", "/v2/catalog", &r, NULL);
 		goto cleanup;
 	}
 	where = mkt_asprintf("the catalog of broker %s", osb_broker_display(b));
-	if ((ret = osb_catalog_convert(where, r.json, &stats)) == 0)
+	if (unchanged) {
+		mkt_drv_log(MKT_LOG_INFO, "%s is unchanged since the last pass", where);
+		goto cleanup;
+	}
+	if ((ret = osb_catalog_convert_text(where, r.body, r.body_len, &stats)) ==
+	    OSB_CATALOG_MALFORMED) {
+		r.malformed = 1;
+		ret = osb_broker_fail(b, MKT_DRV_EFAIL, "GET", "/v2/catalog", &r, NULL);
+	} else if (ret == 0)
 		mkt_drv_log(MKT_LOG_INFO, "%zu apps from %s (%zu services or plans skipped)",
 			    stats.apps, where, stats.skipped);
 

@@ -567,16 +567,42 @@ int mkt_template_parse_any(mkt_template **out, const char *text)
  * 1 with the chunk in @b; 0 at the end.
  * A chunk over @max bytes is read to its end but not kept (*too_long).
  */
+/* Bytes of a chunk go through a small stage: a catalog's chunk is
+ * kilobytes of base64, too many for one mkt_buf_addc() each. */
+typedef struct {
+	mkt_buf *b;
+	size_t n;
+	char v[4096];
+} stage;
+
+static void stage_put(stage *st, char c)
+{
+	if (st->n == sizeof(st->v)) {
+		mkt_buf_addn(st->b, st->v, st->n);
+		st->n = 0;
+	}
+	st->v[st->n++] = c;
+}
+
+static void stage_flush(stage *st)
+{
+	mkt_buf_addn(st->b, st->v, st->n);
+	st->n = 0;
+}
+
 static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 {
 	int c, quoted = 0, comment = 0, vector = 0, after_eq = 0, in_value = 0, content = 0;
 	size_t n = 0;
+	stage st;
 
+	st.b = b;
+	st.n = 0;
 	mkt_buf_reset(b);
 	*too_long = 0;
 	while ((c = getc_unlocked(fp)) != EOF) {
 		if (++n <= max)
-			mkt_buf_addc(b, (char)c);
+			stage_put(&st, (char)c);
 		if (comment) {
 			comment = c != '\n';
 		} else if (quoted) {
@@ -586,7 +612,7 @@ static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 				if (next == EOF)
 					break;
 				if (++n <= max)
-					mkt_buf_addc(b, (char)next);
+					stage_put(&st, (char)next);
 			} else if (c == '"') {
 				quoted = 0;
 			}
@@ -619,9 +645,11 @@ static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 			break;
 		if (!content) {               /* a blank or comment line */
 			mkt_buf_reset(b);
+			st.n = 0;
 			n = 0;
 		}
 	}
+	stage_flush(&st);
 	if (n > max)
 		*too_long = n;
 	return content ? 1 : 0;

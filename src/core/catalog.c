@@ -31,8 +31,17 @@ typedef struct {
 	long long pass_ms;     /* the whole pass, driver included */
 } mkt_catalog_stats;
 
+/* What an answer said of the catalog as a whole (drivers.md, "Catalog
+ * digests"), and whether applying it again would write nothing. */
+typedef struct {
+	char *digest;          /* CATALOG_DIGEST, or NULL */
+	char *unchanged;       /* CATALOG_UNCHANGED, or NULL */
+	int entries;           /* APP entries it held */
+	int settled;           /* the same answer again would write nothing */
+} answer_summary;
+
 static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
-		     mkt_catalog_stats *out);
+		     mkt_catalog_stats *out, answer_summary *sum);
 
 /* ---- status of each market's last pass ------------------------------- */
 
@@ -47,6 +56,14 @@ typedef struct {
 	struct timespec started;
 	char *message;
 	mkt_catalog_stats stats;
+	/* The digest of the last answer that left the market settled, and
+	 * the signature of the market then: while both still hold, the
+	 * driver may answer "unchanged" instead of the whole catalog.  In
+	 * memory only: after a restart the first pass is a whole one. */
+	char *digest;
+	unsigned char signature[32];
+	int settled_apps;        /* apps the catalog had then */
+	int digest_sent;         /* this pass's document carried it */
 } market_status;
 
 struct mkt_catalog_status {
@@ -91,6 +108,7 @@ static void forget_status(mkt_core *core, int market_id)
 		if (cs->v[i].market_id != market_id)
 			continue;
 		free(cs->v[i].message);
+		free(cs->v[i].digest);
 		cs->v[i] = cs->v[--cs->n];
 		return;
 	}
@@ -102,8 +120,10 @@ void mkt_catalog_free_status(mkt_core *core)
 
 	if (!core->catalog)
 		return;
-	for (i = 0; i < core->catalog->n; i++)
+	for (i = 0; i < core->catalog->n; i++) {
 		free(core->catalog->v[i].message);
+		free(core->catalog->v[i].digest);
+	}
 	free(core->catalog->v);
 	free(core->catalog);
 	core->catalog = NULL;
@@ -134,7 +154,68 @@ void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b)
 	mkt_buf_add(b, "</MONITORING>");
 }
 
-int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
+/* ---- signatures ---------------------------------------------------------- */
+
+typedef struct {
+	EVP_MD_CTX *ctx;
+	int rows;
+} signing;
+
+static int sign_row(const mkt_store_catalog_row *row, void *payload)
+{
+	signing *sg = payload;
+	char head[48];
+
+	snprintf(head, sizeof(head), "%d %d ", row->oid, row->missing);
+	EVP_DigestUpdate(sg->ctx, head, strlen(head));
+	EVP_DigestUpdate(sg->ctx, row->key, strlen(row->key) + 1);
+	EVP_DigestUpdate(sg->ctx, row->digest, strlen(row->digest) + 1);
+	sg->rows++;
+	return 0;
+}
+
+/*
+ * What a pass's outcome depends on besides the driver's answer: the
+ * market's attributes (the driver's input) and the catalog rows of its
+ * apps (what each entry is matched with).  A user deleting an app, or
+ * changing the market, changes it.
+ */
+static int market_signature(mkt_core *core, const mkt_object *market, unsigned char out[32],
+			    int *rows)
+{
+	signing sg = { EVP_MD_CTX_new(), 0 };
+	mkt_buf text = MKT_BUF_INIT;
+	unsigned int len = 0;
+	int ret;
+
+	if (!sg.ctx)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_CORE, "cannot sign the catalog state: out of memory");
+	mkt_template_format_text(market->tmpl, &text);
+	EVP_DigestInit_ex(sg.ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(sg.ctx, text.ptr ? text.ptr : "", text.len + 1);
+	if ((ret = mkt_store_catalog_list(core->store, market->id, sign_row, &sg)) == 0) {
+		EVP_DigestFinal_ex(sg.ctx, out, &len);
+		*rows = sg.rows;
+	}
+	EVP_MD_CTX_free(sg.ctx);
+	mkt_buf_free(&text);
+	return ret;
+}
+
+static void forget_digest(market_status *s)
+{
+	free(s->digest);
+	s->digest = NULL;
+}
+
+void mkt_catalog_pass_clear(mkt_catalog_pass *p)
+{
+	free(p->mad);
+	free(p->digest);
+	memset(p, 0, sizeof(*p));
+}
+
+int mkt_catalog_begin_pass(mkt_core *core, int market_id, mkt_catalog_pass *out)
 {
 	const mkt_market_mad_conf *conf;
 	mkt_object *obj = NULL;
@@ -142,6 +223,7 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
 	market_status *s;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	if ((ret = mkt_object_load(core, &mkt_market_class, market_id, &obj)) < 0)
 		return ret;
 	m = (mkt_market *)obj;
@@ -165,9 +247,24 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad)
 		ret = 1;
 		goto cleanup;
 	}
+	s->digest_sent = 0;
+	if (s->digest) {
+		unsigned char now[32];
+		int rows;
+
+		if ((ret = market_signature(core, obj, now, &rows)) < 0)
+			goto cleanup;
+		if (memcmp(now, s->signature, sizeof(now)) == 0) {
+			out->digest = mkt_strdup(s->digest);
+			s->digest_sent = 1;
+		} else {
+			forget_digest(s);
+		}
+	}
 	s->running = 1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	*out_mad = mkt_strdup(m->mad);
+	out->mad = mkt_strdup(m->mad);
+	out->imports = (conf->app_actions & MKT_APP_ACTION_CREATE) != 0;
 
  cleanup:
 	mkt_object_free(&mkt_market_class, obj);
@@ -187,15 +284,50 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 {
 	market_status *s = status_of(core, market_id, 1);
 	mkt_catalog_stats stats = { 0 };
+	answer_summary sum = { 0 };
+	char bad[160];
 	int ret = 0;
 
-	if (!error && (ret = reconcile(core, market_id, result, stream, &stats)) < 0)
+	if (!error && (ret = reconcile(core, market_id, result, stream, &stats, &sum)) < 0)
 		error = mkt_error_message();
 	/* Deleted during the pass: nothing to report on. */
 	if (ret == MKT_ENOTFOUND) {
+		free(sum.digest);
+		free(sum.unchanged);
 		forget_status(core, market_id);
 		return ret;
 	}
+	if (!error && sum.unchanged) {
+		/* The catalog is the one that left the market settled: the
+		 * pass is done, with nothing to write. */
+		if (!s->digest_sent || !s->digest || strcmp(sum.unchanged, s->digest) != 0 ||
+		    sum.entries) {
+			snprintf(bad, sizeof(bad), "driver answered CATALOG_UNCHANGED=\"%.80s\"%s",
+				 sum.unchanged, sum.entries ? " with APP entries" :
+				 " for a digest marketd did not send");
+			error = bad;
+			forget_digest(s);
+		} else {
+			stats.unchanged = s->settled_apps;
+		}
+	} else if (!error && sum.digest && sum.settled) {
+		mkt_object *obj = NULL;
+
+		if (mkt_object_load(core, &mkt_market_class, market_id, &obj) == 0 &&
+		    market_signature(core, obj, s->signature, &s->settled_apps) == 0) {
+			free(s->digest);
+			s->digest = sum.digest;
+			sum.digest = NULL;
+		} else {
+			mkt_error_clear();
+			forget_digest(s);
+		}
+		mkt_object_free(&mkt_market_class, obj);
+	} else {
+		forget_digest(s);
+	}
+	free(sum.digest);
+	free(sum.unchanged);
 	stats.pass_ms = elapsed_ms(&s->started);
 	s->running = 0;
 	s->passes++;
@@ -230,6 +362,7 @@ typedef struct {
 	mkt_strmap *by_key;      /* key -> index in apps */
 	mkt_strmap *applied;     /* keys of this pass's entries so far */
 	mkt_catalog_stats *stats;
+	int unstable;            /* the same answer again would write again */
 } pass;
 
 static int collect_known(const mkt_store_catalog_row *row, void *payload)
@@ -377,6 +510,7 @@ static int update_app(pass *p, int oid, mkt_template *t, const char *key, const 
 		obj->name = old_name;
 		old_name = NULL;
 		digest = "";
+		p->unstable = 1;
 	}
 	if ((ret = mkt_object_save(p->core, &mkt_app_class, obj, MKT_STORE_UPDATE)) < 0 ||
 	    (ret = write_catalog_row(p, MKT_STORE_UPDATE, oid, key, digest, 0)) < 0)
@@ -455,6 +589,8 @@ static int keep_inactive(pass *p, known_app *k)
 
 	if ((ret = mkt_object_count_children(p->core, MKT_TABLE_INSTANCE, k->oid, &n)) < 0 || n == 0)
 		return ret;
+	/* Looked at again every pass, until its instances are gone. */
+	p->unstable = 1;
 	if ((ret = mkt_object_load(p->core, &mkt_app_class, k->oid, &obj)) < 0)
 		return ret;
 	if (((mkt_app *)obj)->state != MKT_APP_DISABLED) {
@@ -601,7 +737,7 @@ static int answer_next(pass *p, answer *ans, const mkt_tattr **out)
 
 /* Every APP entry of the answer; its other attributes (the capacity) go
  * to @rest. */
-static int reconcile_apps(pass *p, answer *ans, mkt_template *rest)
+static int reconcile_apps(pass *p, answer *ans, mkt_template *rest, answer_summary *sum)
 {
 	const mkt_tattr *a = NULL;
 	size_t nth = 0;
@@ -614,6 +750,7 @@ static int reconcile_apps(pass *p, answer *ans, mkt_template *rest)
 			continue;
 		}
 		nth++;
+		sum->entries++;
 		if (!ready) {
 			p->by_digest = mkt_strmap_new();
 			p->by_key = mkt_strmap_new();
@@ -641,7 +778,7 @@ static int reconcile_apps(pass *p, answer *ans, mkt_template *rest)
 
 /* Apply @result to market @market_id, in one transaction. */
 static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
-		     mkt_catalog_stats *out)
+		     mkt_catalog_stats *out, answer_summary *sum)
 {
 	answer ans = { .result = result, .stream = stream };
 	mkt_template *rest = mkt_template_new();
@@ -664,9 +801,15 @@ static int reconcile(mkt_core *core, int market_id, const mkt_template *result, 
 				    market_id);
 		goto cleanup;
 	}
-	if ((ret = reconcile_apps(&p, &ans, rest)) < 0)
+	if ((ret = reconcile_apps(&p, &ans, rest, sum)) < 0)
 		goto cleanup;
-	ret = update_capacity(&p, (mkt_market *)obj, rest);
+	if ((ret = update_capacity(&p, (mkt_market *)obj, rest)) < 0)
+		goto cleanup;
+	if (mkt_template_get(rest, "CATALOG_DIGEST"))
+		sum->digest = mkt_strdup(mkt_template_get(rest, "CATALOG_DIGEST"));
+	if (mkt_template_get(rest, "CATALOG_UNCHANGED"))
+		sum->unchanged = mkt_strdup(mkt_template_get(rest, "CATALOG_UNCHANGED"));
+	sum->settled = stats.missing == 0 && !p.unstable;
 
  cleanup:
 	ret = mkt_core_end(core, ret < 0 ? ret : 0);

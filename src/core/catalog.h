@@ -33,14 +33,30 @@
 
 #define MKT_CATALOG_MAX_MISSING 3
 
+/* What the document of a pass needs to know. */
+typedef struct {
+	char *mad;          /* the market's driver */
+	char *digest;       /* the CATALOG_DIGEST to send, or NULL */
+	int imports;        /* its driver imports (APP_ACTIONS has create), so
+			     * it may hold leftovers to sweep: send APPS */
+} mkt_catalog_pass;
+
 /*
- * A pass of market @market_id is about to start.  0 with *out_mad set to
- * the market's driver (caller frees); 1 when a pass of that market is
+ * A pass of market @market_id is about to start.  0 with *out filled
+ * (mkt_catalog_pass_clear() frees it); 1 when a pass of that market is
  * already running (nothing to do); MKT_EACTION / MKT_ENOTFOUND saying why
  * the market cannot be monitored (disabled, another zone's, a driver
  * without monitor).
+ *
+ * Catalog digests (drivers.md): a driver that prints CATALOG_DIGEST with
+ * its entries may, when the document carries that same digest, answer
+ * CATALOG_UNCHANGED instead of the entries.  marketd sends a digest only
+ * while applying that answer again would change nothing: the last pass
+ * left no app missing or kept inactive, and neither the market's
+ * attributes nor its apps' catalog rows changed since.
  */
-int mkt_catalog_begin_pass(mkt_core *core, int market_id, char **out_mad);
+int mkt_catalog_begin_pass(mkt_core *core, int market_id, mkt_catalog_pass *out);
+void mkt_catalog_pass_clear(mkt_catalog_pass *p);
 
 /*
  * The pass ended: apply the driver's answer, @result or the template text

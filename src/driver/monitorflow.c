@@ -85,21 +85,24 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 				   .done = pass_done, .own_failure_log = 1,
 				   .stream_output = 1 };
 	mkt_buf extra = MKT_BUF_INIT;
-	char *mad = NULL;
+	mkt_catalog_pass pass;
 	int ret;
 
-	if ((ret = mkt_catalog_begin_pass(core, market_id, &mad)) != 0)
+	if ((ret = mkt_catalog_begin_pass(core, market_id, &pass)) != 0)
 		return ret > 0 ? 0 : ret;
+	if (pass.digest)
+		mkt_buf_add_elem(&extra, "CATALOG_DIGEST", pass.digest);
 	/* A driver's temporary file of an import older than its time limit
 	 * is a killed import's: the driver may sweep it. */
 	mkt_buf_add_elem_int(&extra, "IMPORT_TIMEOUT", core->conf->driver_timeout[MKT_TIMEOUT_IMPORT]);
 	/* Files of apps not listed here (and older than that) are leftovers
-	 * a driver may remove. */
-	if ((ret = add_app_ids(core, market_id, &extra)) < 0)
+	 * a driver may remove.  A catalog's driver imports nothing: a list of
+	 * 100 000 ids would be of no use to it. */
+	if (pass.imports && (ret = add_app_ids(core, market_id, &extra)) < 0)
 		goto cleanup;
 	if ((ret = mkt_appflow_document(core, MKT_ACTION_MONITOR, -1, market_id, mkt_buf_cstr(&extra),
 					&req)) == 0)
-		ret = mkt_appflow_submit(drv, core, &req, mad, market_id);
+		ret = mkt_appflow_submit(drv, core, &req, pass.mad, market_id);
 
  cleanup:
 	if (ret < 0) {
@@ -110,7 +113,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 		mkt_error_restore(&saved);
 	}
 	mkt_buf_free(&extra);
-	free(mad);
+	mkt_catalog_pass_clear(&pass);
 	return ret;
 }
 

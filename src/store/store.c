@@ -365,7 +365,12 @@ int mkt_store_list_ids(mkt_store *s, mkt_table t, const mkt_store_query *q,
 		       int **out, size_t *n)
 {
 	id_list l = { NULL, 0, 0 };
-	int ret = mkt_store_list(s, t, q, collect_id, &l);
+	mkt_store_query ids = *q;
+	int ret;
+
+	/* An index scan, where reading every row's body would cost most. */
+	ids.ids_only = 1;
+	ret = mkt_store_list(s, t, &ids, collect_id, &l);
 
 	if (ret < 0) {
 		free(l.ids);

@@ -59,6 +59,7 @@ typedef struct {
 	int parent;          /* apps only: market id, or -1 for any */
 	int state;           /* apps only: state, or -1 for any */
 	const char *name;    /* only rows of this name, or NULL */
+	int ids_only;        /* rows with only their oid (no body read) */
 } mkt_store_query;
 
 typedef enum { MKT_STORE_INSERT = 0, MKT_STORE_UPDATE, MKT_STORE_DELETE } mkt_store_op;

@@ -542,7 +542,9 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 	int ret = 0, rc, idx = 1;
 	size_t i;
 
-	mkt_buf_printf(&sql, "SELECT " COLUMNS " FROM %s WHERE 1", mkt_store_table_name(t));
+	mkt_buf_printf(&sql, "SELECT %s FROM %s WHERE 1",
+		       q->ids_only ? "oid, NULL, 0, 0, 0, 0, 0, -1, 0, NULL" : COLUMNS,
+		       mkt_store_table_name(t));
 	/* Placeholders are added in the same order they are bound below. */
 	if (q->filter == -3 || q->filter >= 0) {
 		mkt_buf_add(&sql, " AND uid = ?");

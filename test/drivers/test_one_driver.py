@@ -149,8 +149,8 @@ class OneDriverTest(unittest.TestCase):
     def apps(self, run):
         """The APP lines of a monitor run, decoded, in order."""
         attrs = kit.parse_result(run.stdout)
-        self.assertEqual([k for k, _ in attrs if k != "APP"], [],
-                         "monitor prints APP lines only")
+        self.assertEqual([k for k, _ in attrs if k != "APP"], ["CATALOG_DIGEST"],
+                         "monitor prints its catalog's digest and APP lines only")
         return [decode_template(v) for k, v in attrs if k == "APP"]
 
     def fixed_apps(self):
@@ -360,13 +360,30 @@ class OneDriverTest(unittest.TestCase):
 
     def test_empty_catalog(self):
         run = self.monitor(self.endpoint + "empty/")
-        self.assertEqual(run.stdout, "", "no apps, and no capacity figures")
+        self.assertEqual([k for k, _ in kit.parse_result(run.stdout)], ["CATALOG_DIGEST"],
+                         "no apps, and no capacity figures")
+
+    def test_catalog_digest(self):
+        def sending(digest, endpoint=self.endpoint):
+            run = self.runner.run("monitor", kit.action_document(
+                "monitor", self.market(endpoint),
+                extra="<CATALOG_DIGEST>%s</CATALOG_DIGEST>" % digest), 0)
+            self.assertEqual(run.status, 0, run.describe())
+            return kit.parse_result(run.stdout)
+
+        first = kit.parse_result(self.monitor(self.endpoint).stdout)
+        digest = dict(first)["CATALOG_DIGEST"]
+        self.assertEqual(sending(digest), [("CATALOG_UNCHANGED", digest)])
+        # The same body behind another endpoint maps to other SOURCE URLs.
+        moved = sending(digest, self.endpoint + "moved/")
+        self.assertNotEqual(dict(moved)["CATALOG_DIGEST"], digest)
+        self.assertEqual(len(moved), len(first))
 
     def test_10000_appliances(self):
         started = time.monotonic()
         run = self.monitor(self.endpoint + "big/")
         elapsed = time.monotonic() - started
-        apps = kit.parse_result(run.stdout)
+        apps = [a for a in kit.parse_result(run.stdout) if a[0] == "APP"]
         print("\nnote: monitor of %d appliances: %.3f s for the whole run "
               "(HTTP, JSON, %d bytes of APP lines)" % (self.big_n, elapsed, len(run.stdout)),
               file=sys.stderr)

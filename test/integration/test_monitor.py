@@ -15,6 +15,7 @@ import os
 import re
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 import harness
 sys.path.insert(0, os.path.join(harness.SRCDIR, "test"))
@@ -61,12 +62,12 @@ def image_entry(i, version="1.0", **attrs):
 class CatalogMarket:
     """A market of the catalog fake, and the answer its monitor gives."""
 
-    def __init__(self, name, daemon=None):
+    def __init__(self, name, daemon=None, **attrs):
         self.d = daemon or D
         self.name = name
         self.path = os.path.join(self.d.dir, "catalog-%s" % name)
         self.write("")
-        self.id = self.d.market(name, mad="catalog", CATALOG_FILE=self.path)
+        self.id = self.d.market(name, mad="catalog", CATALOG_FILE=self.path, **attrs)
 
     def write(self, *lines):
         with open(self.path, "w") as f:
@@ -77,11 +78,16 @@ class CatalogMarket:
             f.write(text)
 
     def runs(self):
+        return len(self.sent())
+
+    def sent(self):
+        """The CATALOG_DIGEST each pass's document carried (None: none)."""
         try:
             with open(self.path + ".runs") as f:
-                return len(f.read().splitlines())
+                return [None if line.split()[1] == "-" else line.split()[1]
+                        for line in f.read().splitlines()]
         except FileNotFoundError:
-            return 0
+            return []
 
     def status(self):
         m = self.d.info("market", self.id)
@@ -394,6 +400,98 @@ class Reconcile(harness.TestCase):
             self.assertIsNone(mk.find("MONITORING"))
         st = m.status()
         self.assertAlmostEqual(xint(st, "LAST_MONITOR"), time.time(), delta=60)
+
+
+class Digests(harness.TestCase):
+    """Catalog digests (drivers.md): an unchanged catalog is answered with
+    CATALOG_UNCHANGED, and marketd sends the digest only while that answer
+    would change nothing."""
+
+    def settled(self, name, *lines):
+        m = CatalogMarket(name, DIGESTS="YES")
+        m.write(*lines)
+        st = m.monitor()
+        self.assertEqual(m.sent(), [None])
+        return m, st
+
+    def test_unchanged_catalog_costs_no_entry(self):
+        m, st = self.settled("dg-same", image_entry(1), image_entry(2), image_entry(3))
+        self.assertEqual(xint(st, "APPS_ADDED"), 3)
+        before = {n: ET.tostring(a) for n, a in m.apps().items()}
+        st = m.monitor()
+        self.assertEqual(len(m.sent()), 2)
+        self.assertIsNotNone(m.sent()[1], "the second pass carries the digest")
+        self.assertEqual(counts(st), dict(added=0, updated=0, removed=0, unchanged=3,
+                                          skipped=0, missing=0))
+        self.assertEqual(xint(st, "ROWS_WRITTEN"), 0)
+        self.assertEqual({n: ET.tostring(a) for n, a in m.apps().items()}, before)
+        # A changed catalog has another digest: a whole pass.
+        m.write(image_entry(1), image_entry(2, version="2.0"), image_entry(3))
+        st = m.monitor()
+        self.assertEqual((xint(st, "APPS_UPDATED"), xint(st, "APPS_UNCHANGED")), (1, 2))
+        self.assertEqual(xtext(m.apps()["app-2"], "VERSION"), "2.0")
+
+    def test_local_changes_mean_a_whole_pass(self):
+        m, _ = self.settled("dg-local", image_entry(1), entry("t", "t", TYPE="VMTEMPLATE"))
+        m.monitor()
+        digest = m.sent()[-1]
+        self.assertIsNotNone(digest)
+        # An app deleted by a user comes back at the next pass.
+        D.ok("one.marketapp.delete", xint(m.apps()["t"], "ID"))
+        st = m.monitor()
+        self.assertIsNone(m.sent()[-1])
+        self.assertEqual(xint(st, "APPS_ADDED"), 1)
+        self.assertIn("t", m.apps())
+        m.monitor()
+        self.assertEqual(m.sent()[-1], digest, "settled again: the same catalog's digest")
+        # The market's attributes are the driver's input: changed, a whole pass.
+        D.ok("one.market.update", m.id, 'EXTRA="1"', 1)
+        m.monitor()
+        self.assertIsNone(m.sent()[-1])
+
+    def test_missing_apps_keep_passes_whole(self):
+        m, _ = self.settled("dg-missing", image_entry(1), image_entry(2))
+        m.write(image_entry(1))
+        for missing in (1, 2):
+            st = m.monitor()
+            self.assertEqual(xint(st, "APPS_MISSING"), 1)
+        st = m.monitor()
+        self.assertEqual(xint(st, "APPS_REMOVED"), 1)
+        self.assertEqual(sorted(m.apps()), ["app-1"])
+        # The first pass of the new catalog carried the old digest (the
+        # driver answered whole); the passes while an app was missing
+        # carried none.  Settled again, the next carries the new one.
+        self.assertIsNotNone(m.sent()[1])
+        self.assertEqual(m.sent()[2:4], [None, None])
+        st = m.monitor()
+        self.assertIsNotNone(m.sent()[-1])
+        self.assertEqual(xint(st, "APPS_UNCHANGED"), 1)
+
+    def test_restart_sends_no_digest(self):
+        d = harness.Daemon(name="monitor-digests", extra_conf=EXTRA_CONF)
+        d.start()
+        try:
+            m = CatalogMarket("dg-restart", daemon=d, DIGESTS="YES")
+            m.write(image_entry(1))
+            m.monitor()
+            m.monitor()
+            self.assertIsNotNone(m.sent()[-1])
+            d.restart()
+            m.monitor()
+            self.assertIsNone(m.sent()[-1], "digests are kept in memory only")
+            self.assertEqual(sorted(m.apps()), ["app-1"])
+        finally:
+            d.cleanup()
+
+    def test_unchanged_for_a_digest_never_sent_fails_the_pass(self):
+        m = CatalogMarket("dg-lie")
+        m.write(image_entry(1), image_entry(2))
+        m.monitor()
+        D.ok("one.market.update", m.id, 'DIGESTS="LIE"', 1)
+        st = m.monitor(expect="FAILED")
+        self.assertIn("CATALOG_UNCHANGED", xtext(st, "MESSAGE"))
+        self.assertIn("did not send", xtext(st, "MESSAGE"))
+        self.assertEqual(sorted(m.apps()), ["app-1", "app-2"])
 
 
 class Exports(harness.TestCase):
