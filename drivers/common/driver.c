@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <assert.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -46,8 +47,12 @@ struct mkt_drv {
 	mkt_netpolicy *networks;   /* IMPORT_NETWORK_POLICY, once read */
 };
 
-/* Process-wide, like the stdout and stderr they stand for (driver.h). */
-static mkt_buf results = MKT_BUF_INIT;
+/* Process-wide, like the stdout and stderr they stand for (driver.h);
+ * a call of a batch has its own, on its own thread. */
+static __thread mkt_buf results = MKT_BUF_INIT;
+/* In a call of a batch: where its ERROR: message goes, instead of stderr
+ * (it is the call's answer, not the batch's). */
+static __thread mkt_buf *call_error;
 static struct {
 	long long last_ns;     /* when the last line was printed; 0 = never */
 	uint64_t done, total;  /* the last value printed */
@@ -109,7 +114,16 @@ int mkt_drv_fail(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(MKT_LOG_ERROR, fmt, ap);
+	if (call_error) {
+		char *msg = NULL;
+
+		if (vasprintf(&msg, fmt, ap) >= 0) {
+			mkt_buf_printf(call_error, "%s%s", call_error->len ? "; " : "", msg);
+			free(msg);
+		}
+	} else {
+		vlog(MKT_LOG_ERROR, fmt, ap);
+	}
 	va_end(ap);
 	return code;
 }
@@ -397,25 +411,32 @@ static int valid_key(const char *key)
 	return 1;
 }
 
-void mkt_drv_result(const char *key, const char *value)
+/* @p with '"' and '\\' escaped, as a quoted template value. */
+static void add_escaped(mkt_buf *b, const char *p)
 {
-	const char *p = value ? value : "";
 	size_t run;
 
-	assert(valid_key(key));
-	mkt_buf_add(&results, key);
-	mkt_buf_add(&results, "=\"");
 	/* Runs between escapes, not byte by byte: a catalog's monitor
 	 * result is megabytes of base64. */
 	for (;;) {
 		run = strcspn(p, "\"\\");
-		mkt_buf_addn(&results, p, run);
+		mkt_buf_addn(b, p, run);
 		p += run;
 		if (!*p)
 			break;
-		mkt_buf_addc(&results, '\\');
-		mkt_buf_addc(&results, *p++);
+		mkt_buf_addc(b, '\\');
+		mkt_buf_addc(b, *p++);
 	}
+}
+
+void mkt_drv_result(const char *key, const char *value)
+{
+	const char *p = value ? value : "";
+
+	assert(valid_key(key));
+	mkt_buf_add(&results, key);
+	mkt_buf_add(&results, "=\"");
+	add_escaped(&results, p);
 	mkt_buf_add(&results, "\"\n");
 }
 
@@ -663,6 +684,11 @@ int mkt_drv_require_id(mkt_drv *d, const char **out)
  * taking its first argument for the action. */
 static const char *const protocol_actions[] = {
 	"import", "export", "delete", "monitor",
+	"provision", "update", "deprovision", "bind", "unbind", "last_operation", "batch", NULL
+};
+
+/* Actions a batch may hold: the service actions, each one HTTP call. */
+static const char *const batch_actions[] = {
 	"provision", "update", "deprovision", "bind", "unbind", "last_operation", NULL
 };
 
@@ -742,6 +768,151 @@ static int finish(int status)
 	return status;
 }
 
+/* ---- batches (drivers.md, "Batches") ----------------------------------------- */
+
+/* Calls of a batch run on this many threads at most. */
+#define BATCH_THREADS 16
+
+typedef struct {
+	const mkt_drv_action *actions;
+	char **docs;               /* each call's document, serialized */
+	size_t *lens;
+	size_t n;
+	size_t next;               /* the next call to run */
+	pthread_mutex_t lock;
+	mkt_buf *answers;          /* each call's CALL vector */
+} batch;
+
+static int in_list(const char *const *list, const char *name)
+{
+	for (; *list; list++) {
+		if (!strcmp(*list, name))
+			return 1;
+	}
+	return 0;
+}
+
+static void run_call(batch *b, size_t i)
+{
+	mkt_buf error = MKT_BUF_INIT, *answer = &b->answers[i];
+	const mkt_drv_action *row = NULL;
+	char action[32] = "";
+	mkt_drv *d = NULL;
+	char *result64 = NULL;
+	xmlDocPtr doc;
+	int status;
+
+	call_error = &error;
+	/* The call's own action, read before the document is taken apart. */
+	if ((doc = xmlReadMemory(b->docs[i], (int)b->lens[i], NULL, NULL, XML_PARSE_NONET))) {
+		xmlNodePtr root = xmlDocGetRootElement(doc), c;
+
+		for (c = root ? root->children : NULL; c; c = c->next) {
+			if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST "ACTION")) {
+				xmlChar *t = xmlNodeGetContent(c);
+
+				snprintf(action, sizeof(action), "%s", t ? mkt_util_trim((char *)t) : "");
+				xmlFree(t);
+				break;
+			}
+		}
+		xmlFreeDoc(doc);
+	}
+	if (!in_list(batch_actions, action) || !(row = find_action(b->actions, action)))
+		status = mkt_drv_fail(MKT_DRV_ENOTSUP, "action \"%s\" cannot be in a batch of this "
+				      "driver", action);
+	else if ((status = mkt_drv_new(&d, action, NULL, b->docs[i], b->lens[i])) == 0)
+		status = row->handler(d);
+	if (status == MKT_DRV_OK)
+		result64 = mkt_util_base64_encode(results.ptr ? results.ptr : "", results.len);
+	mkt_buf_printf(answer, "CALL=[ INDEX=\"%zu\", STATUS=\"%d\", RESULT=\"%s\", ERROR=\"",
+		       i, status, result64 ? result64 : "");
+	if (error.len)
+		add_escaped(answer, error.ptr);
+	mkt_buf_add(answer, "\" ]\n");
+	free(result64);
+	mkt_drv_free(d);
+	mkt_drv_results_reset();
+	mkt_buf_free(&error);
+	call_error = NULL;
+}
+
+static void *batch_worker(void *arg)
+{
+	batch *b = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next < b->n ? b->next++ : b->n;
+		pthread_mutex_unlock(&b->lock);
+		if (i == b->n)
+			return NULL;
+		run_call(b, i);
+	}
+}
+
+/*
+ * A batch: <MARKET_DRIVER_BATCH> holding whole action documents, each run
+ * as if it were its own process, on up to BATCH_THREADS threads; the
+ * answer is one CALL vector each.  Only a batch that cannot be read fails
+ * as a whole.
+ */
+static int run_batch(const mkt_drv_action *actions, const char *text, size_t len)
+{
+	batch b = { .actions = actions };
+	pthread_t threads[BATCH_THREADS];
+	size_t i, nthreads = 0;
+	xmlDocPtr doc = xmlReadMemory(text, (int)len, NULL, NULL, XML_PARSE_NONET);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, c;
+	int ret = MKT_DRV_OK;
+
+	if (!root || xmlStrcmp(root->name, BAD_CAST "MARKET_DRIVER_BATCH")) {
+		ret = mkt_drv_fail(MKT_DRV_EINPUT, "the batch document is not a <MARKET_DRIVER_BATCH>");
+		goto cleanup;
+	}
+	for (c = root->children; c; c = c->next) {
+		xmlBufferPtr buf;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		b.docs = mkt_realloc(b.docs, (b.n + 1) * sizeof(*b.docs));
+		b.lens = mkt_realloc(b.lens, (b.n + 1) * sizeof(*b.lens));
+		buf = xmlBufferCreate();
+		xmlNodeDump(buf, doc, c, 0, 0);
+		b.lens[b.n] = (size_t)xmlBufferLength(buf);
+		b.docs[b.n] = mkt_strndup((const char *)xmlBufferContent(buf), b.lens[b.n]);
+		b.n++;
+		xmlBufferFree(buf);
+	}
+	b.answers = mkt_calloc(b.n ? b.n : 1, sizeof(*b.answers));
+	pthread_mutex_init(&b.lock, NULL);
+	/* libxml2 is set up once, before the threads use it. */
+	xmlInitParser();
+	for (i = 0; i < BATCH_THREADS && i < b.n; i++) {
+		if (pthread_create(&threads[nthreads], NULL, batch_worker, &b) == 0)
+			nthreads++;
+	}
+	if (nthreads == 0)
+		batch_worker(&b);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&b.lock);
+	for (i = 0; i < b.n; i++)
+		mkt_buf_addn(&results, b.answers[i].ptr ? b.answers[i].ptr : "", b.answers[i].len);
+
+ cleanup:
+	for (i = 0; i < b.n; i++) {
+		free(b.docs[i]);
+		mkt_buf_free(&b.answers[i]);
+	}
+	free(b.docs);
+	free(b.lens);
+	free(b.answers);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
 /*
  * Die with marketd: a driver that outlives a killed marketd would go on
  * with work nobody records (an upload finishing into a market after its
@@ -785,6 +956,11 @@ int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
 		name = args[0];
 		args++;
 		nargs--;
+	}
+	if (!strcmp(name, "batch") && !find_action(actions, name)) {
+		if ((ret = read_document(&text, &len, nargs > 0 ? args[0] : NULL)) == 0)
+			ret = run_batch(actions, text, len);
+		goto cleanup;
 	}
 	if (!(row = find_action(actions, name))) {
 		ret = mkt_drv_fail(MKT_DRV_ENOTSUP, "action \"%s\" is not supported by this driver",

@@ -1,6 +1,7 @@
 /*
  * request.c: one HTTP request, the reply read into memory (request.h).
  */
+#include <pthread.h>
 #include <config.h>
 
 #include <ctype.h>
@@ -63,6 +64,15 @@ static void set_failure(mkt_drv_response *out, mkt_drv_req_end end, const char *
 				    detail ? detail : "", detail && *detail ? ")" : "");
 }
 
+/* Once per process, before any thread of a batch makes a call. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_status;
+
+static void global_init(void)
+{
+	global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int mkt_drv_request_run(const mkt_drv_request *req, mkt_drv_response *out)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -76,7 +86,8 @@ int mkt_drv_request_run(const mkt_drv_request *req, mkt_drv_response *out)
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	pthread_once(&global_once, global_init);
+	if (global_status != CURLE_OK) {
 		set_failure(out, MKT_DRV_REQ_ENOTSENT, "libcurl does not initialise", NULL);
 		out->body = mkt_strdup("");
 		return -1;

@@ -283,10 +283,11 @@ static void stop(mkt_daemon *d)
 	 * never with the core lock held, which they take. */
 	mkt_rpc_server_free(d->rpc);
 	mkt_monitor_loop_stop(d->monitor);
-	mkt_serviceflow_free(d->services);
+	mkt_serviceflow_stop(d->services);
 	/* Running drivers are stopped; their callbacks record the outcome,
 	 * which a slave still hands to its master. */
 	mkt_driver_free(d->drv);
+	mkt_serviceflow_free(d->services);
 	mkt_fed_free(d->fed);        /* nothing writes any more */
 	mkt_core_free(d->core);
 	mkt_store_close(d->store);

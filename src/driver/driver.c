@@ -33,6 +33,7 @@ static const struct {
 	const char *name;
 	unsigned app_action;    /* MKT_APP_ACTION_* bit that allows it */
 	int timeout;            /* MKT_TIMEOUT_* */
+	int optional;           /* a driver without it is still whole */
 } actions[MKT_ACTION_LAST] = {
 	[MKT_ACTION_IMPORT] = { "import", MKT_APP_ACTION_CREATE, MKT_TIMEOUT_IMPORT },
 	[MKT_ACTION_EXPORT] = { "export", 0, MKT_TIMEOUT_EXPORT },
@@ -45,6 +46,7 @@ static const struct {
 	[MKT_ACTION_UNBIND] = { "unbind", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE },
 	[MKT_ACTION_LAST_OPERATION] = { "last_operation", MKT_APP_ACTION_SERVICE,
 					MKT_TIMEOUT_SERVICE },
+	[MKT_ACTION_BATCH] = { "batch", MKT_APP_ACTION_SERVICE, MKT_TIMEOUT_SERVICE, 1 },
 };
 
 /* Environment variables a driver gets from marketd, besides its own. */
@@ -108,7 +110,7 @@ void mkt_driver_check(const mkt_driver *drv, const mkt_config *conf)
 		for (a = 0; a < MKT_ACTION_LAST; a++) {
 			unsigned bit = actions[a].app_action;
 
-			if (bit && !(conf->mads[i].app_actions & bit))
+			if ((bit && !(conf->mads[i].app_actions & bit)) || actions[a].optional)
 				continue;
 			if (!bit && !(conf->mads[i].app_actions & MKT_APP_ACTION_CREATE) &&
 			    !(conf->mads[i].app_actions & MKT_APP_ACTION_EXPORT))

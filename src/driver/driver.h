@@ -28,6 +28,9 @@ typedef enum {
 	MKT_ACTION_BIND,
 	MKT_ACTION_UNBIND,
 	MKT_ACTION_LAST_OPERATION,
+	/* Several service actions in one run (drivers.md, "Batches"); a
+	 * driver may not have it. */
+	MKT_ACTION_BATCH,
 	MKT_ACTION_LAST
 } mkt_driver_action;
 

@@ -12,31 +12,55 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "core/market.h"
 #include "core/service.h"
 #include "appflow.h"
 #include "serviceflow.h"
 
-/* Polls without a Retry-After back off from 1 s to this. */
+/* Polls without a Retry-After come after 1 s, 1 s, 2 s, … up to this. */
 #define POLL_MAX_DELAY 30
 /* Orphan-mitigation retries back off from 2 s to this. */
 #define RETRY_MAX_DELAY 300
 /* How often the expiry of bindings is looked at, at most. */
 #define EXPIRY_CHECK 60
+/* Batches: calls in one (the driver runs them on as many threads), and
+ * batches of one driver running at once. */
+#define BATCH_MAX 16
+#define BATCH_RUNNING 2
 
 typedef struct due {
 	struct due *next;
-	long long at;              /* monotonic seconds */
+	long long at;              /* monotonic milliseconds */
 	int table;
 	int id;
 } due;
 
+typedef struct call call;
+
+/* A call waiting for its driver's next batch. */
+typedef struct waiting {
+	struct waiting *next;
+	call *c;
+	char *document;
+} waiting;
+
+/* The calls of one driver that wait, and its batches running. */
+typedef struct queue {
+	struct queue *next;
+	char *mad;
+	waiting *head, **tail;
+	size_t n;
+	int running;
+} queue;
+
 struct mkt_serviceflow {
 	mkt_core *core;
 	mkt_driver *drv;
-	pthread_mutex_t lock;      /* due list and stop flag; taken after core->lock */
+	pthread_mutex_t lock;      /* due list, queues and stop flag; taken after core->lock */
 	pthread_cond_t cond;
 	due *due;
+	queue *queues;
 	int stopping;
 	pthread_t thread;
 	int thread_started;
@@ -51,27 +75,29 @@ static const mkt_driver_action op_actions[MKT_OP_LAST] = {
 	[MKT_OP_UNBIND] = MKT_ACTION_UNBIND,
 };
 
-typedef struct {
+struct call {
 	mkt_serviceflow *sf;
 	int table;
 	int id;
 	int kind;
 	int poll;                  /* a last_operation */
-} call;
+};
 
+/* Milliseconds: a poll "in 1 s" must not come after 0.1 s because the
+ * clock's second was about to turn. */
 static long long now_mono(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void schedule(mkt_serviceflow *sf, int table, int id, long long delay)
 {
 	due *d = mkt_calloc(1, sizeof(*d)), **pp;
 
-	d->at = now_mono() + delay;
+	d->at = now_mono() + delay * 1000;
 	d->table = table;
 	d->id = id;
 	pthread_mutex_lock(&sf->lock);
@@ -242,7 +268,9 @@ static void follow_up(mkt_serviceflow *sf, const call *c, mkt_outcome outcome, i
 		if (result && mkt_template_get_long(result, "RETRY_AFTER", &retry) == 0 && retry > 0)
 			schedule(sf, c->table, c->id, retry > 3600 ? 3600 : retry);
 		else
-			schedule(sf, c->table, c->id, backoff(t.attempts - 1, POLL_MAX_DELAY));
+			/* 1 s, 1 s, 2 s, 4 s…: most operations are short. */
+			schedule(sf, c->table, c->id,
+				 backoff(t.attempts > 2 ? t.attempts - 2 : 0, POLL_MAX_DELAY));
 		mkt_error_clear();
 		return;
 	}
@@ -321,6 +349,195 @@ static void call_done(const mkt_driver_reply *reply, void *ud)
 	free(c);
 }
 
+/* ---- batches ---------------------------------------------------------------- */
+
+typedef struct {
+	mkt_serviceflow *sf;
+	queue *q;
+	waiting *calls;
+	size_t n;
+} batch;
+
+/* Under sf->lock. */
+static queue *queue_of(mkt_serviceflow *sf, const char *mad)
+{
+	queue *q;
+
+	for (q = sf->queues; q; q = q->next) {
+		if (!strcmp(q->mad, mad))
+			return q;
+	}
+	q = mkt_calloc(1, sizeof(*q));
+	q->mad = mkt_strdup(mad);
+	q->tail = &q->head;
+	q->next = sf->queues;
+	sf->queues = q;
+	return q;
+}
+
+/* The scheduler thread starts the batch, without any lock held: a batch
+ * that cannot start fails its calls, which takes the core lock. */
+static void wait_for_batch(mkt_serviceflow *sf, const char *mad, call *c, char *document)
+{
+	waiting *w = mkt_calloc(1, sizeof(*w));
+	queue *q;
+
+	w->c = c;
+	w->document = document;
+	pthread_mutex_lock(&sf->lock);
+	q = queue_of(sf, mad);
+	*q->tail = w;
+	q->tail = &w->next;
+	q->n++;
+	pthread_cond_signal(&sf->cond);
+	pthread_mutex_unlock(&sf->lock);
+}
+
+/* Is a batch waiting that may start?  Under sf->lock. */
+static int batch_ready(const mkt_serviceflow *sf)
+{
+	const queue *q;
+
+	for (q = sf->queues; q; q = q->next) {
+		if (q->n && q->running < BATCH_RUNNING)
+			return !sf->stopping;
+	}
+	return 0;
+}
+
+/* The next batch to start, or NULL.  Under sf->lock. */
+static batch *take_batch(mkt_serviceflow *sf)
+{
+	queue *q;
+	batch *b;
+	waiting **pp;
+
+	if (!batch_ready(sf))
+		return NULL;
+	for (q = sf->queues; q; q = q->next) {
+		if (q->n && q->running < BATCH_RUNNING)
+			break;
+	}
+	b = mkt_calloc(1, sizeof(*b));
+	b->sf = sf;
+	b->q = q;
+	b->calls = q->head;
+	for (pp = &q->head; *pp && b->n < BATCH_MAX; pp = &(*pp)->next)
+		b->n++;
+	q->head = *pp;
+	*pp = NULL;
+	if (!q->head)
+		q->tail = &q->head;
+	q->n -= b->n;
+	q->running++;
+	return b;
+}
+
+static void free_waiting(waiting *w)
+{
+	while (w) {
+		waiting *next = w->next;
+
+		free(w->document);
+		free(w->c);
+		free(w);
+		w = next;
+	}
+}
+
+/* Each call's answer, as call_done() takes it. */
+static void batch_done(const mkt_driver_reply *reply, void *ud)
+{
+	batch *b = ud;
+	mkt_serviceflow *sf = b->sf;
+	const mkt_tattr **answers = mkt_calloc(b->n, sizeof(*answers));
+	waiting *w;
+	size_t i, k;
+
+	for (k = 0; reply->ok && k < mkt_template_size(reply->result); k++) {
+		const mkt_tattr *a = mkt_template_at(reply->result, k);
+		long long index;
+
+		if (!strcmp(mkt_tattr_name(a), "CALL") && mkt_tattr_is_vector(a) &&
+		    mkt_util_parse_long(mkt_tattr_vector_get(a, "INDEX"), &index) == 0 &&
+		    index >= 0 && (size_t)index < b->n && !answers[index])
+			answers[index] = a;
+	}
+	for (w = b->calls, i = 0; w; w = w->next, i++) {
+		mkt_driver_reply one = *reply;
+		mkt_template *result = NULL;
+		long long status = -1;
+		const char *text;
+
+		one.stream = NULL;
+		if (reply->ok && !answers[i]) {
+			one = (mkt_driver_reply){ .exit_status = -1,
+				.message = "the driver's batch answer has no answer for this call" };
+		} else if (reply->ok) {
+			mkt_util_parse_long(mkt_tattr_vector_get(answers[i], "STATUS"), &status);
+			text = mkt_tattr_vector_get(answers[i], "RESULT");
+			one = (mkt_driver_reply){ .exit_status = (int)status };
+			if (status == 0 && mkt_template_parse_base64(&result, text ? text : "") == 0) {
+				one.ok = 1;
+				one.result = result;
+			} else {
+				one.message = status == 0 ? "the driver's answer to this call does not parse" :
+					      mkt_tattr_vector_get(answers[i], "ERROR");
+				if (!one.message || !*one.message)
+					one.message = "the driver failed without a message";
+			}
+			mkt_error_clear();
+		}
+		call_done(&one, w->c);
+		w->c = NULL;            /* call_done() frees it */
+		mkt_template_free(result);
+	}
+	free(answers);
+	free_waiting(b->calls);
+	pthread_mutex_lock(&sf->lock);
+	b->q->running--;
+	pthread_cond_signal(&sf->cond);
+	pthread_mutex_unlock(&sf->lock);
+	free(b);
+}
+
+/* Start batch @b (no lock held). */
+static void start_batch(mkt_serviceflow *sf, batch *b)
+{
+	mkt_driver_request req = { .action = MKT_ACTION_BATCH, .done = batch_done, .ud = b,
+				   .document_secret = 1 };
+	mkt_buf doc = MKT_BUF_INIT;
+	waiting *w;
+	char *why;
+	int next;
+
+	mkt_buf_add(&doc, "<MARKET_DRIVER_BATCH>");
+	for (w = b->calls; w; w = w->next)
+		mkt_buf_add(&doc, w->document);
+	mkt_buf_add(&doc, "</MARKET_DRIVER_BATCH>");
+	req.document = mkt_buf_steal(&doc);
+	req.mad = b->q->mad;
+	req.oid = b->calls->c->id;
+	if (mkt_driver_submit(sf->drv, &req) == 0)
+		return;
+	/* Not even started (the driver lost its batch action): each call's
+	 * outcome, a failure the broker never saw, as for a call of its own. */
+	why = mkt_strdup(mkt_error_message());
+	mkt_error_clear();
+	for (w = b->calls; w; w = w->next) {
+		pthread_mutex_lock(&sf->core->lock);
+		report(sf->core, w->c, MKT_OUTCOME_FAILED, NULL, why, &next);
+		mkt_error_clear();
+		pthread_mutex_unlock(&sf->core->lock);
+	}
+	free(why);
+	free_waiting(b->calls);
+	pthread_mutex_lock(&sf->lock);
+	b->q->running--;
+	pthread_mutex_unlock(&sf->lock);
+	free(b);
+}
+
 /* ---- calls ----------------------------------------------------------------- */
 
 static int submit(mkt_serviceflow *sf, int table, int id, int poll, const mkt_principal *who)
@@ -342,8 +559,13 @@ static int submit(mkt_serviceflow *sf, int table, int id, int poll, const mkt_pr
 	req.mad = mad;
 	req.oid = id;
 	req.ud = c;
-	if ((ret = mkt_driver_submit(sf->drv, &req)) == 0)
+	if (mkt_driver_has_action(sf->drv, mad, MKT_ACTION_BATCH)) {
+		wait_for_batch(sf, mad, c, req.document);
+		req.document = NULL;
 		c = NULL;
+	} else if ((ret = mkt_driver_submit(sf->drv, &req)) == 0) {
+		c = NULL;
+	}
 
  cleanup:
 	if (ret < 0 && c) {
@@ -430,9 +652,11 @@ static void *scheduler(void *arg)
 
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->stopping) {
-		long long now = now_mono(), wake = now + 1;
+		long long now = now_mono(), wake = now + 1000;
 		due *d = sf->due;
 		struct timespec ts;
+
+		batch *b;
 
 		if (d && d->at <= now) {
 			sf->due = d->next;
@@ -449,14 +673,26 @@ static void *scheduler(void *arg)
 			pthread_mutex_lock(&sf->lock);
 			continue;
 		}
+		/* The calls those made, and any an RPC made, go in batches. */
+		if ((b = take_batch(sf))) {
+			pthread_mutex_unlock(&sf->lock);
+			start_batch(sf, b);
+			pthread_mutex_lock(&sf->lock);
+			continue;
+		}
 		pthread_mutex_unlock(&sf->lock);
 		check_expiry(sf);
 		pthread_mutex_lock(&sf->lock);
 		if (sf->due && sf->due->at < wake)
 			wake = sf->due->at;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wake > now ? wake - now : 0;
-		if (!sf->stopping && !(sf->due && sf->due->at <= now_mono()))
+		if (wake > now) {
+			long long ns = ts.tv_nsec + (wake - now) % 1000 * 1000000;
+
+			ts.tv_sec += (wake - now) / 1000 + ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+		}
+		if (!sf->stopping && !(sf->due && sf->due->at <= now_mono()) && !batch_ready(sf))
 			pthread_cond_timedwait(&sf->cond, &sf->lock, &ts);
 	}
 	pthread_mutex_unlock(&sf->lock);
@@ -499,7 +735,7 @@ int mkt_serviceflow_new(mkt_serviceflow **out, mkt_core *core, mkt_driver *drv)
 	return ret;
 }
 
-void mkt_serviceflow_free(mkt_serviceflow *sf)
+void mkt_serviceflow_stop(mkt_serviceflow *sf)
 {
 	if (!sf)
 		return;
@@ -509,6 +745,24 @@ void mkt_serviceflow_free(mkt_serviceflow *sf)
 	pthread_mutex_unlock(&sf->lock);
 	if (sf->thread_started)
 		pthread_join(sf->thread, NULL);
+	sf->thread_started = 0;
+}
+
+void mkt_serviceflow_free(mkt_serviceflow *sf)
+{
+	if (!sf)
+		return;
+	mkt_serviceflow_stop(sf);
+	while (sf->queues) {
+		queue *q = sf->queues;
+
+		sf->queues = q->next;
+		/* Their operations stay pending in the store: the next start
+		 * resumes them. */
+		free_waiting(q->head);
+		free(q->mad);
+		free(q);
+	}
 	while (sf->due) {
 		due *d = sf->due;
 

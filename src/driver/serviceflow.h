@@ -9,6 +9,11 @@
  * an instance's deprovision once its bindings are gone).  A thread of its
  * own runs what is due later and the bindings' expiry.
  *
+ * A driver with a batch action gets its calls in batches: while two
+ * batches of that driver run, new calls wait, and go together in the
+ * next (at most 16).  Each call's outcome is the same as in a run of
+ * its own; only the processes are fewer (one for 16 broker calls).
+ *
  * Functions other than new/free are called with the core lock held.
  */
 #ifndef MKT_SERVICEFLOW_H
@@ -22,8 +27,11 @@ typedef struct mkt_serviceflow mkt_serviceflow;
 /* Start the scheduler, and resume every operation that was under way
  * when marketd stopped (re-sending the call, or polling after a 202). */
 int mkt_serviceflow_new(mkt_serviceflow **out, mkt_core *core, mkt_driver *drv);
-/* Stop the scheduler thread; calls in flight end with the driver pool.
- * Accepts NULL. */
+/* Stop the scheduler thread and start no more calls: calls in flight end
+ * with the driver pool, which must be freed after this and before
+ * mkt_serviceflow_free().  Calls still waiting for a batch stay pending
+ * in the store, for the next start.  Both accept NULL. */
+void mkt_serviceflow_stop(mkt_serviceflow *sf);
 void mkt_serviceflow_free(mkt_serviceflow *sf);
 
 /* Make the call that object @id of @table (MKT_TABLE_INSTANCE or

@@ -373,6 +373,77 @@ class OsbDriverTest(unittest.TestCase):
         self.assertEqual((r["STATE"], r["HTTP_STATUS"]), ("succeeded", "200"),
                          "an identical instance exists")
 
+    # -- batches ------------------------------------------------------------------
+
+    def batch(self, *docs, status=0):
+        body = "<MARKET_DRIVER_BATCH>%s</MARKET_DRIVER_BATCH>" % "".join(
+            d[d.index("<MARKET_DRIVER_ACTION_DATA>"):] for d in docs)
+        run = self.run_action("batch", body, 0)
+        self.assertEqual(run.status, status, run.describe())
+        if status:
+            self.assertEqual(run.stdout, "")
+            return run
+        calls = {}
+        for key, value in kit.parse_result(run.stdout):
+            self.assertEqual(key, "CALL", run.stdout)
+            v = dict(value)
+            self.assertNotIn(int(v["INDEX"]), calls, "one answer per call")
+            out = base64.b64decode(v["RESULT"]).decode()
+            calls[int(v["INDEX"])] = (int(v["STATUS"]), dict(kit.parse_result(out)) if out else {},
+                                      v["ERROR"])
+        self.assertEqual(sorted(calls), list(range(len(docs))))
+        self.assertNotIn(PASSWORD, run.stdout + run.stderr)
+        return [calls[i] for i in range(len(docs))]
+
+    def test_batch_runs_each_call_as_its_own(self):
+        self.broker.inject("provision", status=400, error="BadRequest",
+                           description="no such size", iid="inst-bad")
+        n = 20
+        docs = [self.doc("provision", iid="inst-%d" % i) for i in range(n)]
+        docs.append(self.doc("provision", iid="inst-bad"))
+        docs.append(self.doc("provision", iid="../x"))            # refused before any call
+        docs.append(kit.action_document("monitor", self.market()))  # not a batch action
+        calls = self.batch(*docs)
+        for i in range(n):
+            self.assertEqual(calls[i], (0, {"STATE": "succeeded", "HTTP_STATUS": "201",
+                                            "DASHBOARD_URL": "%s/dashboard/inst-%d"
+                                            % (self.broker.url, i)}, ""))
+        status, res, err = calls[n]
+        self.assertEqual((status, res), (1, {}))
+        self.assertIn("HTTP 400", err)
+        self.assertIn("no such size", err)
+        self.assertEqual(calls[n + 1][0], 2)
+        self.assertIn("SERVICE_INSTANCE/UUID", calls[n + 1][2])
+        self.assertEqual(calls[n + 2][0], 3)
+        self.assertIn("monitor", calls[n + 2][2])
+        self.assertEqual(self.broker.count("provision"), n + 1)
+        self.assertEqual(sorted(self.broker.instances()),
+                         sorted("inst-%d" % i for i in range(n)))
+        # Each call keeps its own request identity and user.
+        ids = sorted(r["headers"].get("X-Broker-API-Request-Identity")
+                     for r in self.broker.requests(route="provision"))
+        self.assertEqual(ids, sorted(["req-provision"] * (n + 1)))
+
+    def test_batch_of_polls_and_an_orphan(self):
+        self.broker.set_delay(2 * SLOW)
+        ops = [self.provision(plan="db/async", iid="a-%d" % i)["OPERATION"] for i in range(3)]
+        self.broker.inject("provision", status=500, iid="orphan")
+        calls = self.batch(*([self.doc("last_operation", plan="db/async", iid="a-%d" % i,
+                                       kind="provision", operation=op)
+                              for i, op in enumerate(ops)] +
+                             [self.doc("provision", iid="orphan")]))
+        self.assertEqual([c[1].get("STATE") for c in calls[:3]], ["in progress"] * 3)
+        self.assertEqual(calls[3][0], 4, "a 500 to a provision: orphan mitigation")
+
+    def test_batch_that_cannot_be_read_fails_whole(self):
+        run = self.batch("<MARKET_DRIVER_ACTION_DATA><ACTION>provision</ACTION>"
+                         "</MARKET_DRIVER_ACTION_DATA>", status=0)
+        self.assertEqual(run[0][0], 2)
+        run = self.run_action("batch", "<NOT_A_BATCH/>", 0)
+        self.assertEqual((run.status, run.stdout), (2, ""), run.describe())
+        self.assertIn("MARKET_DRIVER_BATCH", run.stderr)
+        self.assertEqual(self.broker.count(), 0)
+
     def test_provision_async_and_poll(self):
         self.broker.set_retry_after(1)
         self.broker.set_delay(2 * SLOW)     # still running at the first poll

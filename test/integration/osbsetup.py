@@ -37,11 +37,11 @@ class BrokerMarket:
     """The broker (in this process), a daemon on the built drivers, and
     market "broker" (usable by everyone) monitored once."""
 
-    def __init__(self, name, shared_plans=()):
+    def __init__(self, name, shared_plans=(), driver_dir=DRIVERS):
         self.password = "broker-pw-" + os.urandom(6).hex()
         self.broker = osb_broker.Broker(user="mkt", password=self.password,
                                         async_delay=1.0).start()
-        self.daemon = harness.Daemon(name=name, driver_dir=DRIVERS,
+        self.daemon = harness.Daemon(name=name, driver_dir=driver_dir,
                                      extra_conf=EXTRA_CONF).start()
         d = self.daemon
         self.market = d.ok("one.market.allocate",
