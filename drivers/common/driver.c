@@ -4,10 +4,10 @@
 #include <config.h>
 
 #include <assert.h>
-#include <pthread.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
@@ -443,23 +443,23 @@ void mkt_drv_result(const char *key, const char *value)
 int mkt_drv_catalog_digest(mkt_drv *d, const char *scheme, const void *body, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	char hex[2 * EVP_MAX_MD_SIZE + 1], head[128];
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	const char *sent = mkt_drv_get(d, "CATALOG_DIGEST");
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
 	/* Without a digest the entries go out whole: only slower. */
 	if (!ctx)
 		return 0;
-	snprintf(head, sizeof(head), "%s\n%s\n", scheme, PACKAGE_VERSION);
+	/* The whole scheme, however long (the one driver's holds ENDPOINT),
+	 * each part ended by a newline. */
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, head, strlen(head));
+	EVP_DigestUpdate(ctx, scheme, strlen(scheme));
+	EVP_DigestUpdate(ctx, "\n" PACKAGE_VERSION "\n", strlen("\n" PACKAGE_VERSION "\n"));
 	EVP_DigestUpdate(ctx, body, len);
 	EVP_DigestFinal_ex(ctx, md, &n);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[2 * n] = '\0';
+	mkt_util_hex(md, n, hex);
 	if (sent && strcmp(sent, hex) == 0) {
 		mkt_drv_result("CATALOG_UNCHANGED", hex);
 		return 1;
@@ -701,12 +701,10 @@ static const mkt_drv_action *find_action(const mkt_drv_action *actions, const ch
 	return NULL;
 }
 
-static int is_protocol_action(const char *name)
+static int in_list(const char *const *list, const char *name)
 {
-	const char *const *a;
-
-	for (a = protocol_actions; *a; a++) {
-		if (!strcmp(*a, name))
+	for (; *list; list++) {
+		if (!strcmp(*list, name))
 			return 1;
 	}
 	return 0;
@@ -777,47 +775,23 @@ typedef struct {
 	const mkt_drv_action *actions;
 	char **docs;               /* each call's document, serialized */
 	size_t *lens;
+	char (*names)[32];         /* each call's ACTION */
 	size_t n;
 	size_t next;               /* the next call to run */
 	pthread_mutex_t lock;
 	mkt_buf *answers;          /* each call's CALL vector */
 } batch;
 
-static int in_list(const char *const *list, const char *name)
-{
-	for (; *list; list++) {
-		if (!strcmp(*list, name))
-			return 1;
-	}
-	return 0;
-}
-
 static void run_call(batch *b, size_t i)
 {
 	mkt_buf error = MKT_BUF_INIT, *answer = &b->answers[i];
 	const mkt_drv_action *row = NULL;
-	char action[32] = "";
+	const char *action = b->names[i];
 	mkt_drv *d = NULL;
 	char *result64 = NULL;
-	xmlDocPtr doc;
 	int status;
 
 	call_error = &error;
-	/* The call's own action, read before the document is taken apart. */
-	if ((doc = xmlReadMemory(b->docs[i], (int)b->lens[i], NULL, NULL, XML_PARSE_NONET))) {
-		xmlNodePtr root = xmlDocGetRootElement(doc), c;
-
-		for (c = root ? root->children : NULL; c; c = c->next) {
-			if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST "ACTION")) {
-				xmlChar *t = xmlNodeGetContent(c);
-
-				snprintf(action, sizeof(action), "%s", t ? mkt_util_trim((char *)t) : "");
-				xmlFree(t);
-				break;
-			}
-		}
-		xmlFreeDoc(doc);
-	}
 	if (!in_list(batch_actions, action) || !(row = find_action(b->actions, action)))
 		status = mkt_drv_fail(MKT_DRV_ENOTSUP, "action \"%s\" cannot be in a batch of this "
 				      "driver", action);
@@ -873,11 +847,26 @@ static int run_batch(const mkt_drv_action *actions, const char *text, size_t len
 	}
 	for (c = root->children; c; c = c->next) {
 		xmlBufferPtr buf;
+		xmlNodePtr e;
 
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		b.docs = mkt_realloc(b.docs, (b.n + 1) * sizeof(*b.docs));
 		b.lens = mkt_realloc(b.lens, (b.n + 1) * sizeof(*b.lens));
+		b.names = mkt_realloc(b.names, (b.n + 1) * sizeof(*b.names));
+		/* The call's own action: mkt_drv_new() checks it is the
+		 * document's. */
+		b.names[b.n][0] = '\0';
+		for (e = c->children; e; e = e->next) {
+			if (e->type == XML_ELEMENT_NODE && !xmlStrcmp(e->name, BAD_CAST "ACTION")) {
+				xmlChar *t = xmlNodeGetContent(e);
+
+				snprintf(b.names[b.n], sizeof(b.names[b.n]), "%s",
+					 t ? mkt_util_trim((char *)t) : "");
+				xmlFree(t);
+				break;
+			}
+		}
 		buf = xmlBufferCreate();
 		xmlNodeDump(buf, doc, c, 0, 0);
 		b.lens[b.n] = (size_t)xmlBufferLength(buf);
@@ -908,6 +897,7 @@ static int run_batch(const mkt_drv_action *actions, const char *text, size_t len
 	}
 	free(b.docs);
 	free(b.lens);
+	free(b.names);
 	free(b.answers);
 	xmlFreeDoc(doc);
 	return ret;
@@ -946,7 +936,7 @@ int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
 
 	follow_marketd();
 	/* Run under its own name: the action is the first argument. */
-	if (!find_action(actions, name) && !is_protocol_action(name)) {
+	if (!find_action(actions, name) && !in_list(protocol_actions, name)) {
 		if (nargs < 1) {
 			ret = mkt_drv_fail(MKT_DRV_EINPUT,
 					   "usage: %s ACTION [BASE64_DOCUMENT|-] [ID] (or run it as ACTION)",

@@ -1,10 +1,10 @@
 /*
  * request.c: one HTTP request, the reply read into memory (request.h).
  */
-#include <pthread.h>
 #include <config.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -89,7 +89,6 @@ static int http_import(mkt_drv *d)
 	char hex[2 * NAME_RANDOM_BYTES + 1];
 	const char *id = NULL;
 	char *name = NULL, *target = NULL, *url = NULL;
-	size_t i;
 	int ret;
 
 	if ((ret = http_market_read(d, &m)) != 0)
@@ -101,8 +100,7 @@ static int http_import(mkt_drv *d)
 		ret = mkt_drv_fail(MKT_DRV_EFAIL, "%s", mkt_error_message());
 		goto cleanup;
 	}
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	mkt_util_hex(rnd, sizeof(rnd), hex);
 	name = mkt_asprintf("%s-%s", id, hex);
 	target = mkt_asprintf("%s/%s", m.public_dir, name);
 	if (mkt_util_mkdir_p(m.public_dir, 0755) < 0) {

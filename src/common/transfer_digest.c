@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "transfer_priv.h"
+#include "util.h"
 
 #define SLOTS 4
 #define SLOT_SIZE (256 * 1024)
@@ -186,12 +187,11 @@ static void finish(mkt_transfer_digests *d)
 static int hex(EVP_MD_CTX *ctx, char *out, size_t size)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	unsigned int len = 0;
 
 	if (!EVP_DigestFinal_ex(ctx, md, &len) || 2 * (size_t)len + 1 > size)
 		return -1;
-	for (i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	mkt_util_hex(md, len, out);
 	return 0;
 }
 

@@ -31,6 +31,9 @@ int mkt_util_mkdir_p(const char *path, unsigned mode);
 /* Fill @out with @n random bytes from the kernel. */
 int mkt_util_random(void *out, size_t n);
 
+/* @n bytes of @data as lower-case hex into @out, which holds 2n + 1. */
+void mkt_util_hex(const void *data, size_t n, char *out);
+
 /* Base64 (RFC 4648, with padding).  Decoding ignores whitespace and fails
  * with MKT_EINVAL on any other invalid character. */
 char *mkt_util_base64_encode(const void *data, size_t len);

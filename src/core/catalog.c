@@ -408,12 +408,10 @@ static void pass_clear(pass *p)
 static void entry_digest(const char *text, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	unsigned int len = 0;
 
 	EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-	for (i = 0; i < len && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[2 * i] = '\0';
+	mkt_util_hex(md, len < 32 ? len : 32, out);
 }
 
 /* The catalog key of an entry: its IMPORT_ID, else its NAME. */

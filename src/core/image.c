@@ -241,11 +241,8 @@ int mkt_image_allocate(mkt_core *core, const mkt_principal *who, const char *tex
 	if ((ret = mkt_object_get(core, who, &mkt_datastore_class, ds_id, MKT_AUTH_USE, 0,
 				  &dsobj)) == 0 &&
 	    (ret = mkt_util_random(rnd, sizeof(rnd))) == 0) {
-		size_t i;
-
 		hex = mkt_calloc(sizeof(rnd) * 2 + 1, 1);
-		for (i = 0; i < sizeof(rnd); i++)
-			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		mkt_util_hex(rnd, sizeof(rnd), hex);
 		im->datastore_id = ds_id;
 		im->datastore = mkt_strdup(dsobj->name);
 		im->source = mkt_asprintf("%s/%s", ((mkt_datastore *)dsobj)->base_path, hex);

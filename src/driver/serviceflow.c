@@ -445,6 +445,17 @@ static void free_waiting(waiting *w)
 	}
 }
 
+/* Batch @b is over: its driver may run the next one. */
+static void end_batch(mkt_serviceflow *sf, batch *b)
+{
+	free_waiting(b->calls);
+	pthread_mutex_lock(&sf->lock);
+	b->q->running--;
+	pthread_cond_signal(&sf->cond);
+	pthread_mutex_unlock(&sf->lock);
+	free(b);
+}
+
 /* Each call's answer, as call_done() takes it. */
 static void batch_done(const mkt_driver_reply *reply, void *ud)
 {
@@ -493,12 +504,7 @@ static void batch_done(const mkt_driver_reply *reply, void *ud)
 		mkt_template_free(result);
 	}
 	free(answers);
-	free_waiting(b->calls);
-	pthread_mutex_lock(&sf->lock);
-	b->q->running--;
-	pthread_cond_signal(&sf->cond);
-	pthread_mutex_unlock(&sf->lock);
-	free(b);
+	end_batch(sf, b);
 }
 
 /* Start batch @b (no lock held). */
@@ -531,11 +537,7 @@ static void start_batch(mkt_serviceflow *sf, batch *b)
 		pthread_mutex_unlock(&sf->core->lock);
 	}
 	free(why);
-	free_waiting(b->calls);
-	pthread_mutex_lock(&sf->lock);
-	b->q->running--;
-	pthread_mutex_unlock(&sf->lock);
-	free(b);
+	end_batch(sf, b);
 }
 
 /* ---- calls ----------------------------------------------------------------- */
@@ -655,7 +657,6 @@ static void *scheduler(void *arg)
 		long long now = now_mono(), wake = now + 1000;
 		due *d = sf->due;
 		struct timespec ts;
-
 		batch *b;
 
 		if (d && d->at <= now) {

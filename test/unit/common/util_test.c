@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/util.h"
 
@@ -59,6 +60,19 @@ START_TEST(test_text_has_url_userinfo)
 }
 END_TEST
 
+START_TEST(test_hex)
+{
+	static const unsigned char bytes[] = { 0x00, 0x0f, 0xa5, 0xff };
+	char out[2 * sizeof(bytes) + 1];
+
+	memset(out, 'x', sizeof(out));
+	mkt_util_hex(bytes, sizeof(bytes), out);
+	ck_assert_str_eq(out, "000fa5ff");
+	mkt_util_hex(bytes, 0, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -68,6 +82,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_url_mask, 0, sizeof(masks) / sizeof(masks[0]));
 	tcase_add_loop_test(tc, test_text_has_url_userinfo, 0, sizeof(texts) / sizeof(texts[0]));
+	tcase_add_test(tc, test_hex);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
