@@ -202,6 +202,16 @@ static int market_signature(mkt_core *core, const mkt_object *market, unsigned c
 	return ret;
 }
 
+/* drivers.md: a digest is up to 128 letters, digits and "+/=_.:-"; any
+ * other is not kept (every pass is then a whole one). */
+static int digest_token(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 128 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.:-") == n;
+}
+
 static void forget_digest(market_status *s)
 {
 	free(s->digest);
@@ -310,7 +320,7 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 		} else {
 			stats.unchanged = s->settled_apps;
 		}
-	} else if (!error && sum.digest && sum.settled) {
+	} else if (!error && sum.digest && sum.settled && digest_token(sum.digest)) {
 		mkt_object *obj = NULL;
 
 		if (mkt_object_load(core, &mkt_market_class, market_id, &obj) == 0 &&

@@ -483,6 +483,14 @@ class Digests(harness.TestCase):
         finally:
             d.cleanup()
 
+    def test_digest_that_is_no_token_is_not_kept(self):
+        m = CatalogMarket("dg-long", DIGESTS="LONG")
+        m.write(image_entry(1))
+        m.monitor()
+        st = m.monitor()
+        self.assertEqual(m.sent(), [None, None])
+        self.assertEqual(xint(st, "APPS_UNCHANGED"), 1)
+
     def test_unchanged_for_a_digest_never_sent_fails_the_pass(self):
         m = CatalogMarket("dg-lie")
         m.write(image_entry(1), image_entry(2))
