@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -411,6 +413,39 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* A large commit is copied back into the database file by the store's
+ * checkpoint thread, not left in the WAL (nor copied by the commit). */
+START_TEST(test_checkpoint_thread)
+{
+	char *body = mkt_malloc(4096), name[32];
+	struct stat sb = { 0 };
+	int i, tries;
+
+	memset(body, 'x', 4095);
+	body[4095] = '\0';
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	for (i = 0; i < 3000; i++) {
+		mkt_store_row r = make_row(i, name, 0, 0, 1, 0, 0, -1);
+
+		snprintf(name, sizeof(name), "app-%d", i);
+		r.body = body;
+		ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_INSERT, &r), 0);
+	}
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+	/* 3 000 rows of 4 KiB are over 12 MB: in the database file once
+	 * checkpointed. */
+	for (tries = 0; tries < 500; tries++) {
+		ck_assert_int_eq(stat(path, &sb), 0);
+		if (sb.st_size > 12 * 1024 * 1024)
+			break;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	}
+	ck_assert_msg(sb.st_size > 12 * 1024 * 1024, "database file still %lld bytes after 10 s",
+		      (long long)sb.st_size);
+	free(body);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -428,6 +463,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_pool_filters, 0,
 			    (int)(sizeof(pool_cases) / sizeof(pool_cases[0])));
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_checkpoint_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }
