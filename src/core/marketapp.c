@@ -566,12 +566,6 @@ int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
 	return mkt_core_end(core, ret);
 }
 
-int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
-		 int end_id, char **out_xml)
-{
-	return mkt_object_pool_filtered(core, who, &mkt_app_class, filter, start_id, end_id, -1,
-					"MARKETPLACEAPP_POOL", out_xml);
-}
 
 /* ---- apps found by a market's monitor ------------------------------- */
 

@@ -71,9 +71,6 @@ int mkt_app_import_done(mkt_core *core, int id, const mkt_template *result, cons
 /* Start-up: apps left LOCKED by a stop mid-upload go to ERROR. */
 int mkt_app_recover(mkt_core *core);
 int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable);
-/* one.marketapppool.info(filter, start, end). */
-int mkt_app_pool(mkt_core *core, const mkt_principal *who, int filter, int start_id,
-		 int end_id, char **out_xml);
 
 /* A catalog entry found by a market's monitor (oned's from_template64):
  * sets @a's name, type, SOURCE, MD5, FORMAT, SIZE, REGTIME and template

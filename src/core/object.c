@@ -720,20 +720,101 @@ int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *c
 	return mkt_core_pool(core, cls->table, q, root, NULL, pool_row, &pc, out_xml);
 }
 
+/* oned's (filter, start_id, end_id) arguments, checked, as a query. */
+static int pool_query(const mkt_principal *who, int filter, int start_id, int end_id,
+		      int parent, mkt_store_query *q)
+{
+	if (filter < -4)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
+				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
+				     filter);
+	mkt_store_query_init(q);
+	q->filter = filter;
+	q->start_id = start_id;
+	q->end_id = end_id;
+	q->parent = parent;
+	mkt_object_query_for(who, q);
+	return 0;
+}
+
 int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
 			     int filter, int start_id, int end_id, int parent, const char *root,
 			     char **out_xml)
 {
 	mkt_store_query q;
+	int ret;
 
-	if (filter < -4)
-		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
-				     "filter must be -4 (group), -3 (mine), -2 (all), -1 (mine and group) or a user id, not %d",
-				     filter);
-	mkt_store_query_init(&q);
-	q.filter = filter;
-	q.start_id = start_id;
-	q.end_id = end_id;
-	q.parent = parent;
+	if ((ret = pool_query(who, filter, start_id, end_id, parent, &q)) < 0)
+		return ret;
 	return mkt_object_pool(core, who, cls, &q, root, out_xml);
+}
+
+struct mkt_pool_stream {
+	mkt_store_cursor *cursor;
+	char *head, *tail;            /* <ROOT> and </ROOT> */
+	int step;                     /* 0 head, 1 rows, 2 tail, 3 done */
+};
+
+int mkt_object_pool_stream(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+			   int filter, int start_id, int end_id, int parent, const char *root,
+			   mkt_pool_stream **out)
+{
+	mkt_pool_stream *s;
+	mkt_store_query q;
+	int ret;
+
+	if (!cls->body_is_view)
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s pools are not streamed",
+				     cls->human_name);
+	if ((ret = pool_query(who, filter, start_id, end_id, parent, &q)) < 0)
+		return ret;
+	s = mkt_calloc(1, sizeof(*s));
+	if ((ret = mkt_store_cursor_open(core->store, cls->table, &q, &s->cursor)) < 0) {
+		free(s);
+		return ret;
+	}
+	s->head = mkt_asprintf("<%s>", root);
+	s->tail = mkt_asprintf("</%s>", root);
+	*out = s;
+	return 0;
+}
+
+int mkt_pool_stream_next(mkt_pool_stream *s, const char **data, size_t *len)
+{
+	mkt_store_row row;
+	int ret;
+
+	switch (s->step) {
+	case 0:
+		s->step = 1;
+		*data = s->head;
+		break;
+	case 1:
+		if ((ret = mkt_store_cursor_next(s->cursor, &row)) < 0)
+			return ret;
+		if (ret > 0) {
+			*data = row.body ? row.body : "";
+			break;
+		}
+		s->step = 2;
+		/* fall through */
+	case 2:
+		s->step = 3;
+		*data = s->tail;
+		break;
+	default:
+		return 0;
+	}
+	*len = strlen(*data);
+	return 1;
+}
+
+void mkt_pool_stream_free(mkt_pool_stream *s)
+{
+	if (!s)
+		return;
+	mkt_store_cursor_close(s->cursor);
+	free(s->head);
+	free(s->tail);
+	free(s);
 }

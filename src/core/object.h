@@ -171,6 +171,23 @@ int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt
 			     int filter, int start_id, int end_id, int parent, const char *root,
 			     char **out_xml);
 
+/*
+ * The same pool, for a class whose stored body is its XML (body_is_view),
+ * made while it is sent: the rows are read from a store cursor (a read
+ * snapshot of its own), outside the core lock and one at a time, so a pool
+ * of 100 000 apps neither holds the lock nor sits whole in memory.  Opened
+ * under the core lock; read and freed by one thread at a time, without it.
+ */
+typedef struct mkt_pool_stream mkt_pool_stream;
+
+int mkt_object_pool_stream(mkt_core *core, const mkt_principal *who, const mkt_class *cls,
+			   int filter, int start_id, int end_id, int parent, const char *root,
+			   mkt_pool_stream **out);
+/* 1 with the next piece of XML (valid until the next call), 0 at the
+ * end, < 0 when the store cannot be read. */
+int mkt_pool_stream_next(mkt_pool_stream *s, const char **data, size_t *len);
+void mkt_pool_stream_free(mkt_pool_stream *s);   /* accepts NULL */
+
 /* Rows of @t whose parent is @parent (the apps of a market, the images
  * of a datastore): their ids (caller frees), how many, or <ID> elements. */
 int mkt_object_child_ids(mkt_core *core, mkt_table t, int parent, int **ids, size_t *n);

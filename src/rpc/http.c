@@ -181,8 +181,9 @@ static enum MHD_Result queue_reader(struct MHD_Connection *c, mkt_http_response 
 
 	*own = *r;
 	memset(r, 0, sizeof(*r));
-	resp = MHD_create_response_from_callback(own->body_len, 64 * 1024, read_body, own,
-						 free_body);
+	resp = MHD_create_response_from_callback(own->body_len == MKT_HTTP_SIZE_UNKNOWN ?
+						 MHD_SIZE_UNKNOWN : own->body_len,
+						 64 * 1024, read_body, own, free_body);
 	if (!resp) {
 		free_body(own);
 		return MHD_NO;

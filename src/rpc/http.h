@@ -38,6 +38,10 @@ typedef struct {
  * count (0 only at the end), or -1 to cut the connection. */
 typedef long (*mkt_http_body_fn)(void *arg, unsigned long long pos, char *buf, size_t max);
 
+/* body_len of a reader's body whose length is known only at its end
+ * (sent chunked, or up to the connection's close for HTTP/1.0). */
+#define MKT_HTTP_SIZE_UNKNOWN ((size_t)-1)
+
 typedef struct {
 	unsigned status;             /* 200 unless the handler sets another */
 	const char *content_type;    /* static string */

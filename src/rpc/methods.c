@@ -191,13 +191,29 @@ static int h_app_enable(const mkt_rpc_env *env, const mkt_principal *who, const 
 	return mkt_app_enable(env->core, who, a[0].i, a[1].i) ?: ret_id(out, a[0].i);
 }
 
+static int pool_next(void *arg, const char **data, size_t *len)
+{
+	return mkt_pool_stream_next(arg, data, len);
+}
+
+static void pool_free(void *arg)
+{
+	mkt_pool_stream_free(arg);
+}
+
+/* The pool of a 100 000-app catalog is 200 MB: sent as it is read. */
 static int h_app_pool(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,
 		      const mkt_rpc_arg *a, mkt_rpc_result *out)
 {
-	char *xml = NULL;
-	int ret = mkt_app_pool(env->core, who, a[0].i, a[1].i, a[2].i, &xml);
+	mkt_pool_stream *s = NULL;
+	int ret = mkt_object_pool_stream(env->core, who, &mkt_app_class, a[0].i, a[1].i, a[2].i,
+					 -1, "MARKETPLACEAPP_POOL", &s);
 
-	return ret_text(out, ret, xml);
+	if (ret < 0)
+		return ret;
+	out->is_text = 1;
+	out->pieces = (mkt_rpc_pieces){ pool_next, pool_free, s };
+	return 0;
 }
 
 static int h_app_export(const mkt_rpc_env *env, const mkt_principal *who, const mkt_rpc_method *m,

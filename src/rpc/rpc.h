@@ -46,10 +46,22 @@ typedef struct {
 	size_t nints;
 } mkt_rpc_arg;
 
+/* A text answer in pieces, each encoded as it is sent. */
+typedef struct {
+	/* 1 with the next piece (valid until the next call), 0 at the end,
+	 * < 0 (an error recorded) when the rest cannot be made. */
+	int (*next)(void *arg, const char **data, size_t *len);
+	void (*free)(void *arg);
+	void *arg;
+} mkt_rpc_pieces;
+
 typedef struct {
 	int is_text;
 	int id;             /* when !is_text */
 	char *text;         /* when is_text; freed by the dispatcher */
+	/* Or, is_text with text NULL: the text from these, read after the
+	 * core lock is released (a pool read from a store cursor). */
+	mkt_rpc_pieces pieces;
 } mkt_rpc_result;
 
 typedef struct mkt_rpc_method mkt_rpc_method;

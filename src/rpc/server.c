@@ -29,8 +29,10 @@
 typedef struct {
 	const char *client_addr;
 	int multicall;               /* the request is a system.multicall */
-	char *large;                 /* a single call's text answer too large
-				      * for xmlrpc-c's encoder (large_reply) */
+	/* A single call's text answer sent as it is encoded (large_reply):
+	 * one too large for xmlrpc-c's encoder, or one made in pieces. */
+	mkt_rpc_pieces large;
+	int streamed;                /* ... whose length is not known first */
 } http_call;
 
 /* xmlrpc-c builds a reply in one memory block of at most 128 MB, and the
@@ -52,6 +54,63 @@ struct mkt_rpc_server {
 	int port;
 };
 
+/* ---- text answers in pieces ------------------------------------------ */
+
+typedef struct {
+	char *text;
+	int given;
+} text_piece;
+
+static int text_next(void *arg, const char **data, size_t *len)
+{
+	text_piece *t = arg;
+
+	if (t->given)
+		return 0;
+	t->given = 1;
+	*data = t->text;
+	*len = strlen(t->text);
+	return 1;
+}
+
+static void text_free(void *arg)
+{
+	text_piece *t = arg;
+
+	free(t->text);
+	free(t);
+}
+
+/* @text (taken) as pieces: one. */
+static void text_pieces(char *text, mkt_rpc_pieces *out)
+{
+	text_piece *t = mkt_calloc(1, sizeof(*t));
+
+	t->text = text;
+	*out = (mkt_rpc_pieces){ text_next, text_free, t };
+}
+
+/* All the pieces in one text, for an answer that cannot be streamed (a
+ * call of a system.multicall).  Frees the source. */
+static int pieces_drain(mkt_rpc_pieces *p, char **out)
+{
+	mkt_buf b = MKT_BUF_INIT;
+	const char *data;
+	size_t len;
+	int ret;
+
+	while ((ret = p->next(p->arg, &data, &len)) > 0)
+		mkt_buf_addn(&b, data, len);
+	p->free(p->arg);
+	p->free = NULL;
+	if (ret < 0) {
+		mkt_buf_free(&b);
+		return ret;
+	}
+	*out = mkt_buf_steal(&b);
+	return 0;
+}
+
 static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *server_info,
 			      void *call_info)
 {
@@ -61,7 +120,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	const mkt_rpc_env *renv = &slot->srv->env;
 	mkt_core *core = renv->core;
 	mkt_rpc_arg args[MKT_RPC_MAX_ARGS];
-	mkt_rpc_result result = { 0, -1, NULL };
+	mkt_rpc_result result = { .id = -1 };
 	mkt_principal who = { .uid = -1 };
 	mkt_login login;
 	xmlrpc_value *reply = NULL;
@@ -113,13 +172,26 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 		mkt_log(ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
 		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
+	} else if (result.is_text && !result.text && call && !call->multicall &&
+		   !call->large.next) {
+		/* Sent by serve_rpc() in place of this reply's "". */
+		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: streamed", m->name, who.uid);
+		((http_call *)call)->large = result.pieces;
+		((http_call *)call)->streamed = 1;
+		result.pieces.free = NULL;
+		reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, "", 0);
+	} else if (result.is_text && !result.text &&
+		   (ret = pieces_drain(&result.pieces, &result.text)) < 0) {
+		mkt_log(MKT_LOG_WARN, "rpc", "%s by uid %d failed: %s", m->name, who.uid,
+			mkt_error_message());
+		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
 	} else if (result.is_text) {
 		size_t len = strlen(result.text);
 
 		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: %zu bytes", m->name, who.uid, len);
-		if (len > LARGE_TEXT && call && !call->multicall && !call->large) {
+		if (len > LARGE_TEXT && call && !call->multicall && !call->large.next) {
 			/* Sent by serve_rpc() in place of this reply's "". */
-			((http_call *)call)->large = MKT_STEAL(result.text);
+			text_pieces(MKT_STEAL(result.text), &((http_call *)call)->large);
 			reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, "", 0);
 		} else {
 			reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, result.text, 0);
@@ -132,6 +204,8 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
  cleanup:
 	free((char *)session);
 	free(result.text);
+	if (result.pieces.free)
+		result.pieces.free(result.pieces.arg);
 	mkt_rpc_args_clear(args);
 	mkt_principal_clear(&who);
 	return reply;
@@ -204,37 +278,40 @@ static const char large_tail[] =
 	"</param>\r\n</params>\r\n</methodResponse>\r\n";
 
 typedef struct {
-	char *text;
+	mkt_rpc_pieces src;
+	const char *piece;           /* the piece being encoded */
 	size_t len;
-	size_t next;                 /* the next byte of text to encode */
+	size_t next;                 /* its next byte to encode */
+	int ended;                   /* src has no more pieces */
 	size_t head_sent, tail_sent;
 	char pending[8];             /* an escape that did not fit */
 	size_t npending, pending_sent;
 } large_reply;
 
 /* What XML needs escaped in character data (and \r, which parsers would
- * turn into \n). */
-static const char *xml_escape(char c)
+ * turn into \n), each padded to ESCAPE_MAX bytes so it is copied whole. */
+#define ESCAPE_MAX 5
+static const char *xml_escape(unsigned char c)
 {
 	switch (c) {
 	case '&': return "&amp;";
-	case '<': return "&lt;";
-	case '>': return "&gt;";
+	case '<': return "&lt;\0";
+	case '>': return "&gt;\0";
 	case '\r': return "&#13;";
 	default: return NULL;
 	}
 }
 
+static const unsigned char escape_len[256] = {
+	['&'] = 5, ['<'] = 4, ['>'] = 4, ['\r'] = 5,
+};
+
 static size_t escaped_len(const char *s, size_t len)
 {
-	size_t i, n = len;
+	size_t i, n = 0;
 
-	for (i = 0; i < len; i++) {
-		const char *e = xml_escape(s[i]);
-
-		if (e)
-			n += strlen(e) - 1;
-	}
+	for (i = 0; i < len; i++)
+		n += escape_len[(unsigned char)s[i]] ? escape_len[(unsigned char)s[i]] : 1;
 	return n;
 }
 
@@ -247,6 +324,29 @@ static size_t copy_part(const char *src, size_t len, size_t *sent, char *buf, si
 	return n;
 }
 
+/* The next piece, when the current one is encoded; -1 on error. */
+static int large_advance(large_reply *r)
+{
+	int ret;
+
+	if (r->next < r->len || r->ended)
+		return 0;
+	if ((ret = r->src.next(r->src.arg, &r->piece, &r->len)) < 0) {
+		/* The status line went out long ago: cutting the
+		 * connection is all that tells the client. */
+		mkt_log(MKT_LOG_ERROR, "rpc", "answer cut after it was started: %s",
+			mkt_error_message());
+		mkt_error_clear();
+		return -1;
+	}
+	r->next = 0;
+	if (ret == 0) {
+		r->ended = 1;
+		r->len = 0;
+	}
+	return 0;
+}
+
 static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
 {
 	large_reply *r = arg;
@@ -255,33 +355,47 @@ static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
 	(void)pos;                   /* libmicrohttpd reads in order */
 	out += copy_part(large_head, sizeof(large_head) - 1, &r->head_sent, buf, max);
 	while (out < max) {
+		const unsigned char *p;
+		size_t run;
+
 		if (r->pending_sent < r->npending) {
 			out += copy_part(r->pending, r->npending, &r->pending_sent, buf + out,
 					 max - out);
 			continue;
 		}
-		if (r->next == r->len)
+		if (large_advance(r) < 0)
+			return -1;
+		if (r->ended)
 			break;
-		{
-			/* A run with nothing to escape goes as it is. */
-			size_t run = 0, room = max - out;
-			const char *e;
+		/* Byte by byte (the runs between tags are short), while any
+		 * escape fits; the one that does not waits in pending. */
+		p = (const unsigned char *)r->piece;
+		run = r->next;
+		while (run < r->len && max - out >= ESCAPE_MAX) {
+			unsigned char c = p[run++];
 
-			while (run < room && r->next + run < r->len &&
-			       !xml_escape(r->text[r->next + run]))
-				run++;
-			memcpy(buf + out, r->text + r->next, run);
-			out += run;
-			r->next += run;
-			if (out < max && r->next < r->len && (e = xml_escape(r->text[r->next]))) {
-				r->npending = strlen(e);
-				memcpy(r->pending, e, r->npending);
-				r->pending_sent = 0;
-				r->next++;
+			if (!escape_len[c]) {
+				buf[out++] = (char)c;
+			} else {
+				memcpy(buf + out, xml_escape(c), ESCAPE_MAX);
+				out += escape_len[c];
 			}
 		}
+		if (run < r->len && out < max) {
+			unsigned char c = p[run];
+
+			if (!escape_len[c]) {
+				buf[out++] = (char)c;
+			} else {
+				memcpy(r->pending, xml_escape(c), escape_len[c]);
+				r->npending = escape_len[c];
+				r->pending_sent = 0;
+			}
+			run++;
+		}
+		r->next = run;
 	}
-	if (r->next == r->len && r->pending_sent == r->npending)
+	if (r->ended && r->pending_sent == r->npending)
 		out += copy_part(large_tail, sizeof(large_tail) - 1, &r->tail_sent, buf + out,
 				 max - out);
 	return (long)out;
@@ -291,20 +405,29 @@ static void large_free(void *arg)
 {
 	large_reply *r = arg;
 
-	free(r->text);
+	if (r->src.free)
+		r->src.free(r->src.arg);
 	free(r);
 }
 
-static void large_response(char *text, mkt_http_response *out)
+/* @src (taken) as the answer's string; @streamed: its length is known
+ * only at its end (else it is a single text piece, measured first). */
+static void large_response(mkt_rpc_pieces *src, int streamed, mkt_http_response *out)
 {
 	large_reply *r = mkt_calloc(1, sizeof(*r));
 
-	r->text = text;
-	r->len = strlen(text);
+	r->src = *src;
+	memset(src, 0, sizeof(*src));
 	out->content_type = "text/xml; charset=utf-8";
 	out->body = NULL;
-	out->body_len = sizeof(large_head) - 1 + escaped_len(text, r->len) +
-			sizeof(large_tail) - 1;
+	if (streamed) {
+		out->body_len = MKT_HTTP_SIZE_UNKNOWN;
+	} else {
+		const text_piece *t = r->src.arg;
+
+		out->body_len = sizeof(large_head) - 1 + escaped_len(t->text, strlen(t->text)) +
+				sizeof(large_tail) - 1;
+	}
 	out->reader = large_read;
 	out->reader_free = large_free;
 	out->reader_arg = r;
@@ -316,7 +439,7 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 {
 	static const char multicall[] = "<methodName>system.multicall</methodName>";
 	mkt_rpc_server *srv = arg;
-	http_call call = { req->client_addr, 0, NULL };
+	http_call call = { req->client_addr, 0, { NULL, NULL, NULL }, 0 };
 	xmlrpc_mem_block *reply = NULL;
 	mkt_rpc_request_status st;
 	xmlrpc_env env;
@@ -337,8 +460,8 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 		ret = -1;
 		goto cleanup;
 	}
-	if (call.large) {
-		large_response(MKT_STEAL(call.large), out);
+	if (call.large.next) {
+		large_response(&call.large, call.streamed, out);
 		goto cleanup;
 	}
 	/* What Abyss sent, and oned sends. */
@@ -350,7 +473,8 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
  cleanup:
 	if (reply)
 		XMLRPC_MEMBLOCK_FREE(char, reply);
-	free(call.large);
+	if (call.large.free)
+		call.large.free(call.large.arg);
 	xmlrpc_env_clean(&env);
 	return ret;
 }

@@ -343,6 +343,39 @@ int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
 	return s->backend->list(s->impl, t, q, cb, payload);
 }
 
+struct mkt_store_cursor {
+	const mkt_store_backend *backend;
+	void *impl;
+};
+
+int mkt_store_cursor_open(mkt_store *s, mkt_table t, const mkt_store_query *q,
+			  mkt_store_cursor **out)
+{
+	mkt_store_cursor *c = mkt_calloc(1, sizeof(*c));
+	int ret;
+
+	c->backend = s->backend;
+	if ((ret = s->backend->cursor_open(s->impl, t, q, &c->impl)) < 0) {
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+int mkt_store_cursor_next(mkt_store_cursor *c, mkt_store_row *row)
+{
+	return c->backend->cursor_next(c->impl, row);
+}
+
+void mkt_store_cursor_close(mkt_store_cursor *c)
+{
+	if (!c)
+		return;
+	c->backend->cursor_close(c->impl);
+	free(c);
+}
+
 typedef struct {
 	int *ids;
 	size_t n;

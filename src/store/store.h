@@ -114,7 +114,7 @@ typedef struct {
 
 typedef struct mkt_store mkt_store;
 
-#define MKT_STORE_BACKEND_VERSION 3
+#define MKT_STORE_BACKEND_VERSION 4
 
 typedef struct {
 	int version;
@@ -144,6 +144,10 @@ typedef struct {
 	int (*clear)(void *impl, mkt_table t);
 	int (*state_get)(void *impl, const char *key, long long *out);
 	int (*state_set)(void *impl, const char *key, long long value);
+	/* version 4: listings read later, from any thread */
+	int (*cursor_open)(void *impl, mkt_table t, const mkt_store_query *q, void **out);
+	int (*cursor_next)(void *cursor, mkt_store_row *row);
+	void (*cursor_close)(void *cursor);
 } mkt_store_backend;
 
 /* Open the store with backend @backend ("sqlite") at @path, creating and
@@ -176,6 +180,22 @@ int mkt_store_lookup_name(mkt_store *s, mkt_table t, const char *name, int uid, 
 /* Rows matching @q in oid order. */
 int mkt_store_list(mkt_store *s, mkt_table t, const mkt_store_query *q,
 		   mkt_store_row_cb cb, void *payload);
+
+/*
+ * Rows matching @q in oid order, read one at a time, later and from any
+ * thread (one thread at a time), as they were when the cursor opened: a
+ * read snapshot on a connection of the cursor's own, so a pool of 100 000
+ * apps is sent while it is read, without the daemon's lock and without
+ * blocking writers.  @q (and its gids) need not outlive the open.
+ */
+typedef struct mkt_store_cursor mkt_store_cursor;
+
+int mkt_store_cursor_open(mkt_store *s, mkt_table t, const mkt_store_query *q,
+			  mkt_store_cursor **out);
+/* 1 with the next row in *row (its strings valid until the next call), 0
+ * at the end, < 0 on error. */
+int mkt_store_cursor_next(mkt_store_cursor *c, mkt_store_row *row);
+void mkt_store_cursor_close(mkt_store_cursor *c);   /* accepts NULL */
 
 /* The oids of the rows matching @q, in oid order (*out freed by the
  * caller; NULL when there are none).  For work that rewrites the rows,

@@ -598,9 +598,9 @@ static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_ro
 	return log && mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
 }
 
-static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
+static mkt_store_row row_of(sqlite3_stmt *stmt)
 {
-	mkt_store_row r = {
+	return (mkt_store_row){
 		.oid = sqlite3_column_int(stmt, 0),
 		.name = (const char *)sqlite3_column_text(stmt, 1),
 		.uid = sqlite3_column_int(stmt, 2),
@@ -612,6 +612,11 @@ static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
 		.state = sqlite3_column_int(stmt, 8),
 		.body = (const char *)sqlite3_column_text(stmt, 9),
 	};
+}
+
+static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
+{
+	mkt_store_row r = row_of(stmt);
 
 	return cb(&r, payload);
 }
@@ -668,13 +673,12 @@ static void add_in_list(mkt_buf *sql, size_t n)
 	mkt_buf_add(sql, ")");
 }
 
-static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
-		   mkt_store_row_cb cb, void *payload)
+/* The statement of a pool query, on connection @db. */
+static int prepare_list(sqlite3 *db, mkt_table t, const mkt_store_query *q, sqlite3_stmt **out)
 {
-	sqlite_store *st = impl;
 	mkt_buf sql = MKT_BUF_INIT;
 	sqlite3_stmt *stmt = NULL;
-	int ret = 0, rc, idx = 1;
+	int idx = 1;
 	size_t i;
 
 	mkt_buf_printf(&sql, "SELECT %s FROM %s WHERE 1",
@@ -708,10 +712,12 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 		mkt_buf_add(&sql, " AND name = ?");
 	mkt_buf_add(&sql, " ORDER BY oid");
 
-	if (sqlite3_prepare_v2(st->db, mkt_buf_cstr(&sql), -1, &stmt, NULL) != SQLITE_OK) {
-		ret = db_error(st, "preparing a pool query");
-		goto cleanup;
+	if (sqlite3_prepare_v2(db, mkt_buf_cstr(&sql), -1, &stmt, NULL) != SQLITE_OK) {
+		mkt_buf_free(&sql);
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "preparing a pool query: %s",
+				     sqlite3_errmsg(db));
 	}
+	mkt_buf_free(&sql);
 	if (q->filter == -3)
 		sqlite3_bind_int(stmt, idx++, q->uid);
 	else if (q->filter >= 0)
@@ -736,8 +742,20 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 	if (q->state >= 0)
 		sqlite3_bind_int(stmt, idx++, q->state);
 	if (q->name)
-		sqlite3_bind_text(stmt, idx++, q->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, idx++, q->name, -1, SQLITE_TRANSIENT);
+	*out = stmt;
+	return 0;
+}
 
+static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
+		   mkt_store_row_cb cb, void *payload)
+{
+	sqlite_store *st = impl;
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc;
+
+	if ((ret = prepare_list(st->db, t, q, &stmt)) < 0)
+		return ret;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((ret = emit_row(stmt, cb, payload)) != 0)
 			goto cleanup;
@@ -747,8 +765,74 @@ static int sq_list(void *impl, mkt_table t, const mkt_store_query *q,
 
  cleanup:
 	sqlite3_finalize(stmt);
-	mkt_buf_free(&sql);
 	return ret;
+}
+
+typedef struct {
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int rc;                       /* of the step not yet handed out */
+} sqlite_cursor;
+
+static void sq_cursor_close(void *cursor)
+{
+	sqlite_cursor *c = cursor;
+
+	if (!c)
+		return;
+	sqlite3_finalize(c->stmt);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int sq_cursor_open(void *impl, mkt_table t, const mkt_store_query *q, void **out)
+{
+	sqlite_store *st = impl;
+	sqlite_cursor *c = mkt_calloc(1, sizeof(*c));
+	int ret = 0;
+
+	if (sqlite3_open_v2(st->ck.path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "opening a read connection: %s",
+				    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	if ((ret = prepare_list(c->db, t, q, &c->stmt)) < 0)
+		goto cleanup;
+	/* The first step starts the read transaction: from here on the
+	 * cursor sees the store as it is now, whatever is written later. */
+	c->rc = sqlite3_step(c->stmt);
+	if (c->rc != SQLITE_ROW && c->rc != SQLITE_DONE)
+		ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "listing a pool: %s",
+				    sqlite3_errmsg(c->db));
+
+ cleanup:
+	if (ret < 0) {
+		sq_cursor_close(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+static int sq_cursor_next(void *cursor, mkt_store_row *row)
+{
+	sqlite_cursor *c = cursor;
+	sqlite3_stmt *stmt = c->stmt;
+
+	/* The row handed out last is stepped past only now, so its strings
+	 * stayed valid until this call. */
+	if (c->rc == -1)
+		c->rc = sqlite3_step(stmt);
+	if (c->rc == SQLITE_DONE)
+		return 0;
+	if (c->rc != SQLITE_ROW)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "listing a pool: %s",
+				     sqlite3_errmsg(c->db));
+	*row = row_of(stmt);
+	c->rc = -1;
+	return 1;
 }
 
 static int sq_next_oid(void *impl, mkt_table t, int floor, int *out)
@@ -973,6 +1057,9 @@ const mkt_store_backend mkt_store_sqlite_backend = {
 	.load = sq_load,
 	.lookup_name = sq_lookup_name,
 	.list = sq_list,
+	.cursor_open = sq_cursor_open,
+	.cursor_next = sq_cursor_next,
+	.cursor_close = sq_cursor_close,
 	.next_oid = sq_next_oid,
 	.changelog_last = sq_changelog_last,
 	.catalog_list = sq_catalog_list,

@@ -13,6 +13,7 @@ sys.dont_write_bytecode = True
 import base64
 import os
 import re
+import socket
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -587,6 +588,112 @@ class Exports(harness.TestCase):
         im = D.wait_state("image", iid, (1,))
         with open(xtext(im, "SOURCE"), "rb") as f:
             self.assertEqual(f.read(), data)
+
+
+class StreamedPool(harness.TestCase):
+    """one.marketapppool.info is sent as it is read from the store: chunked,
+    as the store was when the call was served, while other calls go on."""
+
+    N = 3000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cat = CatalogMarket("streamed")
+        pad = "x&" * 1000   # escapes at every offset of the front end's buffers
+        cls.cat.write(*[image_entry(i, DESCRIPTION="app %d %s" % (i, pad))
+                        for i in range(cls.N)])
+        cls.cat.monitor()
+        cls.http = D.market("streamed-http")
+
+    def pool_body(self):
+        return ("<?xml version='1.0'?><methodCall><methodName>one.marketapppool.info"
+                "</methodName><params><param><value><string>%s</string></value></param>"
+                "<param><value><i4>-2</i4></value></param><param><value><i4>-1</i4></value>"
+                "</param><param><value><i4>-1</i4></value></param></params></methodCall>"
+                % D.session).encode()
+
+    def test_snapshot_while_others_are_served(self):
+        # A client that reads little and slowly: the answer (over 6 MB)
+        # waits in marketd while it does.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", D.port))
+        try:
+            body = self.pool_body()
+            sock.sendall(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            got = b""
+            while b"\r\n\r\n" not in got:
+                got += sock.recv(4096)
+            head = got.split(b"\r\n\r\n", 1)[0].lower()
+            self.assertIn(b"transfer-encoding: chunked", head)
+            # Served meanwhile: a write, and reads.
+            t0 = time.monotonic()
+            late = D.app("late-app", self.http, type_="VMTEMPLATE")
+            D.ok("one.system.version")
+            self.assertLess(time.monotonic() - t0, 5)
+            sock.settimeout(60)
+            got = bytearray(got)
+            while not got.endswith(b"\r\n0\r\n\r\n"):
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                got += chunk
+            got = bytes(got)
+        finally:
+            sock.close()
+        raw = got.split(b"\r\n\r\n", 1)[1]
+        data, at = bytearray(), 0
+        while True:
+            end = raw.index(b"\r\n", at)
+            n = int(raw[at:end], 16)
+            if n == 0:
+                break
+            data += raw[end + 2:end + 2 + n]
+            at = end + 2 + n + 2
+        data = bytes(data)
+        ok, text, _ = __import__("xmlrpc.client").client.loads(data)[0][0]
+        self.assertTrue(ok)
+        pool = ET.fromstring(text)
+        ids = [xint(a, "ID") for a in pool.findall("MARKETPLACEAPP")]
+        mine = [a for a in pool.findall("MARKETPLACEAPP")
+                if xint(a, "MARKETPLACE_ID") == self.cat.id]
+        self.assertEqual(len(mine), self.N)
+        self.assertEqual(ids, sorted(ids))
+        self.assertNotIn(late, ids, "an app allocated after the call was served is in it")
+        self.assertIn(late, [xint(a, "ID") for a in
+                             xml(D.ok("one.marketapppool.info", -2, -1, -1))
+                             .findall("MARKETPLACEAPP")])
+        D.ok("one.marketapp.delete", late)
+
+    def test_whole_pool_read_at_once(self):
+        # Every piece boundary of 6 MB of escaped XML against the front
+        # end's buffers: the answer parses and holds every app.
+        for _ in range(3):
+            pool = xml(D.ok("one.marketapppool.info", -2, -1, -1))
+            mine = [a for a in pool.findall("MARKETPLACEAPP")
+                    if xint(a, "MARKETPLACE_ID") == self.cat.id]
+            self.assertEqual(len(mine), self.N)
+            self.assertTrue(xtext(mine[-1], "TEMPLATE/DESCRIPTION").endswith("x&" * 50))
+
+    def test_multicall_answer_is_the_same(self):
+        calls = [{"methodName": "one.marketapppool.info",
+                  "params": [D.session, -2, self.cat_first(), self.cat_first() + 9]}]
+        res = D.proxy().system.multicall(calls)
+        self.assertTrue(res[0][0][0], res)
+        pool = ET.fromstring(res[0][0][1])
+        self.assertEqual(len(pool.findall("MARKETPLACEAPP")), 10)
+        self.assertEqual(res[0][0][1],
+                         D.ok("one.marketapppool.info", -2, self.cat_first(),
+                              self.cat_first() + 9))
+
+    def cat_first(self):
+        return min(xint(a, "ID") for a in self.cat.apps().values())
+
+    def test_bad_filter_is_a_fault(self):
+        ok, msg, code = D.rpc("one.marketapppool.info", -5, -1, -1)[:3]
+        self.assertFalse(ok)
+        self.assertIn("filter must be", msg)
 
 
 class PublicMarket(harness.TestCase):

@@ -413,6 +413,38 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* A cursor reads the rows as they were when it opened, in oid order,
+ * whatever is written meanwhile; with the rows a listing would give. */
+START_TEST(test_cursor_snapshot)
+{
+	mkt_store_cursor *c = NULL;
+	mkt_store_query q;
+	mkt_store_row row;
+	int i, seen = 0;
+
+	for (i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "a%d", i);
+		ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(i, name, i % 2, 0, 1, 0, 0, -1)), 0);
+	}
+	mkt_store_query_init(&q);
+	q.all = 0;
+	q.uid = 1;                      /* sees its own rows only */
+	ck_assert_int_eq(mkt_store_cursor_open(st, MKT_TABLE_APP, &q, &c), 0);
+	ck_assert_int_eq(insert(MKT_TABLE_APP, make_row(7, "late", 1, 0, 1, 0, 0, -1)), 0);
+	while (mkt_store_cursor_next(c, &row) == 1) {
+		ck_assert_int_eq(row.uid, 1);
+		ck_assert_int_eq(row.oid, 2 * seen + 1);
+		ck_assert_str_eq(row.body, "<X/>");
+		seen++;
+	}
+	ck_assert_int_eq(seen, 2);
+	ck_assert_int_eq(mkt_store_cursor_next(c, &row), 0);
+	mkt_store_cursor_close(c);
+}
+END_TEST
+
 /* A large commit is copied back into the database file by the store's
  * checkpoint thread, not left in the WAL (nor copied by the commit). */
 START_TEST(test_checkpoint_thread)
@@ -464,6 +496,7 @@ static Suite *store_suite(void)
 			    (int)(sizeof(pool_cases) / sizeof(pool_cases[0])));
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_checkpoint_thread);
+	tcase_add_test(tc, test_cursor_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }
