@@ -566,7 +566,6 @@ int mkt_app_enable(mkt_core *core, const mkt_principal *who, int id, int enable)
 	return mkt_core_end(core, ret);
 }
 
-
 /* ---- apps found by a market's monitor ------------------------------- */
 
 /* A catalog's own name may hold what object names may not (real ones

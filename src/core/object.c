@@ -721,8 +721,7 @@ int mkt_object_pool(mkt_core *core, const mkt_principal *who, const mkt_class *c
 }
 
 /* oned's (filter, start_id, end_id) arguments, checked, as a query. */
-static int pool_query(const mkt_principal *who, int filter, int start_id, int end_id,
-		      int parent, mkt_store_query *q)
+static int pool_query(int filter, int start_id, int end_id, int parent, mkt_store_query *q)
 {
 	if (filter < -4)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE,
@@ -733,7 +732,6 @@ static int pool_query(const mkt_principal *who, int filter, int start_id, int en
 	q->start_id = start_id;
 	q->end_id = end_id;
 	q->parent = parent;
-	mkt_object_query_for(who, q);
 	return 0;
 }
 
@@ -744,7 +742,7 @@ int mkt_object_pool_filtered(mkt_core *core, const mkt_principal *who, const mkt
 	mkt_store_query q;
 	int ret;
 
-	if ((ret = pool_query(who, filter, start_id, end_id, parent, &q)) < 0)
+	if ((ret = pool_query(filter, start_id, end_id, parent, &q)) < 0)
 		return ret;
 	return mkt_object_pool(core, who, cls, &q, root, out_xml);
 }
@@ -766,8 +764,9 @@ int mkt_object_pool_stream(mkt_core *core, const mkt_principal *who, const mkt_c
 	if (!cls->body_is_view)
 		return mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s pools are not streamed",
 				     cls->human_name);
-	if ((ret = pool_query(who, filter, start_id, end_id, parent, &q)) < 0)
+	if ((ret = pool_query(filter, start_id, end_id, parent, &q)) < 0)
 		return ret;
+	mkt_object_query_for(who, &q);
 	s = mkt_calloc(1, sizeof(*s));
 	if ((ret = mkt_store_cursor_open(core->store, cls->table, &q, &s->cursor)) < 0) {
 		free(s);

@@ -32,7 +32,7 @@ typedef struct {
 	/* A single call's text answer sent as it is encoded (large_reply):
 	 * one too large for xmlrpc-c's encoder, or one made in pieces. */
 	mkt_rpc_pieces large;
-	int streamed;                /* ... whose length is not known first */
+	size_t large_len;            /* its encoded length, or MKT_HTTP_SIZE_UNKNOWN */
 } http_call;
 
 /* xmlrpc-c builds a reply in one memory block of at most 128 MB, and the
@@ -55,6 +55,28 @@ struct mkt_rpc_server {
 };
 
 /* ---- text answers in pieces ------------------------------------------ */
+
+/* What XML needs escaped in character data (and \r, which parsers would
+ * turn into \n), by byte; each is copied as ESCAPE_MAX bytes, then counted
+ * as its length. */
+#define ESCAPE_MAX 5
+static const struct {
+	char text[ESCAPE_MAX + 1];
+	unsigned char len;           /* 0: the byte goes as it is */
+} escapes[256] = {
+	['&'] = { "&amp;", 5 }, ['<'] = { "&lt;", 4 }, ['>'] = { "&gt;", 4 },
+	['\r'] = { "&#13;", 5 },
+};
+
+/* The length of @s once it is escaped. */
+static size_t escaped_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += escapes[(unsigned char)*s].len ? escapes[(unsigned char)*s].len : 1;
+	return n;
+}
 
 typedef struct {
 	char *text;
@@ -126,7 +148,7 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	xmlrpc_value *reply = NULL;
 	const char *session = NULL;
 	char msg[256];
-	int ret, resp_id = -1;
+	int ret, resp_id = -1, own_reply;
 
 	memset(args, 0, sizeof(args));
 	mkt_error_clear();
@@ -165,6 +187,9 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 	}
 	mkt_login_clear(&login);
 
+	/* A single call of an HTTP request sends a large or streamed text
+	 * itself (serve_rpc), once. */
+	own_reply = call && !call->multicall && !call->large.next;
 	if (reply) {
 		;
 	} else if (ret < 0) {
@@ -172,12 +197,11 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 		mkt_log(ret == MKT_EPERM ? MKT_LOG_WARN : MKT_LOG_DEBUG, "rpc",
 			"%s by uid %d failed: %s", m->name, who.uid, mkt_error_message());
 		reply = mkt_rpc_fault(env, m, ret, &who, resp_id);
-	} else if (result.is_text && !result.text && call && !call->multicall &&
-		   !call->large.next) {
+	} else if (result.is_text && !result.text && own_reply) {
 		/* Sent by serve_rpc() in place of this reply's "". */
 		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: streamed", m->name, who.uid);
 		((http_call *)call)->large = result.pieces;
-		((http_call *)call)->streamed = 1;
+		((http_call *)call)->large_len = MKT_HTTP_SIZE_UNKNOWN;
 		result.pieces.free = NULL;
 		reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, "", 0);
 	} else if (result.is_text && !result.text &&
@@ -189,8 +213,9 @@ static xmlrpc_value *dispatch(xmlrpc_env *env, xmlrpc_value *params, void *serve
 		size_t len = strlen(result.text);
 
 		mkt_log(MKT_LOG_DDEBUG, "rpc", "%s by uid %d: %zu bytes", m->name, who.uid, len);
-		if (len > LARGE_TEXT && call && !call->multicall && !call->large.next) {
+		if (len > LARGE_TEXT && own_reply) {
 			/* Sent by serve_rpc() in place of this reply's "". */
+			((http_call *)call)->large_len = escaped_len(result.text);
 			text_pieces(MKT_STEAL(result.text), &((http_call *)call)->large);
 			reply = xmlrpc_build_value(env, "(bsi)", (xmlrpc_bool)1, "", 0);
 		} else {
@@ -288,33 +313,6 @@ typedef struct {
 	size_t npending, pending_sent;
 } large_reply;
 
-/* What XML needs escaped in character data (and \r, which parsers would
- * turn into \n), each padded to ESCAPE_MAX bytes so it is copied whole. */
-#define ESCAPE_MAX 5
-static const char *xml_escape(unsigned char c)
-{
-	switch (c) {
-	case '&': return "&amp;";
-	case '<': return "&lt;\0";
-	case '>': return "&gt;\0";
-	case '\r': return "&#13;";
-	default: return NULL;
-	}
-}
-
-static const unsigned char escape_len[256] = {
-	['&'] = 5, ['<'] = 4, ['>'] = 4, ['\r'] = 5,
-};
-
-static size_t escaped_len(const char *s, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++)
-		n += escape_len[(unsigned char)s[i]] ? escape_len[(unsigned char)s[i]] : 1;
-	return n;
-}
-
 static size_t copy_part(const char *src, size_t len, size_t *sent, char *buf, size_t max)
 {
 	size_t n = len - *sent < max ? len - *sent : max;
@@ -374,21 +372,21 @@ static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
 		while (run < r->len && max - out >= ESCAPE_MAX) {
 			unsigned char c = p[run++];
 
-			if (!escape_len[c]) {
+			if (!escapes[c].len) {
 				buf[out++] = (char)c;
 			} else {
-				memcpy(buf + out, xml_escape(c), ESCAPE_MAX);
-				out += escape_len[c];
+				memcpy(buf + out, escapes[c].text, ESCAPE_MAX);
+				out += escapes[c].len;
 			}
 		}
 		if (run < r->len && out < max) {
 			unsigned char c = p[run];
 
-			if (!escape_len[c]) {
+			if (!escapes[c].len) {
 				buf[out++] = (char)c;
 			} else {
-				memcpy(r->pending, xml_escape(c), escape_len[c]);
-				r->npending = escape_len[c];
+				memcpy(r->pending, escapes[c].text, escapes[c].len);
+				r->npending = escapes[c].len;
 				r->pending_sent = 0;
 			}
 			run++;
@@ -410,9 +408,9 @@ static void large_free(void *arg)
 	free(r);
 }
 
-/* @src (taken) as the answer's string; @streamed: its length is known
- * only at its end (else it is a single text piece, measured first). */
-static void large_response(mkt_rpc_pieces *src, int streamed, mkt_http_response *out)
+/* @src (taken) as the answer's string, @len bytes once escaped (or
+ * MKT_HTTP_SIZE_UNKNOWN: known only at its end). */
+static void large_response(mkt_rpc_pieces *src, size_t len, mkt_http_response *out)
 {
 	large_reply *r = mkt_calloc(1, sizeof(*r));
 
@@ -420,14 +418,8 @@ static void large_response(mkt_rpc_pieces *src, int streamed, mkt_http_response 
 	memset(src, 0, sizeof(*src));
 	out->content_type = "text/xml; charset=utf-8";
 	out->body = NULL;
-	if (streamed) {
-		out->body_len = MKT_HTTP_SIZE_UNKNOWN;
-	} else {
-		const text_piece *t = r->src.arg;
-
-		out->body_len = sizeof(large_head) - 1 + escaped_len(t->text, strlen(t->text)) +
-				sizeof(large_tail) - 1;
-	}
+	out->body_len = len == MKT_HTTP_SIZE_UNKNOWN ? len :
+			sizeof(large_head) - 1 + len + sizeof(large_tail) - 1;
 	out->reader = large_read;
 	out->reader_free = large_free;
 	out->reader_arg = r;
@@ -461,7 +453,7 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 		goto cleanup;
 	}
 	if (call.large.next) {
-		large_response(&call.large, call.streamed, out);
+		large_response(&call.large, call.large_len, out);
 		goto cleanup;
 	}
 	/* What Abyss sent, and oned sends. */

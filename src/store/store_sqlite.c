@@ -31,7 +31,6 @@ enum { ST_INSERT, ST_UPDATE, ST_DELETE, ST_LOAD, ST_NAME, ST_NAME_UID, ST_LAST }
 #define CHECKPOINT_PAGES 1000
 
 typedef struct {
-	char *path;
 	sqlite3 *db;                  /* its own connection */
 	pthread_t thread;
 	pid_t owner;                  /* the process the thread runs in, or 0 */
@@ -41,6 +40,8 @@ typedef struct {
 } checkpointer;
 
 typedef struct {
+	char *path;                   /* for the connections of the checkpointer
+				       * and of cursors */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[MKT_TABLE_LAST][ST_LAST];
 	sqlite3_stmt *changelog;
@@ -244,14 +245,14 @@ static void *checkpoint_loop(void *arg)
  * commits: the daemon opens its store before it forks, and a thread does
  * not cross a fork.  0, or -1 when there is none (the caller checkpoints).
  */
-static int checkpointer_start(checkpointer *ck)
+static int checkpointer_start(checkpointer *ck, const char *path)
 {
 	sigset_t all, old;
 	int rc = -1;
 
 	if (ck->failed)
 		return -1;
-	if (sqlite3_open_v2(ck->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) == SQLITE_OK &&
 	    sqlite3_exec(ck->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) == SQLITE_OK) {
 		/* Never the thread a SIGTERM is delivered to. */
@@ -275,11 +276,12 @@ static int checkpointer_start(checkpointer *ck)
 /* Called by sqlite after each commit of the main connection. */
 static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	checkpointer *ck = arg;
+	sqlite_store *st = arg;
+	checkpointer *ck = &st->ck;
 
 	if (pages < CHECKPOINT_PAGES)
 		return SQLITE_OK;
-	if (ck->owner != getpid() && checkpointer_start(ck) < 0) {
+	if (ck->owner != getpid() && checkpointer_start(ck, st->path) < 0) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
 	}
@@ -290,15 +292,14 @@ static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-static void checkpointer_init(sqlite_store *st, const char *path)
+static void checkpointer_init(sqlite_store *st)
 {
 	checkpointer *ck = &st->ck;
 
-	ck->path = mkt_strdup(path);
 	pthread_mutex_init(&ck->lock, NULL);
 	pthread_cond_init(&ck->wake, NULL);
 	ck->inited = 1;
-	sqlite3_wal_hook(st->db, wal_committed, ck);
+	sqlite3_wal_hook(st->db, wal_committed, st);
 }
 
 static void checkpointer_stop(checkpointer *ck)
@@ -316,7 +317,6 @@ static void checkpointer_stop(checkpointer *ck)
 	}
 	ck->owner = 0;
 	ck->db = NULL;
-	free(ck->path);
 	pthread_cond_destroy(&ck->wake);
 	pthread_mutex_destroy(&ck->lock);
 	ck->inited = 0;
@@ -343,6 +343,7 @@ static void sq_close(void *impl)
 	sqlite3_finalize(st->oid[0]);
 	sqlite3_finalize(st->oid[1]);
 	sqlite3_close(st->db);
+	free(st->path);
 	free(st);
 }
 
@@ -350,6 +351,8 @@ static int sq_open(void **out, const char *path)
 {
 	sqlite_store *st = mkt_calloc(1, sizeof(*st));
 	int ret = 0;
+
+	st->path = mkt_strdup(path);
 
 	/* No allocation statistics: they take a global mutex on every
 	 * allocation, a tenth of a catalog pass.  Only possible before
@@ -370,7 +373,7 @@ static int sq_open(void **out, const char *path)
 		goto cleanup;
 	if ((ret = migrate(st)) < 0)
 		goto cleanup;
-	checkpointer_init(st, path);
+	checkpointer_init(st);
 	*out = MKT_STEAL(st);
 
  cleanup:
@@ -381,6 +384,7 @@ static int sq_open(void **out, const char *path)
 		sq_close(st);
 		mkt_error_restore(&saved);
 	} else if (ret < 0) {
+		free(st->path);
 		free(st);
 	}
 	return ret;
@@ -791,7 +795,7 @@ static int sq_cursor_open(void *impl, mkt_table t, const mkt_store_query *q, voi
 	sqlite_cursor *c = mkt_calloc(1, sizeof(*c));
 	int ret = 0;
 
-	if (sqlite3_open_v2(st->ck.path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "opening a read connection: %s",
 				    c->db ? sqlite3_errmsg(c->db) : "out of memory");
