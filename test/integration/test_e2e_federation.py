@@ -205,7 +205,7 @@ def start_slave(name, zone_id, master, master_url=None):
 
 
 def setUpModule():
-    global TMP, AUTH_FILE, M, S1, S2, WEB, ZONES
+    global TMP, AUTH_FILE, M, S1, S2, WEB, ZONES, S1_STARTED
     TMP = tempfile.mkdtemp(prefix="mkt-it-fed-")
     try:
         AUTH_FILE = os.path.join(TMP, "server_auth")
@@ -213,6 +213,7 @@ def setUpModule():
             f.write("serveradmin:%s\n" % SERVER_SECRET)
         os.chmod(AUTH_FILE, 0o600)
         M = Zone("fed-master", "MASTER", 0).start()
+        S1_STARTED = time.monotonic()
         S1 = start_slave("fed-zone1", 1, M)
         S2 = start_slave("fed-zone2", 2, M)
         ZONES = [M, S1, S2]
@@ -305,6 +306,25 @@ class Federation(FederationCase):
                        tmpl(NAME=name("web1"), MARKET_MAD="http", BASE_URL=WEB.url(),
                             PUBLIC_DIR=S1.public_dir))
         img2 = S2.image(name("img"))
+        # Zone 1's monitor of the market writes its capacity, replicated to
+        # zone 2 whenever it ends: that must be over before the tables are
+        # compared, or it is taken for the upload's doing.  Zone 1's loop
+        # makes its first pass FIRST_PASS_DELAY (5 s) after its start; one
+        # pass asked for here covers a market made after that.
+        time.sleep(max(0.0, S1_STARTED + 6 - time.monotonic()))
+
+        def passes():
+            st = S1.info("market", market).find("MONITORING")
+            return (xint(st, "PASSES"), xtext(st, "STATE")) if st is not None else (0, "")
+
+        done = passes()[0]
+        S1.ok("one.market.monitor", market)
+        self.wait_for(lambda: passes()[0] > done and passes()[1] != "RUNNING", timeout=10,
+                      what="zone 1's monitor of the market")
+        capacity = ("TOTAL_MB", "FREE_MB", "USED_MB")
+        self.wait_for(lambda: [xint(S2.info("market", market), k) for k in capacity] ==
+                      [xint(S1.info("market", market), k) for k in capacity], timeout=10,
+                      what="zone 1's monitor of the market in zone 2")
         before = dump(S2)
         r = S2.rpc("one.marketapp.allocate", tmpl(NAME=name("x"), ORIGIN_ID=str(img2)), market)
         self.assertFailure(r, "one.marketapp.allocate",
