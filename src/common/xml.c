@@ -43,6 +43,9 @@ int mkt_xml_parse(xmlDocPtr *out, const char *text, size_t len)
 	*out = doc;
 
  cleanup:
+	/* libxml2 also copies each error (a warning of a parse that succeeds
+	 * too) to the thread's last error, held until the next one. */
+	xmlResetLastError();
 	xmlFreeParserCtxt(ctxt);
 	return ret;
 }
