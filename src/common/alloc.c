@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include "alloc.h"
 
@@ -70,4 +73,11 @@ char *mkt_asprintf(const char *fmt, ...)
 	if (n < 0)
 		oom(strlen(fmt));
 	return p;
+}
+
+void mkt_alloc_trim(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
 }

@@ -18,6 +18,12 @@ char *mkt_strdup(const char *s);           /* NULL in, NULL out */
 char *mkt_strndup(const char *s, size_t n);
 char *mkt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Give the memory freed after a large transient working set (a monitor
+ * pass over 100 000 appliances) back to the system: glibc keeps freed
+ * chunks below an arena's top, and the daemon's RSS would stay at its
+ * high-water mark for good.  A no-op where the C library cannot. */
+void mkt_alloc_trim(void);
+
 /* Free *pp and set it to NULL. */
 #define MKT_FREE(p) do { free(p); (p) = NULL; } while (0)
 

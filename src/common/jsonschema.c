@@ -436,7 +436,7 @@ static int compile_pattern(checker *c, const char *text)
 	mkt_jsonschema *s = c->s;
 	regex_t re;
 	char why[256];
-	long idx;
+	int idx;
 
 	if (mkt_strmap_get(s->patterns, text, &idx))
 		return 0;
@@ -445,7 +445,7 @@ static int compile_pattern(checker *c, const char *text)
 		s->res = mkt_realloc(s->res, (s->nres + 1) * sizeof(*s->res));
 		s->res[s->nres] = mkt_malloc(sizeof(re));
 		*s->res[s->nres] = re;
-		mkt_strmap_put(s->patterns, text, (long)s->nres++);
+		mkt_strmap_put(s->patterns, text, (int)s->nres++);
 		return 0;
 	case MKT_JSONSCHEMA_RE_UNSUPPORTED:
 		mkt_strmap_put(s->patterns, text, -1);
@@ -459,7 +459,7 @@ static int compile_pattern(checker *c, const char *text)
 static int pattern_search(const mkt_jsonschema *s, const char *pattern, size_t pattern_len,
 			  const char *text, size_t len)
 {
-	long idx;
+	int idx;
 
 	/* A pattern with a NUL (a hand-built json_t) was compiled cut short.
 	 * glibc's matcher is no backtracker, but its time still grows with

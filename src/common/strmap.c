@@ -11,20 +11,21 @@
 #include "strmap.h"
 
 typedef struct {
-	char *key;           /* NULL: free slot (there are no deletions) */
-	uint64_t hash;
-	long value;
+	const char *key;     /* NULL: free slot (there are no deletions) */
+	uint32_t hash;
+	int value;
 } slot;
 
 struct mkt_strmap {
 	slot *slots;
 	size_t cap;          /* a power of two */
 	size_t count;
+	int borrowing;       /* keys are the caller's */
 };
 
 /* FNV-1a: keys are short and not chosen against us in a way that matters
  * (a collision costs a probe, never a wrong answer). */
-static uint64_t hash_key(const char *s)
+static uint32_t hash_key(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -32,7 +33,7 @@ static uint64_t hash_key(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ULL;
 	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 mkt_strmap *mkt_strmap_new(void)
@@ -44,19 +45,27 @@ mkt_strmap *mkt_strmap_new(void)
 	return m;
 }
 
+mkt_strmap *mkt_strmap_new_borrowing(void)
+{
+	mkt_strmap *m = mkt_strmap_new();
+
+	m->borrowing = 1;
+	return m;
+}
+
 void mkt_strmap_free(mkt_strmap *m)
 {
 	size_t i;
 
 	if (!m)
 		return;
-	for (i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
+	for (i = 0; i < m->cap && !m->borrowing; i++)
+		free((char *)m->slots[i].key);
 	free(m->slots);
 	free(m);
 }
 
-static slot *find(const mkt_strmap *m, const char *key, uint64_t h)
+static slot *find(const mkt_strmap *m, const char *key, uint32_t h)
 {
 	size_t i = (size_t)h & (m->cap - 1);
 
@@ -80,9 +89,9 @@ static void grow(mkt_strmap *m)
 	free(old);
 }
 
-void mkt_strmap_put(mkt_strmap *m, const char *key, long value)
+void mkt_strmap_put(mkt_strmap *m, const char *key, int value)
 {
-	uint64_t h = hash_key(key);
+	uint32_t h = hash_key(key);
 	slot *s;
 
 	/* Keep the load under 1/2 so probes stay short. */
@@ -90,14 +99,14 @@ void mkt_strmap_put(mkt_strmap *m, const char *key, long value)
 		grow(m);
 	s = find(m, key, h);
 	if (!s->key) {
-		s->key = mkt_strdup(key);
+		s->key = m->borrowing ? key : mkt_strdup(key);
 		s->hash = h;
 		m->count++;
 	}
 	s->value = value;
 }
 
-int mkt_strmap_get(const mkt_strmap *m, const char *key, long *value)
+int mkt_strmap_get(const mkt_strmap *m, const char *key, int *value)
 {
 	const slot *s = find(m, key, hash_key(key));
 

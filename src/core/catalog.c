@@ -3,6 +3,7 @@
  */
 #include <config.h>
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +352,8 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 
 /* ---- reconciling ------------------------------------------------------ */
 
-/* An app the market's catalog made, as the store remembers it. */
+/* An app the market's catalog made, as the store remembers it, or an
+ * entry this pass added (oid -1, no digest). */
 typedef struct {
 	int oid;
 	char *key;
@@ -366,18 +368,22 @@ typedef struct {
 	char *market_name;
 	char *uname;             /* oneadmin's current names */
 	char *gname;
+	/* The market's catalog apps, then the keys this pass added: an app
+	 * is seen once an entry listed its key.  The maps borrow the apps'
+	 * strings (a 100 000-app pass holds ~15 MiB, not ~50). */
 	known_app *apps;
 	size_t n, cap;
 	mkt_strmap *by_digest;   /* digest -> index in apps */
 	mkt_strmap *by_key;      /* key -> index in apps */
-	mkt_strmap *applied;     /* keys of this pass's entries so far */
 	mkt_catalog_stats *stats;
 	int unstable;            /* the same answer again would write again */
 } pass;
 
-static int collect_known(const mkt_store_catalog_row *row, void *payload)
+/* Append an app to the pass, known by its key (and by its digest, when
+ * given). */
+static known_app *add_known(pass *p, int oid, const char *key, const char *digest, int missing,
+			    int seen)
 {
-	pass *p = payload;
 	known_app *k;
 
 	if (p->n == p->cap) {
@@ -385,14 +391,26 @@ static int collect_known(const mkt_store_catalog_row *row, void *payload)
 		p->apps = mkt_realloc(p->apps, p->cap * sizeof(*p->apps));
 	}
 	k = &p->apps[p->n];
-	k->oid = row->oid;
-	k->key = mkt_strdup(row->key);
-	k->digest = mkt_strdup(row->digest);
-	k->missing = row->missing;
-	k->seen = 0;
-	mkt_strmap_put(p->by_digest, k->digest, (long)p->n);
-	mkt_strmap_put(p->by_key, k->key, (long)p->n);
+	k->oid = oid;
+	k->key = mkt_strdup(key);
+	k->digest = mkt_strdup(digest);
+	k->missing = missing;
+	k->seen = seen;
+	if (k->digest)
+		mkt_strmap_put(p->by_digest, k->digest, (int)p->n);
+	mkt_strmap_put(p->by_key, k->key, (int)p->n);
 	p->n++;
+	return k;
+}
+
+static int collect_known(const mkt_store_catalog_row *row, void *payload)
+{
+	pass *p = payload;
+
+	if (p->n >= INT_MAX)
+		return mkt_error_set(MKT_ERROR, MKT_ERR_CORE, "market %d has too many apps",
+				     p->market_id);
+	add_known(p, row->oid, row->key, row->digest, row->missing, 0);
 	return 0;
 }
 
@@ -410,7 +428,6 @@ static void pass_clear(pass *p)
 	free(p->gname);
 	mkt_strmap_free(p->by_digest);
 	mkt_strmap_free(p->by_key);
-	mkt_strmap_free(p->applied);
 }
 
 /* The digest of an entry is that of its text as the driver printed it:
@@ -539,7 +556,7 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 	char digest[65];
 	mkt_template *t = NULL;
 	char *key = NULL;
-	long idx;
+	int idx, known;
 	int ret;
 
 	entry_digest(b64, digest);
@@ -547,7 +564,6 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 		known_app *k = &p->apps[idx];
 
 		k->seen = 1;
-		mkt_strmap_put(p->applied, k->key, 1);
 		p->stats->unchanged++;
 		if (k->missing == 0)
 			return 0;
@@ -559,13 +575,19 @@ static int apply_entry(pass *p, size_t nth, const char *b64)
 	key = entry_key(t);
 	/* The first entry of a key wins, so the answer means the same thing
 	 * every pass (and an unchanged one writes nothing). */
-	if (mkt_strmap_get(p->applied, key, &idx)) {
+	known = mkt_strmap_get(p->by_key, key, &idx);
+	if (known && p->apps[idx].seen) {
 		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s %s was already listed",
 				    strncmp(key, "id:", 3) ? "NAME" : "IMPORT_ID", key + (key[0] == 'i' ? 3 : 5));
 		goto skip;
 	}
-	mkt_strmap_put(p->applied, key, 1);
-	if (!mkt_strmap_get(p->by_key, key, &idx)) {
+	if (!known) {
+		/* Seen from now on, whether or not it can be added. */
+		if (p->n >= INT_MAX) {
+			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "too many entries");
+			goto skip;
+		}
+		add_known(p, -1, key, NULL, 0, 1);
 		ret = add_app(p, t, key, digest);
 	} else {
 		p->apps[idx].seen = 1;
@@ -760,9 +782,8 @@ static int reconcile_apps(pass *p, answer *ans, mkt_template *rest, answer_summa
 		nth++;
 		sum->entries++;
 		if (!ready) {
-			p->by_digest = mkt_strmap_new();
-			p->by_key = mkt_strmap_new();
-			p->applied = mkt_strmap_new();
+			p->by_digest = mkt_strmap_new_borrowing();
+			p->by_key = mkt_strmap_new_borrowing();
 			if ((ret = load_owner_names(p)) < 0 ||
 			    (ret = mkt_store_catalog_list(p->core->store, p->market_id,
 							  collect_known, p)) < 0)
@@ -783,6 +804,9 @@ static int reconcile_apps(pass *p, answer *ans, mkt_template *rest, answer_summa
 	/* Only a pass that listed apps can tell that one is gone. */
 	return usable ? age_missing(p) : 0;
 }
+
+/* A pass over this many entries gives its memory back when it ends. */
+#define TRIM_ENTRIES 10000
 
 /* Apply @result to market @market_id, in one transaction. */
 static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
@@ -833,5 +857,8 @@ static int reconcile(mkt_core *core, int market_id, const mkt_template *result, 
 	mkt_template_free(ans.chunk);
 	mkt_template_free(rest);
 	mkt_object_free(&mkt_market_class, obj);
+	/* A large catalog's maps are tens of MiB, freed in pieces glibc keeps. */
+	if (sum->entries >= TRIM_ENTRIES)
+		mkt_alloc_trim();
 	return ret;
 }

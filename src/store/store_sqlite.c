@@ -366,9 +366,11 @@ static int sq_open(void **out, const char *path)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	/* A catalog pass writes tens of MB in one transaction: a page cache
-	 * of 16 MiB keeps its index pages from being re-read from the WAL. */
+	 * of 8 MiB keeps its index pages from being re-read from the WAL
+	 * (16 MiB made a 100 000-app first pass no faster, and the daemon's
+	 * RSS 8 MiB larger for good). */
 	if ((ret = exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    " PRAGMA cache_size=-16384;",
+			    " PRAGMA cache_size=-8192;",
 			    "configuring the database")) < 0)
 		goto cleanup;
 	if ((ret = migrate(st)) < 0)
