@@ -18,7 +18,9 @@
 # such a check scans the whole heap, and sqlite's and libxml2's caches make
 # a few inputs in a hundred look unbalanced, which slows a target ten times.
 # A leak of any input is still reported (with its allocation stack), only
-# not with the input that made it.
+# not with the input that made it.  Its hang limit (FUZZ_TIMEOUT, 300 s in
+# a campaign, else 10 s) is wall-clock time: a campaign paused to free the
+# CPU for a while (kill -STOP) must not report the input it was on.
 set -u
 
 : "${FUZZ_CC:=clang}" "${FUZZ_SECONDS:=60}" "${FUZZ_RUNS:=}" "${MKT_SRCDIR:=.}"
@@ -84,13 +86,13 @@ done
 for t in $FUZZ_TARGETS; do
 	dict=$MKT_SRCDIR/test/fuzz/dict/$t.dict
 	if [ -n "$FUZZ_RUNS" ]; then
-		set -- -runs="$FUZZ_RUNS" -detect_leaks=0
+		set -- -runs="$FUZZ_RUNS" -detect_leaks=0 -timeout="${FUZZ_TIMEOUT:-300}"
 		what="$FUZZ_RUNS runs"
 	else
-		set -- -max_total_time="$FUZZ_SECONDS"
+		set -- -max_total_time="$FUZZ_SECONDS" -timeout="${FUZZ_TIMEOUT:-10}"
 		what="${FUZZ_SECONDS}s"
 	fi
-	set -- "$@" -timeout=10 -rss_limit_mb=1024 \
+	set -- "$@" -rss_limit_mb=1024 \
 		-print_final_stats=1 -artifact_prefix="$build/crash/$t-"
 	[ -f "$dict" ] && set -- "$@" -dict="$dict"
 	# The drivers' mappers log a WARN: line per skipped entry (stderr);
