@@ -3,8 +3,8 @@
  *
  * Passwords are stored only as salted yescrypt hashes.  Verifying one costs
  * tens of milliseconds by design, so a verified session is remembered in an
- * in-memory cache keyed by a cheap salted digest (sha256-crypt with a
- * per-process salt): the cache never holds a password, and a password
+ * in-memory cache keyed by a cheap keyed digest (BLAKE2b with a key made
+ * per process): the cache never holds a password, and a password
  * change invalidates it because the entry also records the stored hash.
  * Failed logins are throttled (throttle.h); cached sessions never are.
  */
