@@ -385,6 +385,8 @@ int mkt_config_load(mkt_config **out, const char *path)
 			   &c->rpc_max_conn_per_ip, path)) < 0 ||
 	    (ret = get_int(c->tmpl, rpc, "THREADS", 1, 256, 8, &c->rpc_threads, path)) < 0 ||
 	    (ret = get_int(c->tmpl, rpc, "TIMEOUT", 1, 3600, 15, &c->rpc_timeout, path)) < 0 ||
+	    (ret = get_int(c->tmpl, rpc, "STREAM_MIN_RATE", 0, 1 << 20, 1024,
+			   &c->rpc_stream_min_rate, path)) < 0 ||
 	    (ret = get_int(c->tmpl, NULL, "MAX_IMAGE_SIZE", 0, 1 << 30, 64 * 1024,
 			   &c->max_image_size_mb, path)) < 0 ||
 	    (ret = get_int(c->tmpl, NULL, "DATASTORE_RESERVED_MB", 0, 1 << 30, 0,

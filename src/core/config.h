@@ -63,6 +63,11 @@ typedef struct {
 	int rpc_max_conn_per_ip;/* RPC/MAX_CONN_PER_IP: per client address, 0 none */
 	int rpc_threads;        /* RPC/THREADS: the front end's event threads */
 	int rpc_timeout;
+	/* RPC/STREAM_MIN_RATE (KiB/s, 0: none): past RPC/TIMEOUT, a streamed
+	 * answer (a pool read from a snapshot) must have gone out at least
+	 * this fast, or it is cut: a reader that trickles would hold its
+	 * snapshot, and keep the database log from being checkpointed. */
+	int rpc_stream_min_rate;
 	/* MAX_IMAGE_SIZE (MB, 0: none): the most an image may hold once
 	 * unpacked, in marketd's copies and in the drivers' exports. */
 	int max_image_size_mb;

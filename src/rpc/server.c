@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
@@ -52,6 +54,8 @@ struct mkt_rpc_server {
 	method_slot *slots;
 	int fd;
 	int port;
+	unsigned stream_grace;       /* RPC/TIMEOUT, seconds */
+	unsigned long long stream_min_rate;   /* bytes/s; 0: none */
 };
 
 /* ---- text answers in pieces ------------------------------------------ */
@@ -311,6 +315,13 @@ typedef struct {
 	size_t head_sent, tail_sent;
 	char pending[8];             /* an escape that did not fit */
 	size_t npending, pending_sent;
+	/* The rate floor: a client that reads slower than it, past the
+	 * grace, holds the pool's read snapshot for nothing. */
+	struct timespec start;
+	unsigned long long sent;
+	unsigned grace;
+	unsigned long long min_rate;
+	char client[64];
 } large_reply;
 
 static size_t copy_part(const char *src, size_t len, size_t *sent, char *buf, size_t max)
@@ -345,12 +356,35 @@ static int large_advance(large_reply *r)
 	return 0;
 }
 
+/* 1 when the client has read too slowly for too long (logged once). */
+static int large_too_slow(large_reply *r)
+{
+	struct timespec now;
+	double elapsed;
+
+	if (!r->min_rate)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed = (double)(now.tv_sec - r->start.tv_sec) +
+		  (double)(now.tv_nsec - r->start.tv_nsec) / 1e9;
+	if (elapsed <= r->grace || (double)r->sent >= (double)r->min_rate * elapsed)
+		return 0;
+	mkt_log(MKT_LOG_WARN, "rpc", "answer to %s cut after %.0f s: %llu bytes read, below "
+		"RPC/STREAM_MIN_RATE (%llu KiB/s); a smaller page of the pool is faster to read",
+		r->client, elapsed, r->sent, r->min_rate / 1024);
+	return 1;
+}
+
 static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
 {
 	large_reply *r = arg;
 	size_t out = 0;
 
 	(void)pos;                   /* libmicrohttpd reads in order */
+	/* Called only when the client has made room: one that stops reading
+	 * is the idle timeout's, one that trickles is the rate floor's. */
+	if (large_too_slow(r))
+		return -1;
 	out += copy_part(large_head, sizeof(large_head) - 1, &r->head_sent, buf, max);
 	while (out < max) {
 		const unsigned char *p;
@@ -396,6 +430,7 @@ static long large_read(void *arg, unsigned long long pos, char *buf, size_t max)
 	if (r->ended && r->pending_sent == r->npending)
 		out += copy_part(large_tail, sizeof(large_tail) - 1, &r->tail_sent, buf + out,
 				 max - out);
+	r->sent += out;
 	return (long)out;
 }
 
@@ -410,10 +445,15 @@ static void large_free(void *arg)
 
 /* @src (taken) as the answer's string, @len bytes once escaped (or
  * MKT_HTTP_SIZE_UNKNOWN: known only at its end). */
-static void large_response(mkt_rpc_pieces *src, size_t len, mkt_http_response *out)
+static void large_response(const mkt_rpc_server *srv, const char *client, mkt_rpc_pieces *src,
+			   size_t len, mkt_http_response *out)
 {
 	large_reply *r = mkt_calloc(1, sizeof(*r));
 
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->grace = srv->stream_grace;
+	r->min_rate = srv->stream_min_rate;
+	snprintf(r->client, sizeof(r->client), "%s", client ? client : "?");
 	r->src = *src;
 	memset(src, 0, sizeof(*src));
 	out->content_type = "text/xml; charset=utf-8";
@@ -453,7 +493,7 @@ static int serve_rpc(void *arg, const mkt_http_request *req, mkt_http_response *
 		goto cleanup;
 	}
 	if (call.large.next) {
-		large_response(&call.large, call.large_len, out);
+		large_response(srv, req->client_addr, &call.large, call.large_len, out);
 		goto cleanup;
 	}
 	/* What Abyss sent, and oned sends. */
@@ -533,6 +573,8 @@ int mkt_rpc_server_new(mkt_rpc_server **out, mkt_core *core, mkt_driver *drv,
 	hc.max_conn = (unsigned)conf->rpc_max_conn;
 	hc.max_conn_per_addr = (unsigned)conf->rpc_max_conn_per_ip;
 	hc.timeout = (unsigned)conf->rpc_timeout;
+	srv->stream_grace = (unsigned)conf->rpc_timeout;
+	srv->stream_min_rate = (unsigned long long)conf->rpc_stream_min_rate * 1024;
 	hc.routes = routes;
 	hc.nroutes = sizeof(routes) / sizeof(routes[0]);
 	hc.arg = srv;

@@ -696,6 +696,82 @@ class StreamedPool(harness.TestCase):
         self.assertIn("filter must be", msg)
 
 
+class SlowPoolReader(harness.TestCase):
+    """A client that reads a streamed pool slower than RPC/STREAM_MIN_RATE
+    is cut once RPC/TIMEOUT has passed: its read snapshot would otherwise
+    keep the database log from being checkpointed for as long as it
+    likes.  A daemon of its own, with a high floor: the kernel's socket
+    buffers (~10 MB on the loopback) count as sent, so the answer (~60 MB)
+    must be larger than they are by far.  The grace is the idle timeout,
+    long enough here that a reader woken only every second or two (as the
+    kernel wakes a writer whose buffer has room again) is never idle."""
+
+    N = 2000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = harness.Daemon(name="slowpool", extra_conf=EXTRA_CONF + (
+            'RPC = [ TIMEOUT = "10", STREAM_MIN_RATE = "8192" ]\n'))
+        cls.d.start()
+        cls.cat = CatalogMarket("slow", daemon=cls.d)
+        pad = "x&" * 3000
+        cls.cat.write(*[image_entry(i, DESCRIPTION="app %d %s" % (i, pad))
+                        for i in range(cls.N)])
+        cls.cat.monitor()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def pool_request(self):
+        body = ("<?xml version='1.0'?><methodCall><methodName>one.marketapppool.info"
+                "</methodName><params><param><value><string>%s</string></value></param>"
+                "<param><value><i4>-2</i4></value></param><param><value><i4>-1</i4>"
+                "</value></param><param><value><i4>-1</i4></value></param></params>"
+                "</methodCall>" % self.d.session).encode()
+        return (b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def read_pool(self, pause):
+        """(bytes read, whole answer read) reading 64 KiB per @pause s."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.connect(("127.0.0.1", self.d.port))
+        got, tail = 0, b""
+        try:
+            sock.sendall(self.pool_request())
+            sock.settimeout(30)
+            while True:
+                try:
+                    chunk = sock.recv(1 << 16)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                got += len(chunk)
+                tail = (tail + chunk)[-16:]
+                if tail.endswith(b"\r\n0\r\n\r\n"):
+                    return got, True
+                if pause:
+                    time.sleep(pause)
+        finally:
+            sock.close()
+        return got, False
+
+    def test_trickling_reader_is_cut(self):
+        # ~640 KiB/s: below the floor, yet never idle for the timeout.
+        t0 = time.monotonic()
+        got, whole = self.read_pool(0.1)
+        self.assertFalse(whole, "the whole answer went to a client below the floor")
+        self.assertLess(time.monotonic() - t0, 40)
+        self.assertRegex(self.d.read_log(), r"answer to 127\.0\.0\.1 cut after \d+ s: \d+ "
+                         r"bytes read, below RPC/STREAM_MIN_RATE \(8192 KiB/s\)")
+        # A client that reads as fast as it can gets it all.
+        size, whole = self.read_pool(0)
+        self.assertTrue(whole)
+        self.assertGreater(size, 40 * 10**6)
+        self.assertLess(got, size)
+
+
 class PublicMarket(harness.TestCase):
 
     def test_market_zero_on_first_start(self):
