@@ -413,6 +413,22 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* A new database has 16 KiB pages: an app's ~2 KiB row left a 4 KiB page
+ * half empty, and a catalog pass wrote twice the pages. */
+START_TEST(test_new_database_page_size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 16384);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+END_TEST
+
 /* A cursor reads the rows as they were when it opened, in oid order,
  * whatever is written meanwhile; with the rows a listing would give. */
 START_TEST(test_cursor_snapshot)
@@ -497,6 +513,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_checkpoint_thread);
 	tcase_add_test(tc, test_cursor_snapshot);
+	tcase_add_test(tc, test_new_database_page_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
