@@ -61,6 +61,18 @@ void mkt_buf_printf(mkt_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The bytes mkt_buf_add_xml() must look at: the end of the string, the
+ * markup characters, and the control characters XML 1.0 cannot hold (a
+ * parser reads a raw CR as LF: a value would change each time it is
+ * stored and read back, so it is escaped too). */
+static const unsigned char xml_special[256] = {
+	[0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
+	[11] = 1, [12] = 1, [13] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1,
+	[19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1,
+	[27] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1,
+	['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 void mkt_buf_add_xml(mkt_buf *b, const char *s)
 {
 	const char *run = s;
@@ -68,30 +80,25 @@ void mkt_buf_add_xml(mkt_buf *b, const char *s)
 	if (!s)
 		return;
 	/* Copy unescaped runs in one go: most values need no escaping. */
-	for (; *s; s++) {
-		const char *rep = NULL;
-		unsigned char c = (unsigned char)*s;
+	for (;;) {
+		const char *rep;
 
-		switch (c) {
+		while (!xml_special[(unsigned char)*s])
+			s++;
+		switch (*s) {
+		case '\0': mkt_buf_addn(b, run, (size_t)(s - run)); return;
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
-		/* A parser reads a raw CR as LF: a value would change each time
-		 * it is stored and read back. */
 		case '\r': rep = "&#13;"; break;
-		default:
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				rep = "";
+		default: rep = ""; break;    /* not allowed in XML 1.0 */
 		}
-		if (rep) {
-			mkt_buf_addn(b, run, (size_t)(s - run));
-			mkt_buf_add(b, rep);
-			run = s + 1;
-		}
+		mkt_buf_addn(b, run, (size_t)(s - run));
+		mkt_buf_add(b, rep);
+		run = ++s;
 	}
-	mkt_buf_addn(b, run, (size_t)(s - run));
 }
 
 void mkt_buf_add_elem(mkt_buf *b, const char *tag, const char *text)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/util.h"
 
 static const struct {
@@ -60,6 +61,52 @@ START_TEST(test_text_has_url_userinfo)
 }
 END_TEST
 
+/* Every length and every byte value round-trips; blanks between digits
+ * are skipped; anything else, or a digit after padding, is refused. */
+START_TEST(test_base64)
+{
+	static const char *const bad[] = { "QQ=A", "Q*==", "QUJD!", "QUJDRA=\x01" };
+	unsigned char data[300], *got = NULL;
+	size_t len, n, i;
+	char *text;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 37 + 11);
+	for (n = 0; n <= sizeof(data); n += n < 20 ? 1 : 41) {
+		text = mkt_util_base64_encode(data, n);
+		ck_assert_int_eq(mkt_util_base64_decode(&got, &len, text), 0);
+		ck_assert_uint_eq(len, n);
+		ck_assert_int_eq(memcmp(got, data, n), 0);
+		ck_assert_int_eq(got[len], 0);
+		free(got);
+		free(text);
+	}
+	ck_assert_int_eq(mkt_util_base64_decode(&got, &len, " QU\nJD\tRA== \n"), 0);
+	ck_assert_str_eq((char *)got, "ABCD");
+	free(got);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(mkt_util_base64_decode(&got, &len, bad[i]) < 0, "%s decoded", bad[i]);
+}
+END_TEST
+
+/* Markup is escaped, CR kept as a reference, other control characters
+ * (which XML 1.0 cannot hold) dropped, UTF-8 left alone. */
+START_TEST(test_buf_add_xml)
+{
+	mkt_buf b = MKT_BUF_INIT;
+
+	mkt_buf_add_xml(&b, "a&b<c>d\"e'f\rg\x01h\ti\nj\x1fk\xc3\xa9");
+	ck_assert_str_eq(mkt_buf_cstr(&b),
+			 "a&amp;b&lt;c&gt;d&quot;e&apos;f&#13;gh\ti\njk\xc3\xa9");
+	mkt_buf_reset(&b);
+	mkt_buf_add_xml(&b, "");
+	mkt_buf_add_xml(&b, "&");
+	mkt_buf_add_xml(&b, "plain");
+	ck_assert_str_eq(mkt_buf_cstr(&b), "&amp;plain");
+	mkt_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_hex)
 {
 	static const unsigned char bytes[] = { 0x00, 0x0f, 0xa5, 0xff };
@@ -83,6 +130,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_url_mask, 0, sizeof(masks) / sizeof(masks[0]));
 	tcase_add_loop_test(tc, test_text_has_url_userinfo, 0, sizeof(texts) / sizeof(texts[0]));
 	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_base64);
+	tcase_add_test(tc, test_buf_add_xml);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
