@@ -256,15 +256,17 @@ int mkt_spawn_run(const mkt_spawn_opts *o, mkt_spawn_result *out)
 			}
 			if (pfd[i].fd == pe[0]) {
 				split_lines(&ls, block, (size_t)got, 0);
-			} else if (spooled + output.len + (size_t)got <= max_output) {
-				if (!o->output_file)
-					mkt_buf_addn(&output, block, (size_t)got);
-				else if (fwrite(block, 1, (size_t)got, o->output_file) == (size_t)got)
-					spooled += (size_t)got;
-				else
-					out->output_truncated = 1;  /* the disk is full */
-			} else {
+			} else if (spooled + output.len + (size_t)got > max_output) {
 				out->output_truncated = 1;
+			} else if (!o->output_file) {
+				mkt_buf_addn(&output, block, (size_t)got);
+			} else if (fwrite(block, 1, (size_t)got, o->output_file) != (size_t)got ||
+				   (o->on_output && fflush(o->output_file) != 0)) {
+				out->output_truncated = 1;          /* the disk is full */
+			} else {
+				spooled += (size_t)got;
+				if (o->on_output)
+					o->on_output(o->ud, spooled);
 			}
 		}
 	}

@@ -28,6 +28,10 @@ typedef struct {
 	/* Write stdout here instead of keeping it in memory (output stays
 	 * empty; output_len counts what was written).  NULL: in memory. */
 	FILE *output_file;
+	/* With output_file: called after each piece of stdout is written and
+	 * flushed to it, with the bytes written so far (a reader of the file
+	 * may then read that far while the child still runs). */
+	void (*on_output)(void *ud, size_t written);
 	mkt_spawn_line_cb on_stderr; /* each stderr line, without its newline */
 	void *ud;
 	/* Polled a few times a second: when it becomes non-zero the child's

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,7 +29,7 @@ typedef struct {
 	int skipped;           /* malformed entries */
 	int missing;           /* apps not in this pass, not yet removed */
 	long long rows;        /* rows written: apps, catalog state, market */
-	long long apply_ms;    /* applying the answer (the transaction) */
+	long long apply_ms;    /* writing the answer, under the lock */
 	long long pass_ms;     /* the whole pass, driver included */
 } mkt_catalog_stats;
 
@@ -41,8 +42,10 @@ typedef struct {
 	int settled;           /* the same answer again would write nothing */
 } answer_summary;
 
-static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
-		     mkt_catalog_stats *out, answer_summary *sum);
+/* A pass's answer being applied (below). */
+typedef struct feed feed;
+
+static void feed_free(feed *f);
 
 /* ---- status of each market's last pass ------------------------------- */
 
@@ -65,6 +68,7 @@ typedef struct {
 	unsigned char signature[32];
 	int settled_apps;        /* apps the catalog had then */
 	int digest_sent;         /* this pass's document carried it */
+	feed *feed;              /* the answer being applied as it comes */
 } market_status;
 
 struct mkt_catalog_status {
@@ -110,6 +114,7 @@ static void forget_status(mkt_core *core, int market_id)
 			continue;
 		free(cs->v[i].message);
 		free(cs->v[i].digest);
+		feed_free(cs->v[i].feed);
 		cs->v[i] = cs->v[--cs->n];
 		return;
 	}
@@ -124,6 +129,7 @@ void mkt_catalog_free_status(mkt_core *core)
 	for (i = 0; i < core->catalog->n; i++) {
 		free(core->catalog->v[i].message);
 		free(core->catalog->v[i].digest);
+		feed_free(core->catalog->v[i].feed);
 	}
 	free(core->catalog->v);
 	free(core->catalog);
@@ -288,66 +294,6 @@ static long long elapsed_ms(const struct timespec *since)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - since->tv_sec) * 1000LL + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
-int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 FILE *stream, const char *error)
-{
-	market_status *s = status_of(core, market_id, 1);
-	mkt_catalog_stats stats = { 0 };
-	answer_summary sum = { 0 };
-	char bad[160];
-	int ret = 0;
-
-	if (!error && (ret = reconcile(core, market_id, result, stream, &stats, &sum)) < 0)
-		error = mkt_error_message();
-	/* Deleted during the pass: nothing to report on. */
-	if (ret == MKT_ENOTFOUND) {
-		free(sum.digest);
-		free(sum.unchanged);
-		forget_status(core, market_id);
-		return ret;
-	}
-	if (!error && sum.unchanged) {
-		/* The catalog is the one that left the market settled: the
-		 * pass is done, with nothing to write. */
-		if (!s->digest_sent || !s->digest || strcmp(sum.unchanged, s->digest) != 0 ||
-		    sum.entries) {
-			snprintf(bad, sizeof(bad), "driver answered CATALOG_UNCHANGED=\"%.80s\"%s",
-				 sum.unchanged, sum.entries ? " with APP entries" :
-				 " for a digest marketd did not send");
-			error = bad;
-			forget_digest(s);
-		} else {
-			stats.unchanged = s->settled_apps;
-		}
-	} else if (!error && sum.digest && sum.settled && digest_token(sum.digest)) {
-		mkt_object *obj = NULL;
-
-		if (mkt_object_load(core, &mkt_market_class, market_id, &obj) == 0 &&
-		    market_signature(core, obj, s->signature, &s->settled_apps) == 0) {
-			free(s->digest);
-			s->digest = sum.digest;
-			sum.digest = NULL;
-		} else {
-			mkt_error_clear();
-			forget_digest(s);
-		}
-		mkt_object_free(&mkt_market_class, obj);
-	} else {
-		forget_digest(s);
-	}
-	free(sum.digest);
-	free(sum.unchanged);
-	stats.pass_ms = elapsed_ms(&s->started);
-	s->running = 0;
-	s->passes++;
-	s->last_end = (long long)time(NULL);
-	s->stats = stats;
-	free(s->message);
-	s->message = mkt_strdup(error ? error : "");
-	s->state = error ? PASS_FAILED : PASS_DONE;
-	return ret;
 }
 
 /* ---- reconciling ------------------------------------------------------ */
@@ -549,64 +495,113 @@ static int update_app(pass *p, int oid, mkt_template *t, const char *key, const 
 	return ret;
 }
 
-/* One APP entry of the answer.  A bad entry is logged and skipped (1);
- * only store failures fail the pass. */
-static int apply_entry(pass *p, size_t nth, const char *b64)
-{
+/* An entry waiting for its batch: a new app, a changed one, or an unchanged
+ * one whose app was counted missing. */
+typedef enum { ENTRY_ADD, ENTRY_UPDATE, ENTRY_FOUND } entry_op;
+
+typedef struct {
+	entry_op op;
+	size_t idx;              /* its app in pass.apps */
+	size_t nth;              /* its place in the answer, for messages */
+	mkt_template *t;         /* ENTRY_ADD, ENTRY_UPDATE (owned) */
 	char digest[65];
+} pending;
+
+static int skip_entry(pass *p, size_t nth)
+{
+	mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: %s",
+		p->market_id, nth, mkt_error_message());
+	mkt_error_clear();
+	p->stats->skipped++;
+	return 1;
+}
+
+/*
+ * One APP entry of the answer, told apart from what the market already
+ * has: its digest and key are matched in memory only (no lock needed),
+ * what must be written goes to @out (returns 0).  1 when there is nothing
+ * to write: the entry is unchanged (*usable set), or it is bad (logged and
+ * skipped).
+ */
+static int classify_entry(pass *p, size_t nth, const char *b64, pending *out, int *usable)
+{
 	mkt_template *t = NULL;
 	char *key = NULL;
 	int idx, known;
-	int ret;
 
-	entry_digest(b64, digest);
-	if (mkt_strmap_get(p->by_digest, digest, &idx) && !p->apps[idx].seen) {
+	out->nth = nth;
+	entry_digest(b64, out->digest);
+	if (mkt_strmap_get(p->by_digest, out->digest, &idx) && !p->apps[idx].seen) {
 		known_app *k = &p->apps[idx];
 
 		k->seen = 1;
 		p->stats->unchanged++;
+		*usable = 1;
 		if (k->missing == 0)
-			return 0;
-		k->missing = 0;
-		return write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest, 0);
+			return 1;
+		out->op = ENTRY_FOUND;
+		out->idx = (size_t)idx;
+		out->t = NULL;
+		return 0;
 	}
-	if ((ret = mkt_template_parse_base64(&t, b64)) < 0)
-		goto skip;
+	if (mkt_template_parse_base64(&t, b64) < 0)
+		return skip_entry(p, nth);
 	key = entry_key(t);
 	/* The first entry of a key wins, so the answer means the same thing
 	 * every pass (and an unchanged one writes nothing). */
 	known = mkt_strmap_get(p->by_key, key, &idx);
 	if (known && p->apps[idx].seen) {
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s %s was already listed",
-				    strncmp(key, "id:", 3) ? "NAME" : "IMPORT_ID", key + (key[0] == 'i' ? 3 : 5));
+		mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "%s %s was already listed",
+			      strncmp(key, "id:", 3) ? "NAME" : "IMPORT_ID", key + (key[0] == 'i' ? 3 : 5));
 		goto skip;
 	}
 	if (!known) {
 		/* Seen from now on, whether or not it can be added. */
 		if (p->n >= INT_MAX) {
-			ret = mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "too many entries");
+			mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "too many entries");
 			goto skip;
 		}
 		add_known(p, -1, key, NULL, 0, 1);
-		ret = add_app(p, t, key, digest);
+		out->op = ENTRY_ADD;
+		out->idx = p->n - 1;
 	} else {
 		p->apps[idx].seen = 1;
-		ret = update_app(p, p->apps[idx].oid, t, key, digest);
+		out->op = ENTRY_UPDATE;
+		out->idx = (size_t)idx;
 	}
-	t = NULL;
-	if (ret == MKT_EINVAL || ret == MKT_EEXISTS)
-		goto skip;
+	out->t = t;
 	free(key);
-	return ret;
+	return 0;
 
  skip:
-	mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: %s",
-		p->market_id, nth, mkt_error_message());
-	mkt_error_clear();
 	mkt_template_free(t);
 	free(key);
-	p->stats->skipped++;
-	return 1;
+	return skip_entry(p, nth);
+}
+
+/* Write one entry (in the batch's transaction).  0 when it landed, 1 when
+ * it was skipped (a bad entry, a name taken, its app deleted meanwhile);
+ * only store failures fail the pass. */
+static int apply_entry(pass *p, pending *e)
+{
+	known_app *k = &p->apps[e->idx];
+	mkt_template *t = MKT_STEAL(e->t);
+	int ret;
+
+	switch (e->op) {
+	case ENTRY_FOUND:
+		k->missing = 0;
+		return write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest, 0);
+	case ENTRY_ADD:
+		ret = add_app(p, t, k->key, e->digest);
+		break;
+	default:
+		ret = update_app(p, k->oid, t, k->key, e->digest);
+		break;
+	}
+	if (ret == MKT_EINVAL || ret == MKT_EEXISTS || ret == MKT_ENOTFOUND)
+		return skip_entry(p, e->nth);
+	return ret;
 }
 
 /* A broker's plan that left the catalog while instances of it remain is
@@ -659,16 +654,20 @@ static int age_missing(pass *p)
 						k->missing);
 			continue;
 		}
-		if ((ret = keep_inactive(p, k)) != 0) {
-			ret = ret > 0 ? 0 : ret;
-			continue;
+		if ((ret = keep_inactive(p, k)) == 0) {
+			row.oid = k->oid;
+			ret = mkt_store_write(p->core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row);
+			if (ret == 0) {
+				p->stats->rows++;
+				p->stats->removed++;
+				mkt_log(MKT_LOG_INFO, "monitor", "market %d: app %d (%s) left the catalog %d passes ago: removed",
+					p->market_id, k->oid, k->key, MKT_CATALOG_MAX_MISSING);
+			}
 		}
-		row.oid = k->oid;
-		if ((ret = mkt_store_write(p->core->store, MKT_TABLE_APP, MKT_STORE_DELETE, &row)) == 0) {
-			p->stats->rows++;
-			p->stats->removed++;
-			mkt_log(MKT_LOG_INFO, "monitor", "market %d: app %d (%s) left the catalog %d passes ago: removed",
-				p->market_id, k->oid, k->key, MKT_CATALOG_MAX_MISSING);
+		/* Kept, or deleted by a user while the pass ran. */
+		if (ret > 0 || ret == MKT_ENOTFOUND) {
+			mkt_error_clear();
+			ret = 0;
 		}
 	}
 	return ret;
@@ -716,149 +715,400 @@ static int load_owner_names(pass *p)
 	return mkt_group_name(p->core, MKT_ONEADMIN_GID, &p->gname);
 }
 
-/*
- * The answer's attributes, one at a time: from the parsed result, or read
- * from the driver's spooled stdout (a catalog of 100 000 apps is ~110 MB
- * of APP lines: only one entry is in memory at a time).
- */
-typedef struct {
-	const mkt_template *result;
-	size_t next;
-	FILE *stream;
-	mkt_template *chunk;          /* the stream's current attribute(s) */
-	size_t chunk_next;
-	size_t nth;                   /* attributes read, for messages */
-} answer;
+/* ---- feeding a pass its answer ------------------------------------------ */
 
-/* Each attribute entry of the stream may be this long (a base64 APP). */
+/* Entries written per transaction, under the core lock: a batch of new
+ * apps holds it for ~30 ms, so nobody waits long for a large catalog (256
+ * made a 100 000-app first pass 40 % slower).  A batch's pending entries
+ * are ~100 KiB. */
+#define BATCH_ENTRIES 1024
+
+/* Each attribute entry of a stream may be this long (a base64 APP). */
 #define ENTRY_MAX ((size_t)4 << 20)
-
-/* 1 with the next attribute in *out, 0 at the end, < 0 when the stream
- * cannot be read or holds something else than template text. */
-static int answer_next(pass *p, answer *ans, const mkt_tattr **out)
-{
-	int ret;
-
-	if (ans->result) {
-		if (ans->next == mkt_template_size(ans->result))
-			return 0;
-		*out = mkt_template_at(ans->result, ans->next++);
-		return 1;
-	}
-	while (!ans->chunk || ans->chunk_next == mkt_template_size(ans->chunk)) {
-		mkt_template_free(ans->chunk);
-		ans->chunk = NULL;
-		ans->chunk_next = 0;
-		ans->nth++;
-		if ((ret = mkt_template_read_next(ans->stream, ENTRY_MAX, &ans->chunk)) == 0)
-			return 0;
-		/* Noise on stdout fails the pass, as a whole answer that does
-		 * not parse does: nothing of it is applied. */
-		if (ret == MKT_EINVAL)
-			return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER, "driver printed something "
-					     "that is neither template text nor XML on stdout "
-					     "(entry %zu): %s", ans->nth, mkt_error_message());
-		if (ret < 0)
-			return ret;
-	}
-	*out = mkt_template_at(ans->chunk, ans->chunk_next++);
-	return 1;
-}
-
-/* Every APP entry of the answer; its other attributes (the capacity) go
- * to @rest. */
-static int reconcile_apps(pass *p, answer *ans, mkt_template *rest, answer_summary *sum)
-{
-	const mkt_tattr *a = NULL;
-	size_t nth = 0;
-	int ret = 0, usable = 0, ready = 0;
-
-	while (ret >= 0 && (ret = answer_next(p, ans, &a)) > 0) {
-		if (strcmp(mkt_tattr_name(a), "APP") != 0) {
-			if (!mkt_tattr_is_vector(a))
-				mkt_template_set(rest, mkt_tattr_name(a), mkt_tattr_value(a));
-			continue;
-		}
-		nth++;
-		sum->entries++;
-		if (!ready) {
-			p->by_digest = mkt_strmap_new_borrowing();
-			p->by_key = mkt_strmap_new_borrowing();
-			if ((ret = load_owner_names(p)) < 0 ||
-			    (ret = mkt_store_catalog_list(p->core->store, p->market_id,
-							  collect_known, p)) < 0)
-				return ret;
-			ready = 1;
-		}
-		if (mkt_tattr_is_vector(a)) {
-			mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: "
-				"a vector, not a base64 template", p->market_id, nth);
-			p->stats->skipped++;
-			continue;
-		}
-		if ((ret = apply_entry(p, nth, mkt_tattr_value(a))) == 0)
-			usable = 1;
-	}
-	if (ret < 0)
-		return ret;
-	/* Only a pass that listed apps can tell that one is gone. */
-	return usable ? age_missing(p) : 0;
-}
 
 /* A pass over this many entries gives its memory back when it ends. */
 #define TRIM_ENTRIES 10000
 
-/* Apply @result to market @market_id, in one transaction. */
-static int reconcile(mkt_core *core, int market_id, const mkt_template *result, FILE *stream,
-		     mkt_catalog_stats *out, answer_summary *sum)
+/*
+ * The application of one pass's answer, as it comes: entries are matched
+ * without the core lock and written in batches of their own transaction
+ * (a failed pass keeps what it wrote, and removes nothing: only a whole
+ * answer can tell that an app is gone).  The rest of the answer (capacity,
+ * digests) is applied when the pass ends.
+ */
+struct feed {
+	pass p;
+	mkt_catalog_stats stats;
+	answer_summary sum;
+	mkt_template *rest;           /* the answer's other attributes */
+	pthread_mutex_t *lock;        /* taken per batch; NULL: the caller holds it */
+	int ready;                    /* the market's apps are known */
+	int usable;                   /* an entry landed or was unchanged */
+	size_t nth;                   /* APP entries so far */
+	pending batch[BATCH_ENTRIES];
+	size_t nbatch;
+	/* The newest change log entry after our last write: another one
+	 * means someone changed something while the pass ran, and the same
+	 * answer again might write again. */
+	long long log_mark;
+	int ret;                      /* the first failure (nothing applied after it) */
+	char *error;
+};
+
+static feed *feed_new(mkt_core *core, int market_id, pthread_mutex_t *lock)
 {
-	answer ans = { .result = result, .stream = stream };
-	mkt_template *rest = mkt_template_new();
-	mkt_catalog_stats stats = { 0 };
-	pass p = { .core = core, .market_id = market_id, .stats = &stats };
+	feed *f = mkt_calloc(1, sizeof(*f));
+
+	f->p.core = core;
+	f->p.market_id = market_id;
+	f->p.stats = &f->stats;
+	f->rest = mkt_template_new();
+	f->lock = lock;
+	return f;
+}
+
+static void feed_free(feed *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->nbatch; i++)
+		mkt_template_free(f->batch[i].t);
+	pass_clear(&f->p);
+	mkt_template_free(f->rest);
+	free(f->sum.digest);
+	free(f->sum.unchanged);
+	free(f->error);
+	/* A large catalog's maps are tens of MiB, freed in pieces glibc keeps. */
+	if (f->nth >= TRIM_ENTRIES)
+		mkt_alloc_trim();
+	free(f);
+}
+
+static void feed_lock(feed *f)
+{
+	if (f->lock)
+		pthread_mutex_lock(f->lock);
+}
+
+static void feed_unlock(feed *f)
+{
+	if (f->lock)
+		pthread_mutex_unlock(f->lock);
+}
+
+static int feed_fail(feed *f, int ret)
+{
+	if (f->ret == 0) {
+		f->ret = ret;
+		f->error = mkt_strdup(mkt_error_message());
+	}
+	return ret;
+}
+
+/* The market, as it is now: still there and enabled. */
+static int load_market(feed *f, mkt_object **out)
+{
+	int ret;
+
+	if ((ret = mkt_object_load(f->p.core, &mkt_market_class, f->p.market_id, out)) < 0)
+		return ret;
+	/* Disabled meanwhile: its catalog apps are gone and stay gone. */
+	if (((mkt_market *)*out)->state != MKT_MARKET_ENABLED)
+		return mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
+				     "marketplace %d was disabled during the pass: its answer was not applied",
+				     f->p.market_id);
+	free(f->p.market_name);
+	f->p.market_name = mkt_strdup((*out)->name);
+	return 0;
+}
+
+/* Writes by others since our last one (the lock is held). */
+static void check_log(feed *f)
+{
+	long long last = 0;
+
+	if (mkt_store_changelog_last(f->p.core->store, &last) < 0)
+		mkt_error_clear();
+	if (last != f->log_mark)
+		f->p.unstable = 1;
+}
+
+static void mark_log(feed *f)
+{
+	if (mkt_store_changelog_last(f->p.core->store, &f->log_mark) < 0)
+		mkt_error_clear();
+}
+
+/* Before the first entry: the market's apps, as the store has them. */
+static int feed_load(feed *f)
+{
+	mkt_object *obj = NULL;
+	int ret;
+
+	feed_lock(f);
+	f->p.by_digest = mkt_strmap_new_borrowing();
+	f->p.by_key = mkt_strmap_new_borrowing();
+	if ((ret = load_market(f, &obj)) == 0 &&
+	    (ret = load_owner_names(&f->p)) == 0 &&
+	    (ret = mkt_store_catalog_list(f->p.core->store, f->p.market_id, collect_known,
+					  &f->p)) == 0) {
+		mark_log(f);
+		f->ready = 1;
+	}
+	mkt_object_free(&mkt_market_class, obj);
+	feed_unlock(f);
+	return ret;
+}
+
+/* The entries waiting, in one transaction. */
+static int feed_flush(feed *f)
+{
+	mkt_catalog_stats before = f->stats;
+	mkt_object *obj = NULL;
+	struct timespec t0;
+	size_t i;
+	int ret, usable = 0;
+
+	if (f->nbatch == 0 || f->ret < 0)
+		return f->ret;
+	feed_lock(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check_log(f);
+	/* A pass is hundreds of batches: one sync at its end (feed_finish's
+	 * commit) instead of one per batch.  A crash loses a few batches at
+	 * most, which the next pass writes again. */
+	if ((ret = mkt_store_set_durable(f->p.core->store, 0)) == 0 &&
+	    (ret = mkt_core_begin(f->p.core)) == 0) {
+		ret = load_market(f, &obj);
+		for (i = 0; ret >= 0 && i < f->nbatch; i++) {
+			if ((ret = apply_entry(&f->p, &f->batch[i])) == 0)
+				usable = 1;
+		}
+		ret = mkt_core_end(f->p.core, ret < 0 ? ret : 0);
+	}
+	if (mkt_store_set_durable(f->p.core->store, 1) < 0 && ret == 0)
+		ret = MKT_ERROR;
+	if (ret == 0) {
+		f->usable |= usable;
+		mark_log(f);
+	} else {
+		f->stats = before;      /* rolled back */
+		feed_fail(f, ret);
+	}
+	f->stats.apply_ms += elapsed_ms(&t0);
+	feed_unlock(f);
+	mkt_object_free(&mkt_market_class, obj);
+	for (i = 0; i < f->nbatch; i++)
+		mkt_template_free(f->batch[i].t);
+	f->nbatch = 0;
+	return ret;
+}
+
+/* One attribute of the answer: an APP entry is matched and may wait for
+ * its batch; the others are kept for the end of the pass. */
+static int feed_attr(feed *f, const mkt_tattr *a)
+{
+	int ret, usable = 0;
+
+	if (strcmp(mkt_tattr_name(a), "APP") != 0) {
+		if (!mkt_tattr_is_vector(a))
+			mkt_template_set(f->rest, mkt_tattr_name(a), mkt_tattr_value(a));
+		return 0;
+	}
+	f->nth++;
+	f->sum.entries++;
+	if (!f->ready && (ret = feed_load(f)) < 0)
+		return feed_fail(f, ret);
+	if (mkt_tattr_is_vector(a)) {
+		mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: "
+			"a vector, not a base64 template", f->p.market_id, f->nth);
+		f->stats.skipped++;
+		return 0;
+	}
+	ret = classify_entry(&f->p, f->nth, mkt_tattr_value(a), &f->batch[f->nbatch], &usable);
+	f->usable |= usable;
+	if (ret == 0 && ++f->nbatch == BATCH_ENTRIES)
+		return feed_flush(f);
+	return 0;
+}
+
+/* The template text of a driver's stdout, one attribute at a time (a
+ * catalog of 100 000 apps is ~110 MB of APP lines: only one entry is in
+ * memory at a time). */
+static void feed_stream(feed *f, FILE *stream)
+{
+	mkt_template *chunk = NULL;
+	size_t i, nth = 0;
+	int ret;
+
+	while (f->ret == 0) {
+		nth++;
+		if ((ret = mkt_template_read_next(stream, ENTRY_MAX, &chunk)) == 0)
+			break;
+		/* Noise on stdout fails the pass, as a whole answer that does
+		 * not parse does: nothing after it is applied. */
+		if (ret == MKT_EINVAL) {
+			mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER, "driver printed something that is "
+				      "neither template text nor XML on stdout (entry %zu): %s",
+				      nth, mkt_error_message());
+			ret = MKT_EDRIVER;
+		}
+		if (ret < 0) {
+			feed_fail(f, ret);
+			break;
+		}
+		for (i = 0; f->ret == 0 && i < mkt_template_size(chunk); i++)
+			feed_attr(f, mkt_template_at(chunk, i));
+		mkt_template_free(chunk);
+		chunk = NULL;
+	}
+	feed_flush(f);
+}
+
+/* The answer is whole: what only a whole answer tells (apps gone from the
+ * catalog), and the rest of it (capacity, digests), in one transaction. */
+static int feed_finish(feed *f)
+{
 	mkt_object *obj = NULL;
 	struct timespec t0;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((ret = mkt_core_begin(core)) < 0)
+	check_log(f);
+	if ((ret = mkt_core_begin(f->p.core)) < 0)
 		return ret;
-	if ((ret = mkt_object_load(core, &mkt_market_class, market_id, &obj)) < 0)
+	if ((ret = load_market(f, &obj)) < 0)
 		goto cleanup;
-	p.market_name = mkt_strdup(obj->name);
-	/* Disabled meanwhile: its catalog apps are gone and stay gone. */
-	if (((mkt_market *)obj)->state != MKT_MARKET_ENABLED) {
-		ret = mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
-				    "marketplace %d was disabled during the pass: its answer was not applied",
-				    market_id);
+	/* Only a pass that listed apps can tell that one is gone. */
+	if (f->usable && (ret = age_missing(&f->p)) < 0)
 		goto cleanup;
-	}
-	if ((ret = reconcile_apps(&p, &ans, rest, sum)) < 0)
+	if ((ret = update_capacity(&f->p, (mkt_market *)obj, f->rest)) < 0)
 		goto cleanup;
-	if ((ret = update_capacity(&p, (mkt_market *)obj, rest)) < 0)
-		goto cleanup;
-	if (mkt_template_get(rest, "CATALOG_DIGEST"))
-		sum->digest = mkt_strdup(mkt_template_get(rest, "CATALOG_DIGEST"));
-	if (mkt_template_get(rest, "CATALOG_UNCHANGED"))
-		sum->unchanged = mkt_strdup(mkt_template_get(rest, "CATALOG_UNCHANGED"));
-	sum->settled = stats.missing == 0 && !p.unstable;
+	if (mkt_template_get(f->rest, "CATALOG_DIGEST"))
+		f->sum.digest = mkt_strdup(mkt_template_get(f->rest, "CATALOG_DIGEST"));
+	if (mkt_template_get(f->rest, "CATALOG_UNCHANGED"))
+		f->sum.unchanged = mkt_strdup(mkt_template_get(f->rest, "CATALOG_UNCHANGED"));
+	f->sum.settled = f->stats.missing == 0 && !f->p.unstable;
 
  cleanup:
-	ret = mkt_core_end(core, ret < 0 ? ret : 0);
-	stats.apply_ms = elapsed_ms(&t0);
-	if (ret == 0 && (stats.added || stats.updated || stats.removed || stats.skipped))
+	ret = mkt_core_end(f->p.core, ret < 0 ? ret : 0);
+	f->stats.apply_ms += elapsed_ms(&t0);
+	if (ret == 0 && (f->stats.added || f->stats.updated || f->stats.removed || f->stats.skipped))
 		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %d app(s) added, %d updated, %d removed, "
-			"%d unchanged, %d skipped, %d missing; %lld row(s) written in %lld ms", market_id,
-			stats.added, stats.updated, stats.removed, stats.unchanged, stats.skipped,
-			stats.missing, stats.rows, stats.apply_ms);
-	if (out)
-		*out = ret == 0 ? stats : (mkt_catalog_stats){ 0 };
-	pass_clear(&p);
-	mkt_template_free(ans.chunk);
-	mkt_template_free(rest);
+			"%d unchanged, %d skipped, %d missing; %lld row(s) written in %lld ms",
+			f->p.market_id, f->stats.added, f->stats.updated, f->stats.removed,
+			f->stats.unchanged, f->stats.skipped, f->stats.missing, f->stats.rows,
+			f->stats.apply_ms);
 	mkt_object_free(&mkt_market_class, obj);
-	/* A large catalog's maps are tens of MiB, freed in pieces glibc keeps. */
-	if (sum->entries >= TRIM_ENTRIES)
-		mkt_alloc_trim();
+	return ret;
+}
+
+/* ---- the end of a pass ---------------------------------------------------- */
+
+void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream)
+{
+	market_status *s;
+	feed *f;
+
+	pthread_mutex_lock(&core->lock);
+	s = status_of(core, market_id, 0);
+	if (!s || !s->running || s->feed) {
+		pthread_mutex_unlock(&core->lock);
+		return;
+	}
+	f = s->feed = feed_new(core, market_id, &core->lock);
+	pthread_mutex_unlock(&core->lock);
+	/* Nothing else touches the feed until the pass ends: end_pass runs
+	 * after this returned. */
+	feed_stream(f, stream);
+}
+
+void mkt_catalog_feed_idle(mkt_core *core, int market_id)
+{
+	market_status *s;
+	feed *f;
+
+	pthread_mutex_lock(&core->lock);
+	s = status_of(core, market_id, 0);
+	f = s ? s->feed : NULL;
+	pthread_mutex_unlock(&core->lock);
+	/* Only the feeding thread (this one) uses it until the pass ends. */
+	if (f)
+		feed_flush(f);
+}
+
+int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
+			 const char *error)
+{
+	market_status *s = status_of(core, market_id, 1);
+	feed *f = s->feed;
+	char bad[160];
+	size_t i;
+	int ret = 0;
+
+	s->feed = NULL;
+	if (!f)
+		f = feed_new(core, market_id, NULL);
+	f->lock = NULL;             /* the caller holds it now */
+	/* A parsed answer (XML) is applied here, under the caller's lock. */
+	for (i = 0; !error && result && f->ret == 0 && i < mkt_template_size(result); i++)
+		feed_attr(f, mkt_template_at(result, i));
+	if (!error && result && f->ret == 0)
+		feed_flush(f);
+	/* The driver's own failure says more than what it made of the
+	 * answer. */
+	if (!error && (ret = f->ret) < 0) {
+		/* It failed on the feeding thread: its error is told here. */
+		mkt_error_set(ret, MKT_ERR_CORE, "%s", f->error);
+		error = f->error;
+	}
+	else if (!error && (ret = feed_finish(f)) < 0)
+		error = mkt_error_message();
+	/* Deleted during the pass: nothing to report on. */
+	if (ret == MKT_ENOTFOUND) {
+		feed_free(f);
+		forget_status(core, market_id);
+		return ret;
+	}
+	if (!error && f->sum.unchanged) {
+		/* The catalog is the one that left the market settled: the
+		 * pass is done, with nothing to write. */
+		if (!s->digest_sent || !s->digest || strcmp(f->sum.unchanged, s->digest) != 0 ||
+		    f->sum.entries) {
+			snprintf(bad, sizeof(bad), "driver answered CATALOG_UNCHANGED=\"%.80s\"%s",
+				 f->sum.unchanged, f->sum.entries ? " with APP entries" :
+				 " for a digest marketd did not send");
+			error = bad;
+			forget_digest(s);
+		} else {
+			f->stats.unchanged = s->settled_apps;
+		}
+	} else if (!error && f->sum.digest && f->sum.settled && digest_token(f->sum.digest)) {
+		mkt_object *obj = NULL;
+
+		if (mkt_object_load(core, &mkt_market_class, market_id, &obj) == 0 &&
+		    market_signature(core, obj, s->signature, &s->settled_apps) == 0) {
+			free(s->digest);
+			s->digest = MKT_STEAL(f->sum.digest);
+		} else {
+			mkt_error_clear();
+			forget_digest(s);
+		}
+		mkt_object_free(&mkt_market_class, obj);
+	} else {
+		forget_digest(s);
+	}
+	f->stats.pass_ms = elapsed_ms(&s->started);
+	s->running = 0;
+	s->passes++;
+	s->last_end = (long long)time(NULL);
+	/* What a failed pass applied before it failed stays, and is shown. */
+	s->stats = f->stats;
+	free(s->message);
+	s->message = mkt_strdup(error ? error : "");
+	s->state = error ? PASS_FAILED : PASS_DONE;
+	feed_free(f);
 	return ret;
 }

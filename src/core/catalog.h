@@ -17,11 +17,18 @@
  *   - a malformed entry is logged and skipped, the rest still lands.
  *
  * Discovered apps belong to oneadmin with permissions um-/u--/u-- (oned's
- * umask 133).  The pass runs in one transaction.
+ * umask 133).
+ *
+ * Entries are applied as the driver prints them (mkt_catalog_feed), in
+ * batches of their own transaction, so the first apps of a large catalog
+ * land while the driver is still busy and nobody waits for the core lock
+ * longer than a batch.  A pass that fails keeps what it applied before;
+ * what only a whole answer tells (apps gone, capacity, digests) is applied
+ * when the pass ends.
  *
  * The status of each market's last pass is kept in memory and shown by
- * one.market.info as <MONITORING>.  Everything here runs under the core
- * lock.
+ * one.market.info as <MONITORING>.  Everything here but mkt_catalog_feed
+ * runs under the core lock.
  */
 #ifndef MKT_CATALOG_H
 #define MKT_CATALOG_H
@@ -59,18 +66,31 @@ int mkt_catalog_begin_pass(mkt_core *core, int market_id, mkt_catalog_pass *out)
 void mkt_catalog_pass_clear(mkt_catalog_pass *p);
 
 /*
- * The pass ended: apply the driver's answer, @result or the template text
- * of @stream (read one entry at a time), or record @error (both NULL).
- * Ends the pass whatever happens; MKT_ENOTFOUND when the market went
+ * The driver of the running pass of market @market_id prints template
+ * text: apply its entries as they come, reading @stream to its end (or to
+ * a failure, kept for mkt_catalog_end_pass).  Called WITHOUT the core lock,
+ * from the driver's output thread; it takes the lock per batch.
+ */
+void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream);
+
+/* The same thread, while mkt_catalog_feed() reads: the driver printed
+ * nothing more yet, so the entries read so far are written now (without
+ * waiting for a whole batch). */
+void mkt_catalog_feed_idle(mkt_core *core, int market_id);
+
+/*
+ * The pass ended: apply the rest of the answer fed so far, or the whole
+ * parsed @result (an XML answer), or record @error (result NULL).  Ends
+ * the pass whatever happens; MKT_ENOTFOUND when the market went
  * meanwhile, MKT_EACTION when it was disabled.
  */
 int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *result,
-			 FILE *stream, const char *error);
+			 const char *error);
 
 /* <MONITORING> of one.market.info: STATE (RUNNING, DONE, FAILED; nothing
  * before the first pass), LAST_MONITOR (end time), PASSES (passes ended
  * since start), MESSAGE, and of the last pass its counts, ROWS_WRITTEN,
- * PASS_MS (driver included) and APPLY_MS (the transaction). */
+ * PASS_MS (driver included) and APPLY_MS (writing, all batches). */
 void mkt_catalog_format_status(mkt_core *core, int market_id, mkt_buf *b);
 
 /* Release the status table (mkt_core_free). */

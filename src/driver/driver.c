@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -139,10 +140,13 @@ int mkt_driver_parse_result(const char *text, mkt_template **out)
 
 /* ---- one driver run ---------------------------------------------------- */
 
+typedef struct live_spool live_spool;
+
 typedef struct {
 	const mkt_driver_request *req;
 	mkt_buf errors;          /* ERROR: lines */
 	mkt_buf other;           /* unrecognised stderr lines */
+	live_spool *live;        /* stdout read as it comes, or NULL */
 } run_ctx;
 
 static void keep_line(mkt_buf *b, const char *line)
@@ -241,27 +245,12 @@ static FILE *spool_file(const char *dir)
 	return fp;
 }
 
-/* A spooled stdout: template text is handed over as it is; XML (small
- * by nature) is read and parsed here.  Both are told apart as
- * mkt_driver_parse_result() does for a result in memory. */
-static int spooled_result(FILE *fp, size_t len, mkt_driver_reply *reply)
+/* A spooled stdout that is XML (small by nature): read and parsed whole. */
+static int spooled_xml(FILE *fp, size_t len, mkt_driver_reply *reply)
 {
-	char head[256], *text;
-	long start = 0;
-	size_t n;
-	int c, ret;
+	char *text;
+	int ret;
 
-	rewind(fp);
-	while ((c = getc(fp)) != EOF && isspace(c))
-		start++;
-	fseek(fp, start, SEEK_SET);
-	n = fread(head, 1, sizeof(head) - 1, fp);
-	head[n] = '\0';
-	if (!mkt_template_xml_start(head)) {
-		fseek(fp, start, SEEK_SET);
-		reply->stream = fp;
-		return 0;
-	}
 	if (len > SPAWN_MEMORY_MAX)
 		return mkt_error_set(MKT_EDRIVER, MKT_ERR_DRIVER, "driver printed an XML "
 				     "answer of more than 64 MiB");
@@ -274,10 +263,178 @@ static int spooled_result(FILE *fp, size_t len, mkt_driver_reply *reply)
 	return ret;
 }
 
+/* ---- a spooled stdout read while the driver writes it ------------------ */
+
+/*
+ * The spawn loop appends the driver's stdout to the spool file and says
+ * how far it got; the consumer thread reads behind it, through a FILE of
+ * its own (fopencookie), waiting when it caught up.  The spool is the
+ * buffer between the two: a consumer slower than the driver never makes
+ * it wait, nor holds its output in memory.
+ */
+struct live_spool {
+	int fd;                        /* the spool */
+	off_t read_at;                 /* the consumer's position */
+	pthread_mutex_t lock;
+	pthread_cond_t grown;
+	size_t written;                /* flushed to the spool so far */
+	int closed;                    /* the driver's stdout is closed */
+	const volatile int *cancel;
+	mkt_driver_consume_cb consume;
+	mkt_driver_idle_cb idle;
+	void *ud;
+	int declined;                  /* XML: parsed whole after the run */
+	pthread_t thread;
+};
+
+/* Spawn's on_output. */
+static void live_grew(void *ud, size_t written)
+{
+	live_spool *ls = ((run_ctx *)ud)->live;
+
+	pthread_mutex_lock(&ls->lock);
+	ls->written = written;
+	pthread_cond_signal(&ls->grown);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+/* A consumer that caught up with the driver and waited this long for
+ * more is told so (the request's consume_idle); one that catches up
+ * often, with output flowing, is not interrupted each time. */
+#define LIVE_IDLE_MS 100
+
+/* Wait until @want bytes are in the spool, or no more will come, or @ms
+ * passed (-1: no limit); how many are there. */
+static size_t live_wait(live_spool *ls, size_t want, int ms)
+{
+	struct timespec until;
+	size_t have;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(ms > 0 ? ms : 0) * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&ls->lock);
+	while (ls->written < want && !ls->closed && !*ls->cancel) {
+		if (ms < 0)
+			pthread_cond_wait(&ls->grown, &ls->lock);
+		else if (pthread_cond_timedwait(&ls->grown, &ls->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	have = ls->written;
+	pthread_mutex_unlock(&ls->lock);
+	return have;
+}
+
+static ssize_t live_read(void *cookie, char *buf, size_t size)
+{
+	live_spool *ls = cookie;
+	size_t want = (size_t)ls->read_at + 1, have;
+	ssize_t got;
+
+	have = live_wait(ls, want, ls->idle ? LIVE_IDLE_MS : -1);
+	if (have < want && ls->idle) {
+		ls->idle(ls->ud);
+		have = live_wait(ls, want, -1);
+	}
+	if (*ls->cancel) {
+		errno = ECANCELED;
+		return -1;
+	}
+	if (have <= (size_t)ls->read_at)
+		return 0;
+	if (size > have - (size_t)ls->read_at)
+		size = have - (size_t)ls->read_at;
+	if ((got = pread(ls->fd, buf, size, ls->read_at)) > 0)
+		ls->read_at += got;
+	return got;
+}
+
+/* The consumer thread: template text goes to the request's consumer, as
+ * it comes; XML (told apart as mkt_driver_parse_result() does) is left. */
+static void *live_main(void *arg)
+{
+	static const cookie_io_functions_t io = { .read = live_read };
+	live_spool *ls = arg;
+	char head[256];
+	size_t have, start = 0;
+	ssize_t n;
+	FILE *fp;
+
+	/* Past the leading blanks, then enough to tell XML from text. */
+	for (;;) {
+		have = live_wait(ls, start + 1, -1);
+		if (have <= start)
+			break;
+		n = pread(ls->fd, head, have - start < sizeof(head) ? have - start : sizeof(head),
+			  (off_t)start);
+		if (n <= 0)
+			break;
+		while (n > 0 && isspace((unsigned char)head[0])) {
+			memmove(head, head + 1, (size_t)--n);
+			start++;
+		}
+		if (n > 0)
+			break;
+	}
+	have = live_wait(ls, start + sizeof(head) - 1, -1);
+	n = have > start ? pread(ls->fd, head, have - start < sizeof(head) - 1 ?
+				  have - start : sizeof(head) - 1, (off_t)start) : 0;
+	head[n > 0 ? n : 0] = '\0';
+	if (mkt_template_xml_start(head)) {
+		ls->declined = 1;
+		return NULL;
+	}
+	ls->read_at = (off_t)start;
+	if (!(fp = fopencookie(ls, "r", io))) {
+		mkt_log(MKT_LOG_ERROR, "driver", "cannot read a driver's output: %s", strerror(errno));
+		return NULL;
+	}
+	/* A catalog's entries are kilobytes each. */
+	setvbuf(fp, NULL, _IOFBF, 65536);
+	ls->consume(fp, ls->ud);
+	fclose(fp);
+	return NULL;
+}
+
+static int live_start(live_spool *ls, FILE *spool, const mkt_driver_request *req,
+		      const volatile int *cancel)
+{
+	int ret;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->fd = fileno(spool);
+	ls->cancel = cancel;
+	ls->consume = req->consume;
+	ls->idle = req->consume_idle;
+	ls->ud = req->ud;
+	pthread_mutex_init(&ls->lock, NULL);
+	pthread_cond_init(&ls->grown, NULL);
+	if ((ret = pthread_create(&ls->thread, NULL, live_main, ls)) != 0) {
+		pthread_cond_destroy(&ls->grown);
+		pthread_mutex_destroy(&ls->lock);
+		return mkt_error_set_os(ret, "cannot start a thread to read the driver's output");
+	}
+	return 0;
+}
+
+/* The driver's stdout is closed (or it never ran): the consumer reads
+ * what is left and ends. */
+static void live_finish(live_spool *ls)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls->closed = 1;
+	pthread_cond_signal(&ls->grown);
+	pthread_mutex_unlock(&ls->lock);
+	pthread_join(ls->thread, NULL);
+	pthread_cond_destroy(&ls->grown);
+	pthread_mutex_destroy(&ls->lock);
+}
+
 static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile int *cancel)
 {
-	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT };
-	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0, NULL };
+	run_ctx rc = { req, MKT_BUF_INIT, MKT_BUF_INIT, NULL };
+	mkt_driver_reply reply = { 0, -1, NULL, NULL, 0, 0 };
 	size_t doclen = strlen(req->document);
 	char *path = action_path(drv, req->mad, req->action);
 	/* A URL's userinfo is a password as much as a market's secret is,
@@ -296,24 +453,30 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 		.on_stderr = on_stderr, .ud = &rc, .cancel = cancel,
 	};
 	mkt_spawn_result r = { 0 };
+	live_spool live;
 	char *message = NULL;
 	FILE *spool = NULL;
 	int spawned;
 	size_t i;
 
-	if (req->stream_output) {
-		if (!(spool = spool_file(drv->scratch))) {
+	if (req->consume) {
+		if (!(spool = spool_file(drv->scratch)) || live_start(&live, spool, req, cancel) < 0) {
 			message = mkt_strdup(mkt_error_message());
 			goto done;
 		}
+		rc.live = &live;
 		o.output_file = spool;
 		o.max_output = SPAWN_STREAM_MAX;
+		o.on_output = live_grew;
 	}
 
 	snprintf(id, sizeof(id), "%d", req->oid);
 	mkt_log(MKT_LOG_DEBUG, "driver", "running %s %s for %d", req->mad,
 		actions[req->action].name, req->oid);
-	if ((spawned = mkt_spawn_run(&o, &r) == 0) == 0) {
+	spawned = mkt_spawn_run(&o, &r) == 0;
+	if (rc.live)
+		live_finish(rc.live);
+	if (!spawned) {
 		message = mkt_strdup(mkt_error_message());
 	} else if (r.timed_out || r.cancelled || r.term_signal || r.exit_status != 0) {
 		const char *text = rc.errors.len ? mkt_buf_cstr(&rc.errors) :
@@ -334,11 +497,12 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 			  mkt_asprintf("driver %s %s printed more than the %s stdout limit",
 				       req->mad, actions[req->action].name,
 				       spool ? "16 GiB" : "64 MiB");
-	} else if (spool && (fflush(spool) != 0 ||
-			     spooled_result(spool, r.output_len, &reply) < 0)) {
+	} else if (spool && live.declined && (fflush(spool) != 0 ||
+					      spooled_xml(spool, r.output_len, &reply) < 0)) {
 		message = mkt_strdup(mkt_error_message());
 	} else if (spool) {
 		reply.ok = 1;
+		reply.consumed = !live.declined;
 	} else if (mkt_driver_parse_result(r.output, &reply.result) < 0) {
 		message = mkt_strdup(mkt_error_message());
 	} else {
@@ -373,7 +537,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 
 static void job_fail(job *j, const mkt_driver *drv, const char *why)
 {
-	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping, NULL };
+	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping, 0 };
 
 	if (j->fn)
 		j->fn(j->fn_ud, &(int){ 1 });

@@ -48,12 +48,23 @@ typedef struct {
 	/* marketd is stopping: the action was cut short, and the object is
 	 * best left as it is for the start-up recovery to report. */
 	int shutdown;
-	/* When ok and the request asked for it (stream_output) and the
-	 * driver printed template text: its stdout, rewound, in place of
-	 * result (read it with mkt_template_read_next; closed after the
-	 * callback). */
-	FILE *stream;
+	/* The request's consume took the driver's stdout (no result). */
+	int consumed;
 } mkt_driver_reply;
+
+/*
+ * Reads the driver's stdout while the driver still writes it, on a thread
+ * of its own: a read of @out blocks until the driver prints more, and
+ * ends (EOF) once it closed its stdout; it fails (ECANCELED) when the
+ * action is stopped.  Only template text comes here: an answer that is
+ * XML is parsed whole and handed to the done callback as usual.  Returns
+ * when it has read enough (its outcome is its own business); the done
+ * callback runs after it returned.
+ */
+typedef void (*mkt_driver_consume_cb)(FILE *out, void *ud);
+/* On the consumer's thread, when it has read all the driver printed so
+ * far and is about to wait for more: a time to finish what it holds. */
+typedef void (*mkt_driver_idle_cb)(void *ud);
 
 /* Called on the worker thread once the action ended, whatever happened. */
 typedef void (*mkt_driver_done_cb)(const mkt_driver_reply *reply, void *ud);
@@ -82,9 +93,11 @@ typedef struct {
 	 * that fails every pass offline must not fill the log). */
 	int own_failure_log;
 	/* The answer may be far bigger than memory should hold (a catalog's
-	 * APP lines): spool stdout to a file (up to 16 GiB) and hand template
-	 * text over as reply->stream.  XML is still parsed whole (64 MiB). */
-	int stream_output;
+	 * APP lines), and worth using before it ends: stdout is spooled to a
+	 * file (up to 16 GiB) and template text handed to @consume as it
+	 * comes (reply->consumed).  XML is still parsed whole (64 MiB). */
+	mkt_driver_consume_cb consume;
+	mkt_driver_idle_cb consume_idle;     /* may be NULL */
 } mkt_driver_request;
 
 int mkt_driver_new(mkt_driver **out, const mkt_config *conf);

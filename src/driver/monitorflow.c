@@ -34,6 +34,21 @@ struct mkt_monitor_loop {
 	int stopping;
 };
 
+/* The driver's template text, applied as it comes (no lock held). */
+static void pass_feed(FILE *out, void *ud)
+{
+	mkt_flow *p = ud;
+
+	mkt_catalog_feed(p->core, p->id, out);
+}
+
+static void pass_idle(void *ud)
+{
+	mkt_flow *p = ud;
+
+	mkt_catalog_feed_idle(p->core, p->id);
+}
+
 static void pass_done(const mkt_driver_reply *reply, void *ud)
 {
 	mkt_flow *p = ud;
@@ -43,8 +58,7 @@ static void pass_done(const mkt_driver_reply *reply, void *ud)
 
 	pthread_mutex_lock(&p->core->lock);
 	/* One line per failed pass: offline installs must not fill the log. */
-	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL,
-				   reply->ok ? reply->stream : NULL, error);
+	ret = mkt_catalog_end_pass(p->core, p->id, reply->ok ? reply->result : NULL, error);
 	if (ret == MKT_ENOTFOUND || ret == MKT_EACTION)
 		mkt_log(MKT_LOG_INFO, "monitor", "market %d: %s", p->id,
 			ret == MKT_ENOTFOUND ? "deleted during its monitor pass" : mkt_error_message());
@@ -83,7 +97,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 {
 	mkt_driver_request req = { .action = MKT_ACTION_MONITOR, .oid = market_id,
 				   .done = pass_done, .own_failure_log = 1,
-				   .stream_output = 1 };
+				   .consume = pass_feed, .consume_idle = pass_idle };
 	mkt_buf extra = MKT_BUF_INIT;
 	mkt_catalog_pass pass;
 	int ret;
@@ -109,7 +123,7 @@ int mkt_monitorflow_run(mkt_driver *drv, mkt_core *core, int market_id)
 		mkt_error saved;
 
 		mkt_error_preserve(&saved);
-		mkt_catalog_end_pass(core, market_id, NULL, NULL, saved.message);
+		mkt_catalog_end_pass(core, market_id, NULL, saved.message);
 		mkt_error_restore(&saved);
 	}
 	mkt_buf_free(&extra);

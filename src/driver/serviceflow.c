@@ -480,7 +480,6 @@ static void batch_done(const mkt_driver_reply *reply, void *ud)
 		long long status = -1;
 		const char *text;
 
-		one.stream = NULL;
 		if (reply->ok && !answers[i]) {
 			one = (mkt_driver_reply){ .exit_status = -1,
 				.message = "the driver's batch answer has no answer for this call" };

@@ -182,6 +182,11 @@ int mkt_store_depth(const mkt_store *s)
 	return s->depth;
 }
 
+int mkt_store_set_durable(mkt_store *s, int durable)
+{
+	return s->backend->set_durable(s->impl, durable);
+}
+
 /* Keep the log to its retention, in the transaction that grew it, in
  * steps (not a DELETE per commit). */
 static int trim_old(mkt_store *s)

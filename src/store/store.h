@@ -114,7 +114,7 @@ typedef struct {
 
 typedef struct mkt_store mkt_store;
 
-#define MKT_STORE_BACKEND_VERSION 4
+#define MKT_STORE_BACKEND_VERSION 5
 
 typedef struct {
 	int version;
@@ -148,6 +148,8 @@ typedef struct {
 	int (*cursor_open)(void *impl, mkt_table t, const mkt_store_query *q, void **out);
 	int (*cursor_next)(void *cursor, mkt_store_row *row);
 	void (*cursor_close)(void *cursor);
+	/* version 5 */
+	int (*set_durable)(void *impl, int durable);
 } mkt_store_backend;
 
 /* Open the store with backend @backend ("sqlite") at @path, creating and
@@ -164,6 +166,13 @@ void mkt_store_rollback(mkt_store *s);
 
 /* How many transactions are open (0: none). */
 int mkt_store_depth(const mkt_store *s);
+
+/* Commits made while not durable (@durable 0) may return before they
+ * reach the disk: a crash may lose them, never half of one, and the next
+ * durable commit makes them durable with itself.  For many small
+ * transactions one job makes in a row (a catalog pass's batches), under
+ * the lock that keeps others' commits out.  Durable is the default. */
+int mkt_store_set_durable(mkt_store *s, int durable);
 
 /* Insert, update or delete a row (delete uses only row->oid and body may be
  * NULL) and append to the change log.  Insert of a taken name gives

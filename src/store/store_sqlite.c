@@ -397,6 +397,14 @@ static int sq_open(void **out, const char *path)
 	return ret;
 }
 
+/* In WAL mode, NORMAL syncs the log at checkpoints only; FULL at every
+ * commit, which syncs what NORMAL commits wrote before it too. */
+static int sq_set_durable(void *impl, int durable)
+{
+	return exec_sql(impl, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+			"setting the durability of commits");
+}
+
 static int sq_begin(void *impl)
 {
 	sqlite_store *st = impl;
@@ -1082,4 +1090,5 @@ const mkt_store_backend mkt_store_sqlite_backend = {
 	.clear = sq_clear,
 	.state_get = sq_state_get,
 	.state_set = sq_state_set,
+	.set_durable = sq_set_durable,
 };

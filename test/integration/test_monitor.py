@@ -403,10 +403,75 @@ class Reconcile(harness.TestCase):
         self.assertAlmostEqual(xint(st, "LAST_MONITOR"), time.time(), delta=60)
 
 
+class Streaming(harness.TestCase):
+    """Entries land as the driver prints them, in batches of their own."""
+
+    def test_entries_land_while_the_driver_runs(self):
+        m = CatalogMarket("live-feed")
+        m.write(image_entry(1), image_entry(2), "PAUSE 6", image_entry(3), "TOTAL_MB=7")
+        D.ok("one.market.monitor", m.id)
+        # The driver is paused half-way: what it printed is there already,
+        # and the daemon answers (the pass holds no lock while it waits).
+        # (The market's app ids, not the pool: other tests' apps make it
+        # tens of MB.)
+        self.wait_for(lambda: len(D.info("market", m.id).findall("MARKETPLACEAPPS/ID")) == 2,
+                      timeout=5, what="the entries printed before the pause")
+        self.assertEqual(xtext(m.status(), "STATE"), "RUNNING")
+        self.assertEqual(xint(D.info("market", m.id), "TOTAL_MB"), 0)
+        st = self.wait_for(lambda: xtext(m.status(), "STATE") == "DONE" and m.status(),
+                           timeout=20, what="the end of the pass")
+        self.assertEqual(counts(st), dict(added=3, updated=0, removed=0, unchanged=0,
+                                          skipped=0, missing=0))
+        self.assertEqual(sorted(m.apps()), ["app-1", "app-2", "app-3"])
+        self.assertEqual(xint(D.info("market", m.id), "TOTAL_MB"), 7)
+
+    def test_broken_off_answer_keeps_what_landed_removes_nothing(self):
+        m = CatalogMarket("cut-short")
+        m.write(image_entry(1), image_entry(2), image_entry(3))
+        m.monitor()
+        ids = {n: xint(a, "ID") for n, a in m.apps().items()}
+        # More failed passes than it takes to remove a missing app.
+        for i in range(4):
+            m.write(image_entry(4), "EXIT 1", image_entry(5))
+            st = m.monitor(expect="FAILED")
+            self.assertIn("the catalog broke off", xtext(st, "MESSAGE"))
+            self.assertEqual(xint(st, "APPS_ADDED"), 1 if i == 0 else 0)
+            self.assertEqual(xint(st, "APPS_MISSING"), 0)
+        apps = m.apps()
+        self.assertEqual(sorted(apps), ["app-1", "app-2", "app-3", "app-4"])
+        self.assertEqual({n: xint(apps[n], "ID") for n in ids}, ids)
+        # A whole answer again: the apps it no longer lists start ageing.
+        m.write(image_entry(1), image_entry(2), image_entry(3))
+        self.assertEqual(xint(m.monitor(), "APPS_MISSING"), 1)
+
+    def test_many_batches_and_an_xml_answer(self):
+        m = CatalogMarket("batches")
+        n = 2500
+        m.write(*[image_entry(i) for i in range(n)])
+        st = m.monitor()
+        self.assertEqual(xint(st, "APPS_ADDED"), n)
+        self.assertEqual(len(m.apps()), n)
+        self.assertEqual(xint(m.monitor(), "ROWS_WRITTEN"), 0)
+        # XML is read whole, after the driver: the same entries, unchanged.
+        apps = "".join("<APP>%s</APP>" % image_entry(i)[5:-1] for i in range(n))
+        m.write_raw("\n  <MONITOR>%s<TOTAL_MB>9</TOTAL_MB></MONITOR>\n" % apps)
+        st = m.monitor()
+        self.assertEqual(counts(st), dict(added=0, updated=0, removed=0, unchanged=n,
+                                          skipped=0, missing=0))
+        self.assertEqual(xint(D.info("market", m.id), "TOTAL_MB"), 9)
+
+
 class Digests(harness.TestCase):
     """Catalog digests (drivers.md): an unchanged catalog is answered with
     CATALOG_UNCHANGED, and marketd sends the digest only while that answer
     would change nothing."""
+
+    def setUp(self):
+        # These tests count the passes of their markets: the loop's first
+        # pass (5 s after start, of the markets there are then) must be
+        # behind them.  It starts with market 0's.
+        self.wait_for(lambda: D.info("market", 0).find("MONITORING/PASSES") is not None,
+                      timeout=15, what="the monitor loop's first pass")
 
     def settled(self, name, *lines):
         m = CatalogMarket(name, DIGESTS="YES")
