@@ -50,6 +50,15 @@ struct mkt_drv {
 /* Process-wide, like the stdout and stderr they stand for (driver.h);
  * a call of a batch has its own, on its own thread. */
 static __thread mkt_buf results = MKT_BUF_INIT;
+/* Bytes of results mkt_drv_results_flush() has written: a mark counts
+ * them too, so that it stays valid across a flush. */
+static __thread size_t results_flushed;
+/* errno of a flush that could not write; finish() fails the action. */
+static __thread int results_write_error;
+/* Set by mkt_drv_main() for the one action it runs: only then is stdout
+ * the protocol's (unit tests read mkt_drv_results() instead, and a call of
+ * a batch answers in its CALL vector). */
+static int results_stream;
 /* In a call of a batch: where its ERROR: message goes, instead of stderr
  * (it is the call's answer, not the batch's). */
 static __thread mkt_buf *call_error;
@@ -481,6 +490,11 @@ const char *mkt_drv_results(void)
 	return mkt_buf_cstr(&results);
 }
 
+size_t mkt_drv_results_size(void)
+{
+	return results.len;
+}
+
 void mkt_drv_results_reset(void)
 {
 	mkt_buf_free(&results);
@@ -488,15 +502,41 @@ void mkt_drv_results_reset(void)
 
 size_t mkt_drv_results_mark(void)
 {
-	return results.len;
+	return results_flushed + results.len;
 }
 
 void mkt_drv_results_rewind(size_t mark)
 {
-	if (mark < results.len) {
-		results.len = mark;
-		results.ptr[mark] = '\0';
+	/* Written lines cannot be taken back: a mark from before a flush
+	 * drops all that is still here, and the action, which is failing,
+	 * exits non-zero (driver.h). */
+	size_t keep = mark > results_flushed ? mark - results_flushed : 0;
+
+	if (keep < results.len) {
+		results.len = keep;
+		results.ptr[keep] = '\0';
 	}
+}
+
+/* The results collected so far to stdout; the first write error is kept
+ * for finish() to report. */
+static void results_write(void)
+{
+	if (results.len == 0 || results_write_error)
+		return;
+	errno = 0;
+	if (fwrite(results.ptr, 1, results.len, stdout) != results.len || fflush(stdout) != 0) {
+		results_write_error = errno ? errno : EIO;
+		return;
+	}
+	results_flushed += results.len;
+	mkt_buf_reset(&results);
+}
+
+void mkt_drv_results_flush(void)
+{
+	if (results_stream)
+		results_write();
 }
 
 long long mkt_drv_size_mb(uint64_t bytes)
@@ -753,15 +793,17 @@ static int read_document(char **out, size_t *out_len, const char *arg)
 	return 0;
 }
 
+/* What is left of the results goes out after a success; after a failure
+ * it is dropped (what a flush wrote stays: driver.h). */
 static int finish(int status)
 {
 	if (status == MKT_DRV_OK)
 		mkt_drv_progress_flush();
-	if (status == MKT_DRV_OK && results.len > 0) {
-		if (fwrite(results.ptr, 1, results.len, stdout) != results.len || fflush(stdout) != 0)
-			status = mkt_drv_fail(MKT_DRV_EFAIL, "cannot write the result: %s",
-					      strerror(errno));
-	}
+	if (status == MKT_DRV_OK)
+		results_write();
+	if (status == MKT_DRV_OK && results_write_error)
+		status = mkt_drv_fail(MKT_DRV_EFAIL, "cannot write the result: %s",
+				      strerror(results_write_error));
 	mkt_drv_results_reset();
 	return status;
 }
@@ -961,6 +1003,7 @@ int mkt_drv_main(int argc, char **argv, const mkt_drv_action *actions)
 		goto cleanup;
 	if ((ret = mkt_drv_new(&d, name, nargs > 1 ? args[1] : NULL, text, len)) != 0)
 		goto cleanup;
+	results_stream = 1;
 	ret = row->handler(d);
 
  cleanup:

@@ -22,9 +22,13 @@
  * status.
  *
  * Output discipline: results (mkt_drv_result*) are collected in memory and
- * written to stdout only when the handler returns MKT_DRV_OK, so a failed
- * action never prints a partial result.  Everything else goes to stderr in
- * the protocol's line format ("ERROR: …", "PROGRESS <done> <total>").
+ * written to stdout when the handler returns MKT_DRV_OK; after a failure
+ * what is still collected is dropped.  A handler with a long result (a
+ * catalog's APP lines) may write it as it goes with
+ * mkt_drv_results_flush(), so a failed action's results may already be
+ * partly on stdout; marketd treats the action as failed: it goes by the
+ * exit status, never by a partial result.  Everything else goes to stderr
+ * in the protocol's line format ("ERROR: …", "PROGRESS <done> <total>").
  *
  * A driver is a short-lived single-threaded process: the results and the
  * progress rate limiter are process-wide, like stdout and stderr themselves.
@@ -167,19 +171,40 @@ int mkt_drv_transfer(mkt_transfer_opts *opts, const char *user_agent,
 /*
  * Add a result attribute: KEY="value" in template syntax, '"' and '\'
  * escaped with a backslash.  Collected, and printed on stdout when the
- * handler returns MKT_DRV_OK.  @key must be a template name
- * ([A-Za-z0-9_.-]+; asserted).
+ * handler returns MKT_DRV_OK (or earlier by mkt_drv_results_flush()).
+ * @key must be a template name ([A-Za-z0-9_.-]+; asserted).
  */
 void mkt_drv_result(const char *key, const char *value);
 void mkt_drv_result_long(const char *key, long long value);
 
-/* The results collected so far, as they will be printed (borrowed), and
+/* The results collected and not flushed yet, as they will be printed
+ * (borrowed), their length in bytes (strlen of it, without the walk), and
  * dropping them (tests; a driver with its own main()). */
 const char *mkt_drv_results(void);
+size_t mkt_drv_results_size(void);
 void mkt_drv_results_reset(void);
 
-/* How much is collected, and dropping what was added after that mark (a
- * converter that has to start over). */
+/*
+ * Write the results collected so far to stdout, the bytes the end of the
+ * action would print, and empty the collection, so that marketd can use
+ * them while the handler goes on (a long catalog): a flushed result can no
+ * longer be taken back (the action's failure is then its exit status, see
+ * the output discipline above).  Only under mkt_drv_main() running one
+ * action; elsewhere (unit tests, fuzz targets, the calls of a batch, whose
+ * results are their CALL vector) it does nothing and the results stay in
+ * mkt_drv_results().  A write error is reported when the handler returns:
+ * the action then fails.
+ */
+void mkt_drv_results_flush(void);
+
+/*
+ * How much has been added since the start (flushed results included), and
+ * dropping what was added after that mark (a converter that fails or has
+ * to start over).  What a flush wrote cannot be dropped: rewinding to a
+ * mark from before a flush drops only what is still collected, so it is
+ * for a handler that is failing; one that starts over and succeeds must
+ * not flush before it knows it will not start over.
+ */
 size_t mkt_drv_results_mark(void);
 void mkt_drv_results_rewind(size_t mark);
 

@@ -353,6 +353,27 @@ START_TEST(test_result_long_and_size)
 }
 END_TEST
 
+START_TEST(test_results_flush_in_tests)
+{
+	size_t mark;
+
+	/* Outside mkt_drv_main() a flush leaves the results where tests
+	 * read them. */
+	mkt_drv_results_reset();
+	mkt_drv_result("A", "1");
+	mark = mkt_drv_results_mark();
+	mkt_drv_result("B", "2");
+	mkt_drv_results_flush();
+	ck_assert_str_eq(mkt_drv_results(), "A=\"1\"\nB=\"2\"\n");
+	ck_assert_uint_eq(mkt_drv_results_size(), strlen(mkt_drv_results()));
+	mkt_drv_results_rewind(mark);
+	ck_assert_str_eq(mkt_drv_results(), "A=\"1\"\n");
+	ck_assert_uint_eq(mkt_drv_results_size(), 6);
+	mkt_drv_results_reset();
+	ck_assert_uint_eq(mkt_drv_results_size(), 0);
+}
+END_TEST
+
 /* ---- logs and progress -------------------------------------------------------- */
 
 START_TEST(test_log_lines)
@@ -421,9 +442,45 @@ static int h_fail(mkt_drv *d)
 	return mkt_drv_fail(MKT_DRV_EFAIL, "it broke");
 }
 
+/* Results written as they come: the same bytes as at the end. */
+static int h_flush(mkt_drv *d)
+{
+	size_t mark;
+
+	handled++;
+	mkt_drv_result("A", "1");
+	mkt_drv_results_flush();
+	mark = mkt_drv_results_mark();
+	mkt_drv_result("B", "dropped");
+	mkt_drv_results_rewind(mark);
+	mkt_drv_result("B", "2");
+	mkt_drv_results_flush();
+	mkt_drv_results_flush();
+	mkt_drv_result("C", "3");
+	return MKT_DRV_OK;
+}
+
+/* A flushed result stays printed when the action fails after it; what is
+ * not flushed yet is dropped, a rewind to before the flush included. */
+static int h_flush_fail(mkt_drv *d)
+{
+	size_t mark = mkt_drv_results_mark();
+
+	handled++;
+	mkt_drv_result("A", "1");
+	mkt_drv_results_flush();
+	mkt_drv_result("B", "2");
+	mkt_drv_results_rewind(mark);
+	ck_assert_str_eq(mkt_drv_results(), "");
+	mkt_drv_result("C", "3");
+	return mkt_drv_fail(MKT_DRV_EFAIL, "it broke late");
+}
+
 static const mkt_drv_action table[] = {
 	{ "import", h_ok },
 	{ "delete", h_fail },
+	{ "export", h_flush },
+	{ "provision", h_flush_fail },
 	{ NULL, NULL }
 };
 
@@ -447,6 +504,10 @@ static const struct {
 	  MKT_DRV_OK, "SOURCE=\"http://h/x/\"\nID=\"17\"\n", NULL, 1 },
 	{ "failure prints nothing", "delete", "B64", "1", NULL, DOC("delete"),
 	  MKT_DRV_EFAIL, "", "ERROR: it broke\n", 1 },
+	{ "flushed results", "export", "B64", "1", NULL, DOC("export"),
+	  MKT_DRV_OK, "A=\"1\"\nB=\"2\"\nC=\"3\"\n", NULL, 1 },
+	{ "failure after a flush", "provision", "B64", "1", NULL, DOC("provision"),
+	  MKT_DRV_EFAIL, "A=\"1\"\n", "ERROR: it broke late\n", 1 },
 	{ "unsupported action", "monitor", "B64", "1", NULL, DOC("monitor"),
 	  MKT_DRV_ENOTSUP, "", "ERROR: action \"monitor\" is not supported by this driver", 0 },
 	{ "unknown action", "foo", "frob", "B64", "1", DOC("import"),
@@ -510,6 +571,7 @@ static Suite *driver_suite(void)
 	tcase_add_loop_test(tc, test_import_opts, 0, N_ELEMS(import_cases));
 	tcase_add_loop_test(tc, test_result_escaping, 0, N_ELEMS(result_cases));
 	tcase_add_test(tc, test_result_long_and_size);
+	tcase_add_test(tc, test_results_flush_in_tests);
 	tcase_add_test(tc, test_log_lines);
 	tcase_add_test(tc, test_progress_rate);
 	suite_add_tcase(s, tc);
