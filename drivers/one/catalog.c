@@ -618,17 +618,280 @@ static int render_app(app_ctx *c, mkt_buf *text)
 	return 0;
 }
 
-/* ---- the catalog -------------------------------------------------------------------- */
+/* ---- the catalog ------------------------------------------------------------------ */
 
-int one_catalog_convert(const char *url, const char *where, const char *body, size_t len,
-			one_catalog_stats *out)
+/* jansson's JSON_PARSER_MAX_DEPTH (fixed when the library is built, 2048
+ * by default; one_catalog_test checks it): every value counts one level,
+ * the root too.  A piece parsed alone starts at level 1, so the scanner
+ * adds the levels above it to refuse what the whole document would. */
+#define JSON_MAX_DEPTH 2048
+
+/* The document is read piece by piece: the scanner finds where each value
+ * ends, jansson parses the piece, so the scanner need not check what is
+ * inside; it only has to find the same ends as a parser of the whole
+ * document, and refuse what lies between them unless it is JSON's. */
+typedef struct {
+	const char *p;
+	const char *end;
+} cursor;
+
+/* JSON's whitespace, all that jansson skips: not isspace(), whose \v and
+ * \f would pass here what the whole-document parse refuses. */
+static int json_space(char ch)
 {
-	one_catalog_stats stats = { 0, 0 };
+	return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+}
+
+static void skip_space(cursor *c)
+{
+	while (c->p < c->end && json_space(*c->p))
+		c->p++;
+}
+
+/* Skip whitespace and @ch; 0 when something else comes first. */
+static int take(cursor *c, char ch)
+{
+	skip_space(c);
+	if (c->p == c->end || *c->p != ch)
+		return 0;
+	c->p++;
+	return 1;
+}
+
+/* The closing quote of the string whose opening quote is at @p, or NULL
+ * when the document ends first.  A quote is escaped by an odd run of
+ * backslashes before it; looking only at quotes keeps the long strings of
+ * a catalog (descriptions, templates) at memchr()'s speed. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *q = p + 1, *b;
+
+	while ((q = memchr(q, '"', (size_t)(end - q)))) {
+		for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
+/*
+ * The value at c->p (whitespace skipped): its length into *len and its
+ * depth in jansson's levels (1 for a scalar, 2 for [1], ...) into *depth,
+ * c->p left on it.  A string ends at its closing quote, an object or list
+ * at the bracket that closes it, any other value before the next ',', '}',
+ * ']' or whitespace.  -1 when the document ends inside it or nothing is
+ * there; what it holds is jansson's to judge.
+ */
+static int value_extent(cursor *c, size_t *len, int *depth)
+{
+	const char *p, *q;
+	int open = 0;
+
+	skip_space(c);
+	p = c->p;
+	if (p == c->end)
+		return -1;
+	*depth = 1;
+	if (*p == '"') {
+		if (!(q = string_end(p, c->end)))
+			return -1;
+		*len = (size_t)(q + 1 - p);
+		return 0;
+	}
+	if (*p != '{' && *p != '[') {
+		for (q = p; q < c->end && !json_space(*q) && *q != ',' && *q != '}' && *q != ']'; q++)
+			;
+		*len = (size_t)(q - p);
+		return q > p ? 0 : -1;
+	}
+	/* Anything but brackets inside a container is (part of) a value one
+	 * level below it, a key too: an object's key has a value. */
+	for (q = p; q < c->end; q++) {
+		switch (*q) {
+		case '{':
+		case '[':
+			if (++open > *depth)
+				*depth = open;
+			break;
+		case '}':
+		case ']':
+			if (--open == 0) {
+				*len = (size_t)(q + 1 - p);
+				return 0;
+			}
+			break;
+		case ' ':
+		case '\n':
+		case '\r':
+		case '\t':
+		case ',':
+		case ':':
+			break;
+		case '"':
+			if (!(q = string_end(q, c->end)))
+				return -1;
+			/* fall through */
+		default:
+			if (open + 1 > *depth)
+				*depth = open + 1;
+			break;
+		}
+	}
+	return -1;
+}
+
+/* Parse the value at c->p, @above levels below the root, and step over
+ * it: the value (caller's reference) or NULL when it is not one. */
+static json_t *take_value(cursor *c, int above)
+{
+	json_t *v;
+	size_t len;
+	int depth;
+
+	if (value_extent(c, &len, &depth) < 0 || depth + above > JSON_MAX_DEPTH)
+		return NULL;
+	/* JSON_ALLOW_NUL as the whole document was parsed: a NUL costs one
+	 * appliance, not the catalog. */
+	v = json_loadb(c->p, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	c->p += len;
+	return v;
+}
+
+/* One appliance -> an APP line, or a WARN: line saying why not. */
+static void convert_app(const char *url, json_t *app, size_t index, mkt_buf *text,
+			one_catalog_stats *stats)
+{
+	app_ctx c = { .app = app, .index = index, .url = url, .id = "no id", .name = "" };
+	char *b64;
+
+	c.t = mkt_template_new();
+	mkt_buf_reset(text);
+	if (render_app(&c, text) == 0) {
+		b64 = mkt_util_base64_encode(text->ptr ? text->ptr : "", text->len);
+		mkt_drv_result("APP", b64);
+		free(b64);
+		stats->apps++;
+	} else {
+		mkt_drv_log(MKT_LOG_WARN, "appliance #%zu (%s, \"%.80s\") skipped: %s",
+			    index, c.id, c.name, c.why);
+		stats->skipped++;
+	}
+	mkt_template_free(c.t);
+	free(c.hypervisor);
+}
+
+/* The appliances list at c->p, each appliance converted as soon as it is
+ * read: 0, or -1 when the list is not JSON. */
+static int convert_list(cursor *c, const char *url, one_catalog_stats *stats)
+{
 	mkt_buf text = MKT_BUF_INIT;
+	json_t *app;
+	size_t i;
+	int ret = -1;
+
+	if (!take(c, '['))
+		goto cleanup;
+	if (take(c, ']')) {
+		ret = 0;
+		goto cleanup;
+	}
+	for (i = 0;; i++) {
+		/* The root object and the list are the two levels above. */
+		if (!(app = take_value(c, 2)))
+			goto cleanup;
+		convert_app(url, app, i, &text, stats);
+		json_decref(app);
+		if (take(c, ']'))
+			break;
+		if (!take(c, ','))
+			goto cleanup;
+	}
+	ret = 0;
+
+ cleanup:
+	mkt_buf_free(&text);
+	return ret;
+}
+
+/* Is the key at c->p "appliances"?  Decoded as JSON, since it may be
+ * spelled with escapes; 1 or 0, c->p after it, or -1 when it is not a
+ * key jansson would take (not a string, or one holding a NUL). */
+static int take_key(cursor *c)
+{
+	json_t *key;
+	int ret = -1;
+
+	skip_space(c);
+	if (c->p == c->end || *c->p != '"' || !(key = take_value(c, 1)))
+		return -1;
+	if (strlen(json_string_value(key)) == json_string_length(key))
+		ret = json_string_length(key) == strlen("appliances") &&
+		      !memcmp(json_string_value(key), "appliances", strlen("appliances"));
+	json_decref(key);
+	return ret;
+}
+
+typedef enum {
+	STREAM_OK,
+	STREAM_MALFORMED,     /* not a catalog: the whole-document parse says why */
+	STREAM_DUPLICATE,     /* two "appliances" members */
+} stream_status;
+
+/*
+ * Convert the catalog member by member, and its appliances one by one as
+ * they are read, so that the catalog is never held whole as a jansson tree
+ * (about six times its size).  Every other member is parsed
+ * too (and dropped), so that what passes is JSON.
+ */
+static stream_status stream_catalog(const char *url, const char *body, size_t len,
+				    one_catalog_stats *stats)
+{
+	cursor c = { body, body + len };
+	json_t *v;
+	int key, seen = 0, converted = 0;
+
+	if (!take(&c, '{'))
+		return STREAM_MALFORMED;
+	if (!take(&c, '}')) {
+		do {
+			if ((key = take_key(&c)) < 0 || !take(&c, ':'))
+				return STREAM_MALFORMED;
+			skip_space(&c);
+			if (key && seen++ == 0 && c.p < c.end && *c.p == '[') {
+				if (convert_list(&c, url, stats) < 0)
+					return STREAM_MALFORMED;
+				converted = 1;
+			} else {
+				if (!(v = take_value(&c, 1)))
+					return STREAM_MALFORMED;
+				json_decref(v);
+			}
+		} while (take(&c, ','));
+		if (!take(&c, '}'))
+			return STREAM_MALFORMED;
+	}
+	skip_space(&c);
+	if (c.p != c.end)
+		return STREAM_MALFORMED;
+	/* jansson keeps the last of two equal keys: the appliances already
+	 * converted would not be the catalog's. */
+	if (seen > 1)
+		return STREAM_DUPLICATE;
+	return converted ? STREAM_OK : STREAM_MALFORMED;
+}
+
+/*
+ * Why @body is not a catalog, in the words the driver has always used:
+ * the whole document parsed at once (only on this path: it takes about six
+ * times the document's memory).
+ */
+static int catalog_error(const char *where, const char *body, size_t len)
+{
 	json_error_t err;
 	json_t *root, *apps;
-	size_t i, lead;
-	char *b64;
+	size_t lead;
 
 	root = json_loadb(body, len, JSON_ALLOW_NUL, &err);
 	if (!root) {
@@ -640,37 +903,36 @@ int one_catalog_convert(const char *url, const char *where, const char *body, si
 				    err.text, err.line, err.column);
 	}
 	apps = json_object_get(root, "appliances");
-	if (!json_is_array(apps)) {
+	if (!json_is_array(apps))
 		mkt_drv_fail(MKT_DRV_EFAIL,
 			     "%s is not a marketplace catalog: expected {\"appliances\": [...]}, found %s%s",
 			     where, mkt_drv_json_type_name(root),
 			     json_is_object(root) ? (apps ? " whose appliances is not a list"
 						    : " without appliances") : "");
-		json_decref(root);
-		return MKT_DRV_EFAIL;
-	}
-	for (i = 0; i < json_array_size(apps); i++) {
-		app_ctx c = { .app = json_array_get(apps, i), .index = i, .url = url,
-			      .id = "no id", .name = "" };
-
-		c.t = mkt_template_new();
-		mkt_buf_reset(&text);
-		if (render_app(&c, &text) == 0) {
-			b64 = mkt_util_base64_encode(text.ptr ? text.ptr : "", text.len);
-			mkt_drv_result("APP", b64);
-			free(b64);
-			stats.apps++;
-		} else {
-			mkt_drv_log(MKT_LOG_WARN, "appliance #%zu (%s, \"%.80s\") skipped: %s",
-				    i, c.id, c.name, c.why);
-			stats.skipped++;
-		}
-		mkt_template_free(c.t);
-		free(c.hypervisor);
-	}
-	mkt_buf_free(&text);
+	else
+		mkt_drv_fail(MKT_DRV_EFAIL,
+			     "%s could not be read appliance by appliance, yet it parses as a catalog (a bug of the one driver)",
+			     where);
 	json_decref(root);
-	if (out)
-		*out = stats;
-	return MKT_DRV_OK;
+	return MKT_DRV_EFAIL;
+}
+
+int one_catalog_convert(const char *url, const char *where, const char *body, size_t len,
+			one_catalog_stats *out)
+{
+	one_catalog_stats stats = { 0, 0 };
+	size_t mark = mkt_drv_results_mark();
+	stream_status st = stream_catalog(url, body, len, &stats);
+
+	if (st == STREAM_OK) {
+		if (out)
+			*out = stats;
+		return MKT_DRV_OK;
+	}
+	mkt_drv_results_rewind(mark);
+	if (st == STREAM_DUPLICATE)
+		return mkt_drv_fail(MKT_DRV_EFAIL,
+				    "%s is not a marketplace catalog: it has \"appliances\" more than once",
+				    where);
+	return catalog_error(where, body, len);
 }

@@ -36,8 +36,10 @@ typedef struct {
  * @where names the document in messages (the catalog's URL).
  *
  * MKT_DRV_OK with @out (may be NULL) filled, or MKT_DRV_EFAIL after an
- * ERROR: line when the body is not JSON or not {"appliances": [...]};
- * then no APP line has been added.
+ * ERROR: line when the body is not JSON, not {"appliances": [...]}, or
+ * has "appliances" more than once; then no APP line has been added (those
+ * of the appliances before the point where the document breaks are
+ * dropped, their WARN: lines are not).
  */
 int one_catalog_convert(const char *url, const char *where, const char *body, size_t len,
 			one_catalog_stats *out);
