@@ -620,6 +620,11 @@ static int render_app(app_ctx *c, mkt_buf *text)
 
 /* ---- the catalog ------------------------------------------------------------------ */
 
+/* Results are written out every so often rather than at the end: marketd
+ * applies APP lines while the catalog is still being converted, and the
+ * driver holds one such chunk instead of the whole result. */
+#define FLUSH_BYTES ((size_t)1 << 20)
+
 /* jansson's JSON_PARSER_MAX_DEPTH (fixed when the library is built, 2048
  * by default; one_catalog_test checks it): every value counts one level,
  * the root too.  A piece parsed alone starts at level 1, so the scanner
@@ -803,6 +808,8 @@ static int convert_list(cursor *c, const char *url, one_catalog_stats *stats)
 			goto cleanup;
 		convert_app(url, app, i, &text, stats);
 		json_decref(app);
+		if (mkt_drv_results_size() >= FLUSH_BYTES)
+			mkt_drv_results_flush();
 		if (take(c, ']'))
 			break;
 		if (!take(c, ','))
@@ -842,8 +849,9 @@ typedef enum {
 /*
  * Convert the catalog member by member, and its appliances one by one as
  * they are read, so that the catalog is never held whole as a jansson tree
- * (about six times its size).  Every other member is parsed
- * too (and dropped), so that what passes is JSON.
+ * (about six times its size), and its APP lines can go out as they are
+ * made.  Every other member is parsed too (and dropped), so that what
+ * passes is JSON.
  */
 static stream_status stream_catalog(const char *url, const char *body, size_t len,
 				    one_catalog_stats *stats)

@@ -18,6 +18,11 @@
  * One malformed appliance (no _id.$oid, no name, a field of the wrong
  * type, an unknown type) is skipped with a WARN: line naming it; the rest
  * of the catalog still comes out.
+ *
+ * The catalog is read appliance by appliance and its APP lines are
+ * flushed (mkt_drv_results_flush()) about every MiB, so that neither the
+ * parsed catalog nor the whole result is ever held in memory, and marketd
+ * gets the first lines while the rest is converted.
  */
 #ifndef ONE_CATALOG_H
 #define ONE_CATALOG_H
@@ -37,9 +42,11 @@ typedef struct {
  *
  * MKT_DRV_OK with @out (may be NULL) filled, or MKT_DRV_EFAIL after an
  * ERROR: line when the body is not JSON, not {"appliances": [...]}, or
- * has "appliances" more than once; then no APP line has been added (those
- * of the appliances before the point where the document breaks are
- * dropped, their WARN: lines are not).
+ * has "appliances" more than once; then the APP lines it added are
+ * dropped (mkt_drv_results_rewind()), but those already flushed, when
+ * the driver runs under mkt_drv_main(), stay written: the action fails by
+ * its exit status.  A failure may come after WARN: lines of appliances
+ * before the point where the document breaks.
  */
 int one_catalog_convert(const char *url, const char *where, const char *body, size_t len,
 			one_catalog_stats *out);

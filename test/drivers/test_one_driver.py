@@ -8,6 +8,7 @@ marketd does (through the conformance kit's Runner):
     trailing slash; the User-Agent the server saw; redirects; http_proxy
     and no_proxy honoured (a counting proxy on loopback); HTTP errors,
     non-JSON, an HTML page and a wrong shape failing with one ERROR: line;
+    a catalog broken at its end failing after its first APP lines went out;
     byte-identical output for an unchanged catalog; 10 000 appliances
     (the time is printed, not asserted);
   - import and delete refused; export of image apps (plain, gzip, corrupt);
@@ -114,6 +115,12 @@ class OneDriverTest(unittest.TestCase):
         big_dir = os.path.join(cls.root, "big")
         cls.big_n = 10000
         catalog.write(big_dir, catalog.make(cls.big_n, with_fixed=False))
+        # The big catalog with one byte too many at its end: found broken
+        # after megabytes of APP lines.
+        os.makedirs(os.path.join(cls.root, "late"))
+        with open(os.path.join(big_dir, "appliance.json"), "rb") as f, \
+                open(os.path.join(cls.root, "late", "appliance"), "wb") as g:
+            g.write(f.read() + b"]")
         extra = "\n".join([
             catalog.nginx_location(big_dir, "/big/"),
             "location /err500/ { return 500; }",
@@ -349,6 +356,23 @@ class OneDriverTest(unittest.TestCase):
             run = self.monitor(self.endpoint + prefix, ok=False)
             self.assert_fails(run, 1, self.endpoint + prefix + "appliance", needle)
             self.assertEqual(len(run.errors), 1, run.stderr)
+
+    def test_late_failure_after_flushed_apps(self):
+        # The driver writes its APP lines as it goes; a catalog found broken
+        # at its end still fails (exit 1, the whole-document parser's
+        # message), with the lines written so far on stdout: marketd goes
+        # by the exit status.
+        run = self.monitor(self.endpoint + "late/", ok=False)
+        self.assertEqual(run.status, 1, run.describe())
+        self.assertEqual(len(run.errors), 1, run.stderr)
+        self.assertRegex(run.errors[0], r"late/appliance is not JSON: end of file expected "
+                         r"near '\]' at line 1, column \d+$")
+        partial = [v for k, v in kit.parse_result(run.stdout) if k == "APP"]
+        self.assertGreater(len(partial), 0, "lines written before the end")
+        self.assertLess(len(partial), self.big_n, "the last ones dropped")
+        ids = [single(decode_template(v))["IMPORT_ID"] for v in partial]
+        self.assertTrue(ids == ["5%023x" % i for i in range(len(ids))],
+                        "the catalog's first appliances, in order")
 
     def test_unreachable_server_fails(self):
         run = self.monitor("http://127.0.0.1:%d/" % base.free_port(), ok=False)
