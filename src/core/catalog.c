@@ -501,7 +501,8 @@ typedef enum { ENTRY_ADD, ENTRY_UPDATE, ENTRY_FOUND } entry_op;
 
 typedef struct {
 	entry_op op;
-	size_t idx;              /* its app in pass.apps */
+	int oid;                 /* its app (-1: a new one) */
+	const char *key;         /* its key (borrowed from pass.apps) */
 	size_t nth;              /* its place in the answer, for messages */
 	mkt_template *t;         /* ENTRY_ADD, ENTRY_UPDATE (owned) */
 	char digest[65];
@@ -539,8 +540,11 @@ static int classify_entry(pass *p, size_t nth, const char *b64, pending *out, in
 		*usable = 1;
 		if (k->missing == 0)
 			return 1;
+		k->missing = 0;
 		out->op = ENTRY_FOUND;
-		out->idx = (size_t)idx;
+		out->oid = k->oid;
+		out->key = k->key;
+		snprintf(out->digest, sizeof(out->digest), "%s", k->digest);
 		out->t = NULL;
 		return 0;
 	}
@@ -561,13 +565,14 @@ static int classify_entry(pass *p, size_t nth, const char *b64, pending *out, in
 			mkt_error_set(MKT_EINVAL, MKT_ERR_CORE, "too many entries");
 			goto skip;
 		}
-		add_known(p, -1, key, NULL, 0, 1);
 		out->op = ENTRY_ADD;
-		out->idx = p->n - 1;
+		out->oid = -1;
+		out->key = add_known(p, -1, key, NULL, 0, 1)->key;
 	} else {
 		p->apps[idx].seen = 1;
 		out->op = ENTRY_UPDATE;
-		out->idx = (size_t)idx;
+		out->oid = p->apps[idx].oid;
+		out->key = p->apps[idx].key;
 	}
 	out->t = t;
 	free(key);
@@ -581,22 +586,21 @@ static int classify_entry(pass *p, size_t nth, const char *b64, pending *out, in
 
 /* Write one entry (in the batch's transaction).  0 when it landed, 1 when
  * it was skipped (a bad entry, a name taken, its app deleted meanwhile);
- * only store failures fail the pass. */
+ * only store failures fail the pass.  Uses only @e and @p's names, never
+ * its apps: the next batch is matched meanwhile. */
 static int apply_entry(pass *p, pending *e)
 {
-	known_app *k = &p->apps[e->idx];
 	mkt_template *t = MKT_STEAL(e->t);
 	int ret;
 
 	switch (e->op) {
 	case ENTRY_FOUND:
-		k->missing = 0;
-		return write_catalog_row(p, MKT_STORE_UPDATE, k->oid, k->key, k->digest, 0);
+		return write_catalog_row(p, MKT_STORE_UPDATE, e->oid, e->key, e->digest, 0);
 	case ENTRY_ADD:
-		ret = add_app(p, t, k->key, e->digest);
+		ret = add_app(p, t, e->key, e->digest);
 		break;
 	default:
-		ret = update_app(p, k->oid, t, k->key, e->digest);
+		ret = update_app(p, e->oid, t, e->key, e->digest);
 		break;
 	}
 	if (ret == MKT_EINVAL || ret == MKT_EEXISTS || ret == MKT_ENOTFOUND)
@@ -718,10 +722,10 @@ static int load_owner_names(pass *p)
 /* ---- feeding a pass its answer ------------------------------------------ */
 
 /* Entries written per transaction, under the core lock: a batch of new
- * apps holds it for ~30 ms, so nobody waits long for a large catalog (256
+ * apps holds it for ~15 ms, so nobody waits long for a large catalog (256
  * made a 100 000-app first pass 40 % slower).  A batch's pending entries
- * are ~100 KiB. */
-#define BATCH_ENTRIES 1024
+ * are ~1 MiB; two are in memory (one matched while one is written). */
+#define BATCH_ENTRIES 512
 
 /* Each attribute entry of a stream may be this long (a base64 APP). */
 #define ENTRY_MAX ((size_t)4 << 20)
@@ -735,17 +739,25 @@ static int load_owner_names(pass *p)
  * (a failed pass keeps what it wrote, and removes nothing: only a whole
  * answer can tell that an app is gone).  The rest of the answer (capacity,
  * digests) is applied when the pass ends.
+ *
+ * A feed of a driver's output matches on its thread and writes on another
+ * (the writer), a batch at a time: the two halves of the work overlap.
+ * The matching side owns p (the market's apps, the maps); the writer owns
+ * w (the names, its counts) and the batch handed to it.
  */
 struct feed {
-	pass p;
-	mkt_catalog_stats stats;
+	pass p;                       /* matching */
+	pass w;                       /* writing: no apps, names of its own */
+	mkt_catalog_stats stats;      /* p's counts */
+	mkt_catalog_stats wstats;     /* w's counts, added to stats at the end */
 	answer_summary sum;
 	mkt_template *rest;           /* the answer's other attributes */
 	pthread_mutex_t *lock;        /* taken per batch; NULL: the caller holds it */
 	int ready;                    /* the market's apps are known */
 	int usable;                   /* an entry landed or was unchanged */
 	size_t nth;                   /* APP entries so far */
-	pending batch[BATCH_ENTRIES];
+	pending batch[2][BATCH_ENTRIES];
+	int cur;                      /* the batch being filled */
 	size_t nbatch;
 	/* The newest change log entry after our last write: another one
 	 * means someone changed something while the pass ran, and the same
@@ -753,33 +765,54 @@ struct feed {
 	long long log_mark;
 	int ret;                      /* the first failure (nothing applied after it) */
 	char *error;
+	/* The writer thread, and the batch handed to it (under hand). */
+	int writer_on;
+	pthread_t writer;
+	pthread_mutex_t hand;
+	pthread_cond_t handed_cv;
+	pending *handed;
+	size_t nhanded;
+	int stop;
+	int wret;                     /* the writer's failure */
+	char *werror;
+	int wusable;
 };
 
 static feed *feed_new(mkt_core *core, int market_id, pthread_mutex_t *lock)
 {
 	feed *f = mkt_calloc(1, sizeof(*f));
 
-	f->p.core = core;
-	f->p.market_id = market_id;
+	f->p.core = f->w.core = core;
+	f->p.market_id = f->w.market_id = market_id;
 	f->p.stats = &f->stats;
+	f->w.stats = &f->wstats;
 	f->rest = mkt_template_new();
 	f->lock = lock;
+	pthread_mutex_init(&f->hand, NULL);
+	pthread_cond_init(&f->handed_cv, NULL);
 	return f;
 }
 
 static void feed_free(feed *f)
 {
 	size_t i;
+	int b;
 
 	if (!f)
 		return;
-	for (i = 0; i < f->nbatch; i++)
-		mkt_template_free(f->batch[i].t);
+	for (b = 0; b < 2; b++) {
+		for (i = 0; i < BATCH_ENTRIES; i++)
+			mkt_template_free(f->batch[b][i].t);
+	}
 	pass_clear(&f->p);
+	pass_clear(&f->w);
 	mkt_template_free(f->rest);
 	free(f->sum.digest);
 	free(f->sum.unchanged);
 	free(f->error);
+	free(f->werror);
+	pthread_cond_destroy(&f->handed_cv);
+	pthread_mutex_destroy(&f->hand);
 	/* A large catalog's maps are tens of MiB, freed in pieces glibc keeps. */
 	if (f->nth >= TRIM_ENTRIES)
 		mkt_alloc_trim();
@@ -812,15 +845,15 @@ static int load_market(feed *f, mkt_object **out)
 {
 	int ret;
 
-	if ((ret = mkt_object_load(f->p.core, &mkt_market_class, f->p.market_id, out)) < 0)
+	if ((ret = mkt_object_load(f->w.core, &mkt_market_class, f->w.market_id, out)) < 0)
 		return ret;
 	/* Disabled meanwhile: its catalog apps are gone and stay gone. */
 	if (((mkt_market *)*out)->state != MKT_MARKET_ENABLED)
 		return mkt_error_set(MKT_EACTION, MKT_ERR_CORE,
 				     "marketplace %d was disabled during the pass: its answer was not applied",
-				     f->p.market_id);
-	free(f->p.market_name);
-	f->p.market_name = mkt_strdup((*out)->name);
+				     f->w.market_id);
+	free(f->w.market_name);
+	f->w.market_name = mkt_strdup((*out)->name);
 	return 0;
 }
 
@@ -829,15 +862,15 @@ static void check_log(feed *f)
 {
 	long long last = 0;
 
-	if (mkt_store_changelog_last(f->p.core->store, &last) < 0)
+	if (mkt_store_changelog_last(f->w.core->store, &last) < 0)
 		mkt_error_clear();
 	if (last != f->log_mark)
-		f->p.unstable = 1;
+		f->w.unstable = 1;
 }
 
 static void mark_log(feed *f)
 {
-	if (mkt_store_changelog_last(f->p.core->store, &f->log_mark) < 0)
+	if (mkt_store_changelog_last(f->w.core->store, &f->log_mark) < 0)
 		mkt_error_clear();
 }
 
@@ -851,7 +884,7 @@ static int feed_load(feed *f)
 	f->p.by_digest = mkt_strmap_new_borrowing();
 	f->p.by_key = mkt_strmap_new_borrowing();
 	if ((ret = load_market(f, &obj)) == 0 &&
-	    (ret = load_owner_names(&f->p)) == 0 &&
+	    (ret = load_owner_names(&f->w)) == 0 &&
 	    (ret = mkt_store_catalog_list(f->p.core->store, f->p.market_id, collect_known,
 					  &f->p)) == 0) {
 		mark_log(f);
@@ -862,48 +895,148 @@ static int feed_load(feed *f)
 	return ret;
 }
 
-/* The entries waiting, in one transaction. */
-static int feed_flush(feed *f)
+/* Write @n entries of @v in one transaction (and free their templates);
+ * 1 when one of them landed. */
+static int write_batch(feed *f, pending *v, size_t n)
 {
-	mkt_catalog_stats before = f->stats;
+	mkt_catalog_stats before = f->wstats;
 	mkt_object *obj = NULL;
 	struct timespec t0;
 	size_t i;
 	int ret, usable = 0;
 
-	if (f->nbatch == 0 || f->ret < 0)
-		return f->ret;
 	feed_lock(f);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	check_log(f);
 	/* A pass is hundreds of batches: one sync at its end (feed_finish's
 	 * commit) instead of one per batch.  A crash loses a few batches at
 	 * most, which the next pass writes again. */
-	if ((ret = mkt_store_set_durable(f->p.core->store, 0)) == 0 &&
-	    (ret = mkt_core_begin(f->p.core)) == 0) {
+	if ((ret = mkt_store_set_durable(f->w.core->store, 0)) == 0 &&
+	    (ret = mkt_core_begin(f->w.core)) == 0) {
 		ret = load_market(f, &obj);
-		for (i = 0; ret >= 0 && i < f->nbatch; i++) {
-			if ((ret = apply_entry(&f->p, &f->batch[i])) == 0)
+		for (i = 0; ret >= 0 && i < n; i++) {
+			if ((ret = apply_entry(&f->w, &v[i])) == 0)
 				usable = 1;
 		}
-		ret = mkt_core_end(f->p.core, ret < 0 ? ret : 0);
+		ret = mkt_core_end(f->w.core, ret < 0 ? ret : 0);
 	}
-	if (mkt_store_set_durable(f->p.core->store, 1) < 0 && ret == 0)
+	if (mkt_store_set_durable(f->w.core->store, 1) < 0 && ret == 0)
 		ret = MKT_ERROR;
-	if (ret == 0) {
-		f->usable |= usable;
+	if (ret == 0)
 		mark_log(f);
-	} else {
-		f->stats = before;      /* rolled back */
-		feed_fail(f, ret);
-	}
-	f->stats.apply_ms += elapsed_ms(&t0);
+	else
+		f->wstats = before;     /* rolled back */
+	f->wstats.apply_ms += elapsed_ms(&t0);
 	feed_unlock(f);
 	mkt_object_free(&mkt_market_class, obj);
-	for (i = 0; i < f->nbatch; i++)
-		mkt_template_free(f->batch[i].t);
+	for (i = 0; i < n; i++) {
+		mkt_template_free(v[i].t);
+		v[i].t = NULL;
+	}
+	return ret < 0 ? ret : usable;
+}
+
+static void *writer_main(void *arg)
+{
+	feed *f = arg;
+
+	pthread_mutex_lock(&f->hand);
+	for (;;) {
+		pending *v;
+		size_t n;
+		int ret;
+
+		while (!f->handed && !f->stop)
+			pthread_cond_wait(&f->handed_cv, &f->hand);
+		if (!f->handed)
+			break;
+		v = f->handed;
+		n = f->nhanded;
+		pthread_mutex_unlock(&f->hand);
+		ret = write_batch(f, v, n);
+		pthread_mutex_lock(&f->hand);
+		if (ret < 0 && f->wret == 0) {
+			f->wret = ret;
+			f->werror = mkt_strdup(mkt_error_message());
+		}
+		f->wusable |= ret > 0;
+		f->handed = NULL;
+		pthread_cond_broadcast(&f->handed_cv);
+	}
+	pthread_mutex_unlock(&f->hand);
+	return NULL;
+}
+
+/* The entries matched so far go to be written: to the writer (once it
+ * wrote the batch before) or, without one, here. */
+static void writer_stop(feed *f);
+
+static int feed_flush(feed *f)
+{
+	size_t i;
+	int ret, failed;
+
+	if (f->nbatch == 0 || f->ret < 0)
+		return f->ret;
+	if (!f->writer_on) {
+		if ((ret = write_batch(f, f->batch[f->cur], f->nbatch)) < 0)
+			feed_fail(f, ret);
+		f->usable |= ret > 0;
+		f->nbatch = 0;
+		return f->ret;
+	}
+	pthread_mutex_lock(&f->hand);
+	while (f->handed)
+		pthread_cond_wait(&f->handed_cv, &f->hand);
+	failed = f->wret < 0;
+	if (!failed) {
+		f->handed = f->batch[f->cur];
+		f->nhanded = f->nbatch;
+		pthread_cond_broadcast(&f->handed_cv);
+		f->cur ^= 1;
+	}
+	pthread_mutex_unlock(&f->hand);
+	if (failed) {
+		/* Nothing after the writer's failure is written. */
+		for (i = 0; i < f->nbatch; i++) {
+			mkt_template_free(f->batch[f->cur][i].t);
+			f->batch[f->cur][i].t = NULL;
+		}
+		writer_stop(f);
+	}
 	f->nbatch = 0;
-	return ret;
+	return f->ret;
+}
+
+/* The writer wrote all it was given: its outcome joins the feed's. */
+static void writer_stop(feed *f)
+{
+	if (!f->writer_on)
+		return;
+	pthread_mutex_lock(&f->hand);
+	f->stop = 1;
+	pthread_cond_broadcast(&f->handed_cv);
+	pthread_mutex_unlock(&f->hand);
+	pthread_join(f->writer, NULL);
+	f->writer_on = 0;
+	f->usable |= f->wusable;
+	if (f->wret < 0 && f->ret == 0) {
+		f->ret = f->wret;
+		f->error = MKT_STEAL(f->werror);
+	}
+}
+
+/* The writer's counts join the feed's (once it wrote its last batch). */
+static void feed_merge(feed *f)
+{
+	f->stats.added += f->wstats.added;
+	f->stats.updated += f->wstats.updated;
+	f->stats.skipped += f->wstats.skipped;
+	f->stats.rows += f->wstats.rows;
+	f->stats.apply_ms += f->wstats.apply_ms;
+	memset(&f->wstats, 0, sizeof(f->wstats));
+	f->p.unstable |= f->w.unstable;
+	f->w.unstable = 0;
 }
 
 /* One attribute of the answer: an APP entry is matched and may wait for
@@ -927,7 +1060,8 @@ static int feed_attr(feed *f, const mkt_tattr *a)
 		f->stats.skipped++;
 		return 0;
 	}
-	ret = classify_entry(&f->p, f->nth, mkt_tattr_value(a), &f->batch[f->nbatch], &usable);
+	ret = classify_entry(&f->p, f->nth, mkt_tattr_value(a), &f->batch[f->cur][f->nbatch],
+			     &usable);
 	f->usable |= usable;
 	if (ret == 0 && ++f->nbatch == BATCH_ENTRIES)
 		return feed_flush(f);
@@ -965,6 +1099,7 @@ static void feed_stream(feed *f, FILE *stream)
 		chunk = NULL;
 	}
 	feed_flush(f);
+	writer_stop(f);
 }
 
 /* The answer is whole: what only a whole answer tells (apps gone from the
@@ -990,7 +1125,7 @@ static int feed_finish(feed *f)
 		f->sum.digest = mkt_strdup(mkt_template_get(f->rest, "CATALOG_DIGEST"));
 	if (mkt_template_get(f->rest, "CATALOG_UNCHANGED"))
 		f->sum.unchanged = mkt_strdup(mkt_template_get(f->rest, "CATALOG_UNCHANGED"));
-	f->sum.settled = f->stats.missing == 0 && !f->p.unstable;
+	f->sum.settled = f->stats.missing == 0 && !f->p.unstable && !f->w.unstable;
 
  cleanup:
 	ret = mkt_core_end(f->p.core, ret < 0 ? ret : 0);
@@ -1020,6 +1155,8 @@ void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream)
 	}
 	f = s->feed = feed_new(core, market_id, &core->lock);
 	pthread_mutex_unlock(&core->lock);
+	/* Without a writer thread the batches are written here, in turn. */
+	f->writer_on = pthread_create(&f->writer, NULL, writer_main, f) == 0;
 	/* Nothing else touches the feed until the pass ends: end_pass runs
 	 * after this returned. */
 	feed_stream(f, stream);
@@ -1057,6 +1194,7 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 		feed_attr(f, mkt_template_at(result, i));
 	if (!error && result && f->ret == 0)
 		feed_flush(f);
+	feed_merge(f);
 	/* The driver's own failure says more than what it made of the
 	 * answer. */
 	if (!error && (ret = f->ret) < 0) {

@@ -447,13 +447,14 @@ class Streaming(harness.TestCase):
     def test_many_batches_and_an_xml_answer(self):
         m = CatalogMarket("batches")
         n = 2500
-        m.write(*[image_entry(i) for i in range(n)])
+        # Names no other test uses (they would get the market's suffix).
+        m.write(*[image_entry(i) for i in range(10000, 10000 + n)])
         st = m.monitor()
         self.assertEqual(xint(st, "APPS_ADDED"), n)
         self.assertEqual(len(m.apps()), n)
         self.assertEqual(xint(m.monitor(), "ROWS_WRITTEN"), 0)
         # XML is read whole, after the driver: the same entries, unchanged.
-        apps = "".join("<APP>%s</APP>" % image_entry(i)[5:-1] for i in range(n))
+        apps = "".join("<APP>%s</APP>" % image_entry(i)[5:-1] for i in range(10000, 10000 + n))
         m.write_raw("\n  <MONITOR>%s<TOTAL_MB>9</TOTAL_MB></MONITOR>\n" % apps)
         st = m.monitor()
         self.assertEqual(counts(st), dict(added=0, updated=0, removed=0, unchanged=n,
