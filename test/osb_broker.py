@@ -1765,21 +1765,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(_error(400, "the body is not JSON"))
         calls = req if isinstance(req, list) else [req]
         results = []
+        after = []
         try:
             for c in calls:
                 if not isinstance(c, dict) or not isinstance(c.get("args", {}), dict):
                     raise ValueError("a call is {\"call\": NAME, \"args\": {...}}")
                 name, args = c.get("call"), c.get("args", {})
                 if name in ("down", "shutdown"):
-                    results.append(self.server.owner._remote_special(name, args))
+                    results.append(self.server.owner._remote_special(name, args, after))
                 else:
                     results.append(broker.control(name, args))
         except (ValueError, TypeError, KeyError) as e:
             return self._send(_error(400, "control: %s" % (e,)))
         except Exception as e:
             return self._send(_error(500, "control: %r" % (e,)))
-        return self._send(Response(200, {"result": results if isinstance(req, list)
-                                         else results[0]}))
+        self._send(Response(200, {"result": results if isinstance(req, list)
+                                  else results[0]}))
+        # Only once the answer is out: going down drops this connection
+        # too (a timer started before the answer lost it on a busy
+        # machine).
+        for action in after:
+            threading.Thread(target=action, daemon=True).start()
 
     def do_GET(self):
         self._handle("GET")
@@ -1909,14 +1915,15 @@ class Broker:
     def is_up(self):
         return self.server is not None
 
-    def _remote_special(self, name, args):
-        # Called from a handler thread: act from another thread, after the answer.
+    def _remote_special(self, name, args, after):
+        # Called from a handler thread: what to do once the answer is sent
+        # goes to @after (run from another thread).
         if name == "down":
             seconds = _bounded(args.get("seconds", 1.0), 0.05)
-            threading.Timer(0.05, self.down, [seconds]).start()
+            after.append(lambda: self.down(seconds))
             return True
         if name == "shutdown":
-            threading.Timer(0.05, self.stop).start()
+            after.append(self.stop)
             return True
         raise ValueError(name)
 
