@@ -108,7 +108,7 @@ typedef struct {
 static void stop_if_due(stop_state *st, const mkt_spawn_opts *o, mkt_spawn_result *out,
 			pid_t pid, double t)
 {
-	int cancel = o->cancel && *o->cancel;
+	int cancel = o->cancel && __atomic_load_n(o->cancel, __ATOMIC_RELAXED);
 
 	if (!st->term_sent && (cancel || (st->deadline && t > st->deadline))) {
 		if (cancel)

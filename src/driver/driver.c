@@ -78,6 +78,12 @@ struct mkt_driver {
 	char *scratch;                 /* drivers' working directory */
 };
 
+/* Set once, under drv->lock; read anywhere (workers, callbacks). */
+static int is_stopping(const mkt_driver *drv)
+{
+	return __atomic_load_n(&drv->stopping, __ATOMIC_RELAXED);
+}
+
 const char *mkt_driver_action_name(mkt_driver_action action)
 {
 	return action >= 0 && action < MKT_ACTION_LAST ? actions[action].name : "?";
@@ -315,7 +321,7 @@ static size_t live_wait(live_spool *ls, size_t want, int ms)
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&ls->lock);
-	while (ls->written < want && !ls->closed && !*ls->cancel) {
+	while (ls->written < want && !ls->closed && !__atomic_load_n(ls->cancel, __ATOMIC_RELAXED)) {
 		if (ms < 0)
 			pthread_cond_wait(&ls->grown, &ls->lock);
 		else if (pthread_cond_timedwait(&ls->grown, &ls->lock, &until) == ETIMEDOUT)
@@ -337,7 +343,7 @@ static ssize_t live_read(void *cookie, char *buf, size_t size)
 		ls->idle(ls->ud);
 		have = live_wait(ls, want, -1);
 	}
-	if (*ls->cancel) {
+	if (__atomic_load_n(ls->cancel, __ATOMIC_RELAXED)) {
 		errno = ECANCELED;
 		return -1;
 	}
@@ -485,7 +491,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 		mkt_spawn_describe(&r, o.timeout, why, sizeof(why));
 		message = r.timed_out || r.cancelled || r.term_signal ?
 			  mkt_asprintf("driver %s %s %s: %s", req->mad, actions[req->action].name,
-				       r.cancelled ? (drv->stopping ? "was stopped: marketd is shutting down"
+				       r.cancelled ? (is_stopping(drv) ? "was stopped: marketd is shutting down"
 						  : "was cancelled") : why,
 				       text) :
 			  mkt_strdup(text);
@@ -516,7 +522,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 			"%s %s for %d failed: %s", req->mad, actions[req->action].name, req->oid,
 			message);
 	reply.message = message;
-	reply.shutdown = !reply.ok && drv->stopping;
+	reply.shutdown = !reply.ok && is_stopping(drv);
 	req->done(&reply, req->ud);
 
 	mkt_template_free(reply.result);
@@ -537,7 +543,7 @@ static void run_action(mkt_driver *drv, mkt_driver_request *req, const volatile 
 
 static void job_fail(job *j, const mkt_driver *drv, const char *why)
 {
-	mkt_driver_reply reply = { 0, -1, NULL, why, drv->stopping, 0 };
+	mkt_driver_reply reply = { 0, -1, NULL, why, is_stopping(drv), 0 };
 
 	if (j->fn)
 		j->fn(j->fn_ud, &(int){ 1 });
@@ -576,9 +582,9 @@ static void *worker(void *arg)
 		drv->running = j;
 		pthread_mutex_unlock(&drv->lock);
 
-		if (drv->stopping)
+		if (is_stopping(drv))
 			job_fail(j, drv, "marketd is shutting down");
-		else if (j->cancel)
+		else if (__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
 			job_fail(j, drv, "cancelled");
 		else if (j->fn)
 			j->fn(j->fn_ud, &j->cancel);
@@ -725,7 +731,7 @@ void mkt_driver_free(mkt_driver *drv)
 	if (!drv)
 		return;
 	pthread_mutex_lock(&drv->lock);
-	drv->stopping = 1;
+	__atomic_store_n(&drv->stopping, 1, __ATOMIC_RELAXED);
 	for (j = drv->running; j; j = j->run_next)
 		__atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&drv->cond);
