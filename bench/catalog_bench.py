@@ -7,8 +7,8 @@ A market whose monitor answers N appliances (BENCH_CATALOG, default
 JSON served by nginx and the driver converts it (mode "one"); otherwise the
 "catalog" test fake prints pre-made APP lines (mode "fake").
 
-  first pass      every appliance becomes an app (target: < 1 s)
-  unchanged pass  the same answer again (target: 0 rows written)
+  first pass      every appliance becomes an app (target at 100 000: < 5 s)
+  unchanged pass  the same answer again (target: < 1 s, 0 rows written)
   changed pass    1% of the appliances have a new VERSION
   pool            one.marketapppool.info(-2,-1,-1) of those apps: time to
                   the first byte (target < 50 ms) and to the last, its size,
@@ -122,14 +122,25 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def monitoring(d, mid):
+    """The MONITORING element of one.market.info, without parsing the
+    100 000 app ids around it: parsed whole, every 200 ms, they cost this
+    script most of a core, taken from the pass it measures."""
+    text = d.ok("one.market.info", mid)
+    start = text.find("<MONITORING>")
+    if start < 0:
+        return None
+    return xml(text[start:text.index("</MONITORING>", start) + len("</MONITORING>")])
+
+
 def monitor(d, mid):
     cpu0 = cpu_seconds(d.pid)
-    before = d.info("market", mid).find("MONITORING")
+    before = monitoring(d, mid)
     passes = xint(before, "PASSES") if before is not None else 0
     t0 = time.monotonic()
     d.ok("one.market.monitor", mid)
     while True:
-        st = d.info("market", mid).find("MONITORING")
+        st = monitoring(d, mid)
         if st is not None and xint(st, "PASSES") > passes and xtext(st, "STATE") != "RUNNING":
             break
         # one.market.info of a 100 000-app market lists 100 000 app ids
@@ -194,6 +205,17 @@ def pool_timing(d):
     return ttfb, total, size, base, peak[0]
 
 
+def market_info_ms(d, mid):
+    """one.market.info of the catalog market: it lists every app id, and a
+    poll of it holds the lock a pass's batches need."""
+    times = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        d.ok("one.market.info", mid)
+        times.append((time.monotonic() - t0) * 1000.0)
+    return sorted(times)[2]
+
+
 def row(name, st, times):
     wall, cpu = times
     print("%-32s %6.3f s apply %6.3f s pass %6.3f s wall %6.3f s marketd CPU  %5d added "
@@ -224,12 +246,14 @@ def main():
         print("catalog of %d appliances, mode %s" % (N, cat.mode))
         sys.stdout.flush()
         st, wall = monitor(d, cat.id)
-        row("first pass (target < 1 s)", st, wall)
+        row("first pass (target < 5 s)", st, wall)
         st, wall = monitor(d, cat.id)
-        row("unchanged pass (target 0 rows)", st, wall)
+        row("unchanged pass (< 1 s, 0 rows)", st, wall)
         cat.write(N // 100)
         st, wall = monitor(d, cat.id)
         row("1% changed", st, wall)
+        print("%-34s %7.1f ms (median of 5; under the core lock)"
+              % ("one.market.info, %d app ids" % N, market_info_ms(d, cat.id)))
         ttfb, total, size, base, peak = pool_timing(d)
         print("%-34s %7.3f s first byte (target < 0.05) %7.3f s all  %6.1f MB  %6.0f MB/s "
               "(target >= 500)  marketd RSS %5.1f MiB before, peak %5.1f MiB (target < 64)"
