@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <libxml/tree.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -61,13 +62,31 @@ int mkt_template_parse_any(mkt_template **out, const char *text);
 const char *mkt_template_xml_start(const char *text);
 
 /*
- * Template text too big to hold (a catalog's monitor answer): read from
- * @fp one attribute at a time.  1 with *out holding it, 0 at the end of
- * the text, MKT_EINVAL for an attribute with a syntax error or longer
- * than @max bytes (the reader has moved past it: the caller may go on),
- * another error when @fp cannot be read.
+ * Template text too big to hold (a catalog's monitor answer), read one
+ * attribute at a time from @read, which gives what it has (as read(2):
+ * > 0 bytes, 0 at the end, < 0 with errno), so an attribute is returned
+ * as soon as its text has come, before the rest of the text was written.
  */
-int mkt_template_read_next(FILE *fp, size_t max, mkt_template **out);
+typedef ssize_t (*mkt_template_read_fn)(void *src, char *buf, size_t size);
+typedef struct mkt_template_reader mkt_template_reader;
+
+mkt_template_reader *mkt_template_reader_new(mkt_template_read_fn read, void *src, size_t max);
+void mkt_template_reader_free(mkt_template_reader *r);    /* accepts NULL */
+
+/*
+ * The next attribute: 1 with it, 0 at the end of the text, MKT_EINVAL for
+ * one with a syntax error or longer than @max bytes (the reader has moved
+ * past it: the caller may go on), another error when @read failed.
+ *
+ * A line NAME="value" whose name is upper-case and whose value is ASCII
+ * without quotes or backslashes (every APP="<base64>" line) is not parsed
+ * but cut out of the reader's buffer: with @name given, *name and *value
+ * point there, valid until the next call, and *out is NULL.  Anything
+ * else, and every attribute when @name is NULL, comes as *out, the
+ * template of its text; both ways read the same attributes.
+ */
+int mkt_template_reader_next(mkt_template_reader *r, const char **name, const char **value,
+			     mkt_template **out);
 
 /* Template text carried as base64 (APP lines, APPTEMPLATE64): decoded and
  * parsed; MKT_EINVAL for bad base64, a NUL byte or bad syntax. */

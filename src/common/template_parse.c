@@ -559,13 +559,85 @@ int mkt_template_parse_any(mkt_template **out, const char *text)
 }
 
 
+/* ------------------------------------------------ reading piece by piece */
+
+struct mkt_template_reader {
+	mkt_template_read_fn read;
+	void *src;
+	size_t max;
+	char *buf;               /* bytes read and not yet consumed: [pos, end) */
+	size_t pos, end, cap;
+	int eof;
+	int err;                 /* errno of a failed read */
+	mkt_buf chunk;           /* the text of the attribute being read */
+};
+
+/* What one read asks for: a catalog's entries are kilobytes each. */
+#define READER_BLOCK ((size_t)64 << 10)
+
+mkt_template_reader *mkt_template_reader_new(mkt_template_read_fn read, void *src, size_t max)
+{
+	mkt_template_reader *r = mkt_calloc(1, sizeof(*r));
+
+	r->read = read;
+	r->src = src;
+	r->max = max;
+	r->cap = READER_BLOCK;
+	r->buf = mkt_malloc(r->cap);
+	return r;
+}
+
+void mkt_template_reader_free(mkt_template_reader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	mkt_buf_free(&r->chunk);
+	free(r);
+}
+
+/* More bytes at the end of the buffer (which must have room): 1 when some
+ * came, 0 at the end of the text, -1 when the read failed. */
+static int reader_fill(mkt_template_reader *r)
+{
+	ssize_t n;
+
+	if (r->err)
+		return -1;
+	if (r->eof)
+		return 0;
+	do
+		n = r->read(r->src, r->buf + r->end, r->cap - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->err = errno ? errno : EIO;
+		return -1;
+	}
+	if (n == 0) {
+		r->eof = 1;
+		return 0;
+	}
+	r->end += (size_t)n;
+	return 1;
+}
+
+static int reader_getc(mkt_template_reader *r)
+{
+	if (r->pos == r->end) {
+		r->pos = r->end = 0;
+		if (reader_fill(r) <= 0)
+			return EOF;
+	}
+	return (unsigned char)r->buf[r->pos++];
+}
+
 /*
- * The text of the next attribute of @fp: up to a new line that is outside
- * a quoted value and a vector.  States follow parse_text: a '[' right
- * after '=' opens a vector, a '"' right after '=' a quoted value, which
- * may hold new lines and \" escapes; '#' comments to the end of the line.
- * 1 with the chunk in @b; 0 at the end.
- * A chunk over @max bytes is read to its end but not kept (*too_long).
+ * The text of the next attribute: up to a new line that is outside a
+ * quoted value and a vector.  States follow parse_text: a '[' right after
+ * '=' opens a vector, a '"' right after '=' a quoted value, which may hold
+ * new lines and \" escapes; '#' comments to the end of the line.  1 with
+ * the chunk in r->chunk; 0 at the end.  A chunk over r->max bytes is read
+ * to its end but not kept (*too_long).
  */
 /* Bytes of a chunk go through a small stage: a catalog's chunk is
  * kilobytes of base64, too many for one mkt_buf_addc() each. */
@@ -590,24 +662,25 @@ static void stage_flush(stage *st)
 	st->n = 0;
 }
 
-static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
+static int read_chunk(mkt_template_reader *r, size_t *too_long)
 {
 	int c, quoted = 0, comment = 0, vector = 0, after_eq = 0, in_value = 0, content = 0;
-	size_t n = 0;
+	size_t n = 0, max = r->max;
+	mkt_buf *b = &r->chunk;
 	stage st;
 
 	st.b = b;
 	st.n = 0;
 	mkt_buf_reset(b);
 	*too_long = 0;
-	while ((c = getc_unlocked(fp)) != EOF) {
+	while ((c = reader_getc(r)) != EOF) {
 		if (++n <= max)
 			stage_put(&st, (char)c);
 		if (comment) {
 			comment = c != '\n';
 		} else if (quoted) {
 			if (c == '\\') {
-				int next = getc_unlocked(fp);
+				int next = reader_getc(r);
 
 				if (next == EOF)
 					break;
@@ -655,24 +728,100 @@ static int read_chunk(FILE *fp, size_t max, mkt_buf *b, size_t *too_long)
 	return content ? 1 : 0;
 }
 
-int mkt_template_read_next(FILE *fp, size_t max, mkt_template **out)
+/* The next line, whole in the buffer: 1 with its length (new line
+ * included), 0 when it is not there (longer than r->max, or the text ends
+ * without a new line), -1 when a read failed. */
+static int reader_line(mkt_template_reader *r, size_t *len)
 {
-	mkt_buf b = MKT_BUF_INIT;
-	size_t too_long;
+	size_t scanned = 0;
+	const char *nl;
+	int ret;
+
+	for (;;) {
+		if ((nl = memchr(r->buf + r->pos + scanned, '\n', r->end - r->pos - scanned))) {
+			*len = (size_t)(nl - (r->buf + r->pos)) + 1;
+			return 1;
+		}
+		scanned = r->end - r->pos;
+		if (scanned >= r->max)
+			return 0;
+		if (r->end == r->cap) {
+			if (r->pos > 0) {
+				memmove(r->buf, r->buf + r->pos, scanned);
+				r->pos = 0;
+				r->end = scanned;
+			} else {
+				/* Up to one line of r->max bytes, never more. */
+				r->cap = r->cap * 2 < r->max ? r->cap * 2 : r->max;
+				r->buf = mkt_realloc(r->buf, r->cap);
+			}
+		}
+		if ((ret = reader_fill(r)) <= 0)
+			return ret;
+	}
+}
+
+/* @line (@len bytes, its new line included) as NAME="value" in the form
+ * parse_text reads as written: an upper-case name, a value of ASCII
+ * without '"' or '\\' (nor NUL, which the parser would take as the end),
+ * quoted, then the end of the line.  Where the value starts, or NULL. */
+static char *plain_line(char *line, size_t len)
+{
+	char *p = line, *v, *close = line + len - 2;
+	unsigned char bad = 0;
+
+	if (len < 5 || *close != '"' || !((*p >= 'A' && *p <= 'Z') || *p == '_'))
+		return NULL;
+	while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+	       *p == '.' || *p == '-')
+		p++;
+	if (p[0] != '=' || p[1] != '"' || p + 1 == close)
+		return NULL;
+	v = p + 2;
+	if (memchr(v, '"', (size_t)(close - v)) || memchr(v, '\\', (size_t)(close - v)))
+		return NULL;
+	/* 0x01-0x7f only (c - 1 wraps a NUL to 0xff): a loop the compiler
+	 * makes wide. */
+	for (p = v; p < close; p++)
+		bad |= (unsigned char)((unsigned char)*p - 1) >= 0x7f;
+	return bad ? NULL : v;
+}
+
+int mkt_template_reader_next(mkt_template_reader *r, const char **name, const char **value,
+			     mkt_template **out)
+{
+	size_t len, too_long;
+	char *line, *v;
 	int ret;
 
 	*out = NULL;
-	if ((ret = read_chunk(fp, max, &b, &too_long)) <= 0) {
-		mkt_buf_free(&b);
-		if (ferror(fp))
-			return mkt_error_set_os(errno, "reading template text");
-		return 0;
+	if (name)
+		*name = *value = NULL;
+	if ((ret = reader_line(r, &len)) > 0 && len <= r->max &&
+	    (v = plain_line((line = r->buf + r->pos), len))) {
+		r->pos += len;
+		v[-2] = '\0';                   /* the '=' */
+		line[len - 2] = '\0';           /* the closing quote */
+		if (name) {
+			*name = line;
+			*value = v;
+		} else {
+			*out = mkt_template_new();
+			mkt_template_set(*out, line, v);
+		}
+		return 1;
 	}
+	if (ret >= 0)
+		ret = read_chunk(r, &too_long);
+	/* A chunk a failed read cut short is not an attribute. */
+	if (r->err)
+		return mkt_error_set_os(r->err, "reading template text");
+	if (ret == 0)
+		return 0;
 	if (too_long)
-		ret = mkt_error_set(MKT_EINVAL, MKT_ERR_TEMPLATE, "an attribute of %zu bytes "
-				    "(more than the %zu allowed) was skipped", too_long, max);
-	else if ((ret = mkt_template_parse(out, mkt_buf_cstr(&b))) == 0)
-		ret = 1;
-	mkt_buf_free(&b);
-	return ret;
+		return mkt_error_set(MKT_EINVAL, MKT_ERR_TEMPLATE, "an attribute of %zu bytes "
+				     "(more than the %zu allowed) was skipped", too_long, r->max);
+	if ((ret = mkt_template_parse(out, mkt_buf_cstr(&r->chunk))) < 0)
+		return ret;
+	return 1;
 }

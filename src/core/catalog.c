@@ -1041,45 +1041,51 @@ static void feed_merge(feed *f)
 
 /* One attribute of the answer: an APP entry is matched and may wait for
  * its batch; the others are kept for the end of the pass. */
-static int feed_attr(feed *f, const mkt_tattr *a)
+static int feed_attr(feed *f, const char *name, const char *value, int vector)
 {
 	int ret, usable = 0;
 
-	if (strcmp(mkt_tattr_name(a), "APP") != 0) {
-		if (!mkt_tattr_is_vector(a))
-			mkt_template_set(f->rest, mkt_tattr_name(a), mkt_tattr_value(a));
+	if (strcmp(name, "APP") != 0) {
+		if (!vector)
+			mkt_template_set(f->rest, name, value);
 		return 0;
 	}
 	f->nth++;
 	f->sum.entries++;
 	if (!f->ready && (ret = feed_load(f)) < 0)
 		return feed_fail(f, ret);
-	if (mkt_tattr_is_vector(a)) {
+	if (vector) {
 		mkt_log(MKT_LOG_WARN, "monitor", "market %d: APP entry %zu skipped: "
 			"a vector, not a base64 template", f->p.market_id, f->nth);
 		f->stats.skipped++;
 		return 0;
 	}
-	ret = classify_entry(&f->p, f->nth, mkt_tattr_value(a), &f->batch[f->cur][f->nbatch],
-			     &usable);
+	ret = classify_entry(&f->p, f->nth, value, &f->batch[f->cur][f->nbatch], &usable);
 	f->usable |= usable;
 	if (ret == 0 && ++f->nbatch == BATCH_ENTRIES)
 		return feed_flush(f);
 	return 0;
 }
 
+static int feed_tattr(feed *f, const mkt_tattr *a)
+{
+	return feed_attr(f, mkt_tattr_name(a), mkt_tattr_value(a), mkt_tattr_is_vector(a));
+}
+
 /* The template text of a driver's stdout, one attribute at a time (a
  * catalog of 100 000 apps is ~110 MB of APP lines: only one entry is in
- * memory at a time). */
-static void feed_stream(feed *f, FILE *stream)
+ * memory at a time, and an APP line goes to its entry unparsed). */
+static void feed_stream(feed *f, mkt_template_read_fn read, void *src)
 {
+	mkt_template_reader *r = mkt_template_reader_new(read, src, ENTRY_MAX);
 	mkt_template *chunk = NULL;
+	const char *name, *value;
 	size_t i, nth = 0;
 	int ret;
 
 	while (f->ret == 0) {
 		nth++;
-		if ((ret = mkt_template_read_next(stream, ENTRY_MAX, &chunk)) == 0)
+		if ((ret = mkt_template_reader_next(r, &name, &value, &chunk)) == 0)
 			break;
 		/* Noise on stdout fails the pass, as a whole answer that does
 		 * not parse does: nothing after it is applied. */
@@ -1093,11 +1099,16 @@ static void feed_stream(feed *f, FILE *stream)
 			feed_fail(f, ret);
 			break;
 		}
+		if (!chunk) {
+			feed_attr(f, name, value, 0);
+			continue;
+		}
 		for (i = 0; f->ret == 0 && i < mkt_template_size(chunk); i++)
-			feed_attr(f, mkt_template_at(chunk, i));
+			feed_tattr(f, mkt_template_at(chunk, i));
 		mkt_template_free(chunk);
 		chunk = NULL;
 	}
+	mkt_template_reader_free(r);
 	feed_flush(f);
 	writer_stop(f);
 }
@@ -1142,7 +1153,7 @@ static int feed_finish(feed *f)
 
 /* ---- the end of a pass ---------------------------------------------------- */
 
-void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream)
+void mkt_catalog_feed(mkt_core *core, int market_id, mkt_template_read_fn read, void *src)
 {
 	market_status *s;
 	feed *f;
@@ -1159,7 +1170,7 @@ void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream)
 	f->writer_on = pthread_create(&f->writer, NULL, writer_main, f) == 0;
 	/* Nothing else touches the feed until the pass ends: end_pass runs
 	 * after this returned. */
-	feed_stream(f, stream);
+	feed_stream(f, read, src);
 }
 
 void mkt_catalog_feed_idle(mkt_core *core, int market_id)
@@ -1191,7 +1202,7 @@ int mkt_catalog_end_pass(mkt_core *core, int market_id, const mkt_template *resu
 	f->lock = NULL;             /* the caller holds it now */
 	/* A parsed answer (XML) is applied here, under the caller's lock. */
 	for (i = 0; !error && result && f->ret == 0 && i < mkt_template_size(result); i++)
-		feed_attr(f, mkt_template_at(result, i));
+		feed_tattr(f, mkt_template_at(result, i));
 	if (!error && result && f->ret == 0)
 		feed_flush(f);
 	feed_merge(f);

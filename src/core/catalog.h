@@ -67,11 +67,11 @@ void mkt_catalog_pass_clear(mkt_catalog_pass *p);
 
 /*
  * The driver of the running pass of market @market_id prints template
- * text: apply its entries as they come, reading @stream to its end (or to
- * a failure, kept for mkt_catalog_end_pass).  Called WITHOUT the core lock,
+ * text: apply its entries as they come, reading it with @read(@src, ...)
+ * to its end (or to a failure, kept for mkt_catalog_end_pass).  Called WITHOUT the core lock,
  * from the driver's output thread; it takes the lock per batch.
  */
-void mkt_catalog_feed(mkt_core *core, int market_id, FILE *stream);
+void mkt_catalog_feed(mkt_core *core, int market_id, mkt_template_read_fn read, void *src);
 
 /* The same thread, while mkt_catalog_feed() reads: the driver printed
  * nothing more yet, so the entries read so far are written now (without

@@ -273,8 +273,8 @@ static int spooled_xml(FILE *fp, size_t len, mkt_driver_reply *reply)
 
 /*
  * The spawn loop appends the driver's stdout to the spool file and says
- * how far it got; the consumer thread reads behind it, through a FILE of
- * its own (fopencookie), waiting when it caught up.  The spool is the
+ * how far it got; the consumer thread reads behind it (live_read),
+ * waiting when it caught up.  The spool is the
  * buffer between the two: a consumer slower than the driver never makes
  * it wait, nor holds its output in memory.
  */
@@ -360,12 +360,10 @@ static ssize_t live_read(void *cookie, char *buf, size_t size)
  * it comes; XML (told apart as mkt_driver_parse_result() does) is left. */
 static void *live_main(void *arg)
 {
-	static const cookie_io_functions_t io = { .read = live_read };
 	live_spool *ls = arg;
 	char head[256];
 	size_t have, start = 0;
 	ssize_t n;
-	FILE *fp;
 
 	/* Past the leading blanks, then enough to tell XML from text. */
 	for (;;) {
@@ -392,14 +390,7 @@ static void *live_main(void *arg)
 		return NULL;
 	}
 	ls->read_at = (off_t)start;
-	if (!(fp = fopencookie(ls, "r", io))) {
-		mkt_log(MKT_LOG_ERROR, "driver", "cannot read a driver's output: %s", strerror(errno));
-		return NULL;
-	}
-	/* A catalog's entries are kilobytes each. */
-	setvbuf(fp, NULL, _IOFBF, 65536);
-	ls->consume(fp, ls->ud);
-	fclose(fp);
+	ls->consume(live_read, ls, ls->ud);
 	return NULL;
 }
 

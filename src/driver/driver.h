@@ -54,14 +54,14 @@ typedef struct {
 
 /*
  * Reads the driver's stdout while the driver still writes it, on a thread
- * of its own: a read of @out blocks until the driver prints more, and
- * ends (EOF) once it closed its stdout; it fails (ECANCELED) when the
- * action is stopped.  Only template text comes here: an answer that is
- * XML is parsed whole and handed to the done callback as usual.  Returns
- * when it has read enough (its outcome is its own business); the done
- * callback runs after it returned.
+ * of its own, with @read(@src, ...): a read returns what the driver has
+ * printed (blocking until it prints more), 0 once it closed its stdout,
+ * -1 with ECANCELED when the action is stopped.  Only template text comes
+ * here: an answer that is XML is parsed whole and handed to the done
+ * callback as usual.  Returns when it has read enough (its outcome is its
+ * own business); the done callback runs after it returned.
  */
-typedef void (*mkt_driver_consume_cb)(FILE *out, void *ud);
+typedef void (*mkt_driver_consume_cb)(mkt_template_read_fn read, void *src, void *ud);
 /* On the consumer's thread, when it has read all the driver printed so
  * far and is about to wait for more: a time to finish what it holds. */
 typedef void (*mkt_driver_idle_cb)(void *ud);

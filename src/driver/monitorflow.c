@@ -35,11 +35,11 @@ struct mkt_monitor_loop {
 };
 
 /* The driver's template text, applied as it comes (no lock held). */
-static void pass_feed(FILE *out, void *ud)
+static void pass_feed(mkt_template_read_fn read, void *src, void *ud)
 {
 	mkt_flow *p = ud;
 
-	mkt_catalog_feed(p->core, p->id, out);
+	mkt_catalog_feed(p->core, p->id, read, src);
 }
 
 static void pass_idle(void *ud)

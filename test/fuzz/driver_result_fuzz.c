@@ -9,7 +9,7 @@
  * would make its market's every later pass fail).
  *
  * Template text that parses whole must read the same one attribute at a
- * time (mkt_template_read_next, how a monitor's spooled answer is read).
+ * time (mkt_template_reader_next, how a monitor's answer is read).
  */
 #include <config.h>
 
@@ -79,22 +79,47 @@ static void apply_entry(const char *b64)
 	mkt_buf_free(&b);
 }
 
-/* The attributes of @whole, read back from @text in chunks. */
+/* @text handed out a few bytes at a time, as a driver prints. */
+typedef struct {
+	const char *p;
+	size_t left;
+} piecewise;
+
+static ssize_t read_piece(void *src, char *buf, size_t size)
+{
+	piecewise *pw = src;
+	size_t n = size < 61 ? size : 61;
+
+	if (n > pw->left)
+		n = pw->left;
+	memcpy(buf, pw->p, n);
+	pw->p += n;
+	pw->left -= n;
+	return (ssize_t)n;
+}
+
+/* The attributes of @whole, read back from @text in chunks (lines cut out
+ * of the buffer or parsed). */
 static void read_in_chunks(const char *text, size_t size, const mkt_template *whole)
 {
-	FILE *fp = fmemopen((void *)text, size, "r");
+	piecewise pw = { text, size };
+	mkt_template_reader *r = mkt_template_reader_new(read_piece, &pw, size + 1);
 	mkt_buf want = MKT_BUF_INIT, got = MKT_BUF_INIT;
+	const char *name, *value;
 	mkt_template *t = NULL;
 	int ret;
 
-	if (!fp)
-		return;
 	mkt_template_format_text(whole, &want);
-	while ((ret = mkt_template_read_next(fp, size + 1, &t)) == 1) {
+	while ((ret = mkt_template_reader_next(r, &name, &value, &t)) == 1) {
+		if (!t) {
+			t = mkt_template_new();
+			mkt_template_set(t, name, value);
+		}
 		mkt_template_format_text(t, &got);
 		mkt_template_free(t);
+		t = NULL;
 	}
-	fclose(fp);
+	mkt_template_reader_free(r);
 	if (ret < 0 || strcmp(mkt_buf_cstr(&want), mkt_buf_cstr(&got)) != 0) {
 		fprintf(stderr, "template text reads differently in chunks (%s):\n--\n%s\n--\n%s\n--\n",
 			ret < 0 ? mkt_error_message() : "other attributes", mkt_buf_cstr(&want),

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -848,9 +849,48 @@ START_TEST(test_parse_large)
 }
 END_TEST
 
-/* Template text read one attribute at a time (a catalog's spooled answer):
- * the same attributes as a whole parse, whatever spans lines. */
-START_TEST(test_read_next)
+/* A source of template text that hands it out @piece bytes at a time (a
+ * driver still printing), and fails with EIO once @fail_at bytes went. */
+typedef struct {
+	const char *p;
+	size_t left;
+	size_t piece;
+	size_t fail_at;
+	size_t given;
+} mem_src;
+
+static ssize_t mem_read(void *src, char *buf, size_t size)
+{
+	mem_src *m = src;
+	size_t n = size < m->piece ? size : m->piece;
+
+	if (m->fail_at && m->given >= m->fail_at) {
+		errno = EIO;
+		return -1;
+	}
+	if (n > m->left)
+		n = m->left;
+	memcpy(buf, m->p, n);
+	m->p += n;
+	m->left -= n;
+	m->given += n;
+	return (ssize_t)n;
+}
+
+static mkt_template_reader *mem_reader(mem_src *m, const char *text, size_t len, size_t piece,
+				       size_t max)
+{
+	memset(m, 0, sizeof(*m));
+	m->p = text;
+	m->left = len;
+	m->piece = piece;
+	return mkt_template_reader_new(mem_read, m, max);
+}
+
+/* Template text read one attribute at a time (a catalog's answer while
+ * the driver prints it): the same attributes as a whole parse, whatever
+ * spans lines, however the text comes in pieces. */
+START_TEST(test_reader)
 {
 	static const char text[] =
 		"# a comment\n"
@@ -858,30 +898,35 @@ START_TEST(test_read_next)
 		"A = \"one\"\n"
 		"B = \"two\n  lines with \\\" and # and [\"  # trailing comment\n"
 		"V = [ X = \"1\",\n  Y = \"]\" ]\n"
+		"APP=\"QUJD+/09=\"\n"
 		"C = plain value\n"
 		"D = \"last, no new line\"";
 	static const char *const want[] = {
 		"A=\"one\"\n", "B=\"two\n  lines with \\\" and # and [\"\n",
-		"V=[\n  X=\"1\",\n  Y=\"]\" ]\n", "C=\"plain value\"\n",
+		"V=[\n  X=\"1\",\n  Y=\"]\" ]\n", "APP=\"QUJD+/09=\"\n", "C=\"plain value\"\n",
 		"D=\"last, no new line\"\n",
 	};
-	FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	static const size_t pieces[] = { 1, 3, 7, 4096 };
 	mkt_template *t = NULL, *whole = NULL;
-	size_t i;
+	size_t i, k;
 
-	ck_assert_ptr_nonnull(fp);
-	for (i = 0; i < N_ELEMS(want); i++) {
-		char *got;
+	for (k = 0; k < N_ELEMS(pieces); k++) {
+		mem_src m;
+		mkt_template_reader *r = mem_reader(&m, text, sizeof(text) - 1, pieces[k], 1024);
 
-		ck_assert_int_eq(mkt_template_read_next(fp, 1024, &t), 1);
-		got = format_text(t);
-		ck_assert_str_eq(got, want[i]);
-		free(got);
-		mkt_template_free(t);
+		for (i = 0; i < N_ELEMS(want); i++) {
+			char *got;
+
+			ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 1);
+			got = format_text(t);
+			ck_assert_str_eq(got, want[i]);
+			free(got);
+			mkt_template_free(t);
+		}
+		ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 0);
+		ck_assert_ptr_null(t);
+		mkt_template_reader_free(r);
 	}
-	ck_assert_int_eq(mkt_template_read_next(fp, 1024, &t), 0);
-	ck_assert_ptr_null(t);
-	fclose(fp);
 	/* The whole text parses to the same attributes. */
 	ck_assert_int_eq(mkt_template_parse(&whole, text), 0);
 	ck_assert_uint_eq(mkt_template_size(whole), N_ELEMS(want));
@@ -889,29 +934,136 @@ START_TEST(test_read_next)
 }
 END_TEST
 
+/* NAME="value" lines a parse would read as written are cut out of the
+ * buffer; every other form is parsed, to the same attributes it had. */
+START_TEST(test_reader_plain_lines)
+{
+	static const struct {
+		const char *line;
+		const char *name;       /* NULL: parsed, not cut out */
+		const char *value;      /* what either way gives */
+	} cases[] = {
+		{ "APP=\"QUJD\"\n", "APP", "QUJD" },
+		{ "APP=\"\"\n", "APP", "" },
+		{ "X_1.a-B=\"v # not a comment\"\n", NULL, "v # not a comment" },
+		{ "X_1.-Z=\"v # not a comment\"\n", "X_1.-Z", "v # not a comment" },
+		{ "app=\"lower\"\n", NULL, "lower" },
+		{ "APP = \"spaced\"\n", NULL, "spaced" },
+		{ "APP=\"cr\"\r\n", NULL, "cr" },
+		{ "APP=\"q\\\"uote\"\n", NULL, "q\"uote" },
+		{ "APP=\"back\\\\slash\"\n", NULL, "back\\slash" },
+		{ "APP=\"caf\xc3\xa9\"\n", NULL, "caf\xc3\xa9" },
+		{ "APP=unquoted\n", NULL, "unquoted" },
+		{ "APP=\"a\" # note\n", NULL, "a" },
+	};
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(cases); i++) {
+		mem_src m;
+		mkt_template_reader *r = mem_reader(&m, cases[i].line, strlen(cases[i].line), 5, 64);
+		const char *name = NULL, *value = NULL;
+		mkt_template *t = NULL;
+
+		ck_assert_msg(mkt_template_reader_next(r, &name, &value, &t) == 1, "%s: %s",
+			      cases[i].line, mkt_error_message());
+		if (cases[i].name) {
+			ck_assert_ptr_null(t);
+			ck_assert_str_eq(name, cases[i].name);
+			ck_assert_str_eq(value, cases[i].value);
+		} else {
+			ck_assert_msg(t != NULL, "%s was cut out", cases[i].line);
+			ck_assert_uint_eq(mkt_template_size(t), 1);
+			ck_assert_str_eq(mkt_tattr_value(mkt_template_at(t, 0)), cases[i].value);
+			mkt_template_free(t);
+		}
+		ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 0);
+		mkt_template_reader_free(r);
+	}
+}
+END_TEST
+
+/* A line longer than the reader's first buffer, in small pieces, is
+ * still one value; one longer than the limit is an error. */
+START_TEST(test_reader_long_lines)
+{
+	mkt_buf in = MKT_BUF_INIT;
+	const char *name, *value;
+	mkt_template *t = NULL;
+	mkt_template_reader *r;
+	mem_src m;
+	size_t i;
+
+	mkt_buf_add(&in, "SHORT=\"s\"\nAPP=\"");
+	for (i = 0; i < 300000; i++)
+		mkt_buf_addc(&in, (char)('A' + i % 26));
+	mkt_buf_add(&in, "\"\nNEXT=\"n\"\n");
+	r = mem_reader(&m, in.ptr, in.len, 1000, 400000);
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 1);
+	ck_assert_str_eq(value, "s");
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 1);
+	ck_assert_ptr_null(t);
+	ck_assert_str_eq(name, "APP");
+	ck_assert_uint_eq(strlen(value), 300000);
+	ck_assert_int_eq(value[299999], 'A' + 299999 % 26);
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 1);
+	ck_assert_str_eq(value, "n");
+	mkt_template_reader_free(r);
+
+	/* The same over a limit of 100 000 bytes: skipped, then the next. */
+	r = mem_reader(&m, in.ptr, in.len, 1000, 100000);
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 1);
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), MKT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "more than the 100000 allowed"));
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 1);
+	ck_assert_str_eq(value, "n");
+	ck_assert_int_eq(mkt_template_reader_next(r, &name, &value, &t), 0);
+	mkt_template_reader_free(r);
+	mkt_buf_free(&in);
+}
+END_TEST
+
 /* An attribute over the limit, or with bad syntax, is an error the reader
- * has moved past. */
-START_TEST(test_read_next_errors)
+ * has moved past; a failed read is an error of its own. */
+START_TEST(test_reader_errors)
 {
 	static const char text[] =
 		"A = \"0123456789012345678901234567890123456789\"\n"
 		"B = \"ok\"\n"
 		"C \"no equals\"\n"
-		"D = \"ok too\"\n";
-	FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+		"D = \"ok too\"\n"
+		"E=\"0123456789012345678901234567890123456789\"\n"
+		"F=\"fine\"\n";
 	mkt_template *t = NULL;
+	mem_src m;
+	mkt_template_reader *r = mem_reader(&m, text, sizeof(text) - 1, 6, 32);
 
-	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), MKT_EINVAL);
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), MKT_EINVAL);
 	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "more than the 32 allowed"));
-	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 1);
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 1);
 	ck_assert_str_eq(mkt_template_get(t, "B"), "ok");
 	mkt_template_free(t);
-	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), MKT_EINVAL);
-	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 1);
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), MKT_EINVAL);
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 1);
 	ck_assert_str_eq(mkt_template_get(t, "D"), "ok too");
 	mkt_template_free(t);
-	ck_assert_int_eq(mkt_template_read_next(fp, 32, &t), 0);
-	fclose(fp);
+	/* A plain line over the limit too. */
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), MKT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "more than the 32 allowed"));
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 1);
+	ck_assert_str_eq(mkt_template_get(t, "F"), "fine");
+	mkt_template_free(t);
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 0);
+	mkt_template_reader_free(r);
+
+	/* A read that fails mid-attribute: not an attribute, an error. */
+	r = mem_reader(&m, text, sizeof(text) - 1, 6, 1024);
+	m.fail_at = 50;
+	ck_assert_int_eq(mkt_template_reader_next(r, NULL, NULL, &t), 1);
+	mkt_template_free(t);
+	ck_assert_int_lt(mkt_template_reader_next(r, NULL, NULL, &t), 0);
+	ck_assert_ptr_null(t);
+	ck_assert_ptr_nonnull(strstr(mkt_error_message(), "reading template text"));
+	mkt_template_reader_free(r);
 }
 END_TEST
 
@@ -926,8 +1078,10 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, test_parse_null);
 	tcase_add_test(tc, test_parse_prefixes);
 	tcase_add_test(tc, test_parse_large);
-	tcase_add_test(tc, test_read_next);
-	tcase_add_test(tc, test_read_next_errors);
+	tcase_add_test(tc, test_reader);
+	tcase_add_test(tc, test_reader_plain_lines);
+	tcase_add_test(tc, test_reader_long_lines);
+	tcase_add_test(tc, test_reader_errors);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
