@@ -491,6 +491,19 @@ static void bind_row(sqlite3_stmt *stmt, const mkt_store_row *r)
 	sqlite3_bind_text(stmt, 10, r->body, -1, SQLITE_STATIC);
 }
 
+/*
+ * The change log says which row changed; an app's insert or update does
+ * not copy the row's body into it (a catalog pass writes 100 000 apps of
+ * ~2 KB: copied, the log doubled what the pass wrote and checkpointed).
+ * Such an entry is read with the app's row as it is then (or as a delete
+ * once the app is gone): a zone applying the log in order may see an
+ * app's later state a few entries early, and ends where the master is.
+ */
+static int logged_by_reference(mkt_table t, mkt_store_op op)
+{
+	return t == MKT_TABLE_APP && op != MKT_STORE_DELETE;
+}
+
 static int append_changelog(sqlite_store *st, mkt_table t, mkt_store_op op,
 			    const mkt_store_row *r)
 {
@@ -508,7 +521,7 @@ static int append_changelog(sqlite_store *st, mkt_table t, mkt_store_op op,
 	sqlite3_bind_int(st->changelog, 2, r->oid);
 	sqlite3_bind_text(st->changelog, 3, ops[op], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st->changelog, 4, (sqlite3_int64)time(NULL));
-	if (op != MKT_STORE_DELETE && r->body) {
+	if (op != MKT_STORE_DELETE && r->body && !logged_by_reference(t, op)) {
 		sqlite3_bind_text(st->changelog, 5, r->body, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st->changelog, 6, r->name, -1, SQLITE_STATIC);
 	}
@@ -932,32 +945,44 @@ static int sq_changelog_read(void *impl, long long after, size_t max,
 	static const char *const ops[] = { "insert", "update", "delete" };
 	sqlite_store *st = impl;
 	sqlite3_stmt *stmt = NULL;
+	char *sql;
 	int ret = 0, rc = SQLITE_DONE;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT idx, tbl, op, oid, name, uid, gid, owner_u,"
-			       " group_u, other_u, parent, state, body FROM changelog"
-			       " WHERE idx > ?1 ORDER BY idx LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+	/* Entries logged by reference (no body) take their app's row. */
+	sql = mkt_asprintf("SELECT c.idx, c.tbl, c.op, c.oid, c.name, c.uid, c.gid, c.owner_u,"
+			   " c.group_u, c.other_u, c.parent, c.state, c.body, a.oid, a.name, a.uid,"
+			   " a.gid, a.owner_u, a.group_u, a.other_u, a.parent, a.state, a.body"
+			   " FROM changelog c LEFT JOIN %s a ON c.body IS NULL AND c.tbl = '%s'"
+			   " AND a.oid = c.oid WHERE c.idx > ?1 ORDER BY c.idx LIMIT ?2",
+			   mkt_store_table_name(MKT_TABLE_APP), mkt_store_table_name(MKT_TABLE_APP));
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
 		return db_error(st, "reading the change log");
 	sqlite3_bind_int64(stmt, 1, after);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
 	while (ret == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *tbl = (const char *)sqlite3_column_text(stmt, 1);
 		const char *op = (const char *)sqlite3_column_text(stmt, 2);
+		/* The entry's own columns, or its app's (from column 13). */
+		int by_ref = sqlite3_column_type(stmt, 12) == SQLITE_NULL &&
+			     sqlite3_column_type(stmt, 13) != SQLITE_NULL;
+		int k0 = by_ref ? 13 : 3;
 		mkt_store_change c = {
 			.idx = sqlite3_column_int64(stmt, 0),
 			.table = mkt_store_table_by_name(tbl),
 			.op = MKT_STORE_DELETE,
 			.row = {
-				.oid = sqlite3_column_int(stmt, 3),
-				.name = (const char *)sqlite3_column_text(stmt, 4),
-				.uid = sqlite3_column_int(stmt, 5),
-				.gid = sqlite3_column_int(stmt, 6),
-				.owner_u = sqlite3_column_int(stmt, 7),
-				.group_u = sqlite3_column_int(stmt, 8),
-				.other_u = sqlite3_column_int(stmt, 9),
-				.parent = sqlite3_column_int(stmt, 10),
-				.state = sqlite3_column_int(stmt, 11),
-				.body = (const char *)sqlite3_column_text(stmt, 12),
+				.oid = sqlite3_column_int(stmt, k0),
+				.name = (const char *)sqlite3_column_text(stmt, k0 + 1),
+				.uid = sqlite3_column_int(stmt, k0 + 2),
+				.gid = sqlite3_column_int(stmt, k0 + 3),
+				.owner_u = sqlite3_column_int(stmt, k0 + 4),
+				.group_u = sqlite3_column_int(stmt, k0 + 5),
+				.other_u = sqlite3_column_int(stmt, k0 + 6),
+				.parent = sqlite3_column_int(stmt, k0 + 7),
+				.state = sqlite3_column_int(stmt, k0 + 8),
+				.body = (const char *)sqlite3_column_text(stmt, k0 + 9),
 			},
 		};
 		size_t k;
@@ -965,6 +990,9 @@ static int sq_changelog_read(void *impl, long long after, size_t max,
 		for (k = 0; k < 3; k++)
 			if (op && !strcmp(op, ops[k]))
 				c.op = (mkt_store_op)k;
+		/* An app logged by reference and deleted since: it is gone. */
+		if (!c.row.body && logged_by_reference(c.table, c.op))
+			c.op = MKT_STORE_DELETE;
 		if ((int)c.table < 0 || (c.op != MKT_STORE_DELETE && (!c.row.body || !c.row.name)))
 			ret = mkt_error_set(MKT_ERROR, MKT_ERR_STORE,
 					    "change log entry %lld is malformed", c.idx);

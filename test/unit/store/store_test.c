@@ -171,8 +171,9 @@ START_TEST(test_changelog_read_trim)
 	ck_assert_int_eq(mkt_store_changelog_read(st, 1, 10, collect_change, &l), 0);
 	ck_assert_uint_eq(l.n, 2);
 	ck_assert_int_eq(l.idx[0], 2);
-	ck_assert_str_eq(l.name[0], "b");
-	ck_assert_int_eq(l.op[0], MKT_STORE_INSERT);
+	/* App entries read the app as it is now: "b" is gone. */
+	ck_assert_int_eq(l.op[0], MKT_STORE_DELETE);
+	ck_assert_int_eq(l.oid[0], 1);
 	ck_assert_int_eq(l.op[1], MKT_STORE_DELETE);
 	ck_assert_int_eq(l.oid[1], 1);
 
@@ -185,6 +186,35 @@ START_TEST(test_changelog_read_trim)
 	ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
 	ck_assert_int_eq(first, 4);
 	ck_assert_int_eq(last, 3);
+}
+END_TEST
+
+/* An app's insert and update are logged without its body, and read with
+ * the app's row as it is when read; other tables' entries are copies. */
+START_TEST(test_changelog_by_reference)
+{
+	mkt_store_row r = make_row(0, "first", 0, 0, 1, 0, 0, 100);
+	mkt_store_row m = make_row(7, "market", 0, 0, 1, 0, 0, -1);
+	changes l = { .n = 0 };
+
+	ck_assert_int_eq(insert(MKT_TABLE_APP, r), 0);
+	ck_assert_int_eq(insert(MKT_TABLE_MARKET, m), 0);
+	r.name = "second";
+	m.name = "renamed";
+	ck_assert_int_eq(mkt_store_begin(st), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_APP, MKT_STORE_UPDATE, &r), 0);
+	ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_MARKET, MKT_STORE_UPDATE, &m), 0);
+	ck_assert_int_eq(mkt_store_commit(st), 0);
+
+	ck_assert_int_eq(mkt_store_changelog_read(st, 0, 10, collect_change, &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_int_eq(l.op[0], MKT_STORE_INSERT);
+	ck_assert_str_eq(l.name[0], "second");          /* the app now */
+	ck_assert_int_eq(l.op[1], MKT_STORE_INSERT);
+	ck_assert_str_eq(l.name[1], "market");          /* the market then */
+	ck_assert_int_eq(l.op[2], MKT_STORE_UPDATE);
+	ck_assert_str_eq(l.name[2], "second");
+	ck_assert_str_eq(l.name[3], "renamed");
 }
 END_TEST
 
@@ -504,6 +534,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_changelog_in_same_transaction);
 	tcase_add_test(tc, test_unique_names);
 	tcase_add_test(tc, test_changelog_read_trim);
+	tcase_add_test(tc, test_changelog_by_reference);
 	tcase_add_test(tc, test_apply_upserts);
 	tcase_add_test(tc, test_forwarder);
 	tcase_add_test(tc, test_lookup_name);
