@@ -58,6 +58,18 @@ async function multipartExtras(ctx, next) {
   return next();
 }
 
+// s3rver writes a part through a stream whose errors nobody listens to:
+// a part request cut short by the client while the upload is being aborted
+// opens its file after the abort removed the upload's directory, and the
+// unhandled ENOENT ended the whole server (S3 itself answers such a part
+// with NoSuchUpload).  That one error is logged; any other still ends it.
+process.on('uncaughtException', err => {
+  const inUploads = err && err.code === 'ENOENT' &&
+    String(err.path || '').includes(path.sep + UPLOADS + path.sep);
+  console.error(inUploads ? `dropped a part of an aborted upload: ${err.path}` : err);
+  if (!inUploads) process.exit(1);
+});
+
 const app = new S3rver({
   directory,
   address: '127.0.0.1',

@@ -477,21 +477,23 @@ static void upload_abort(upload *u)
 	if (!u->upload_id)
 		return;
 	s3_client_ignore_cancel(u->client);
-	ret = s3_multipart_abort(u->client, u->key, u->upload_id);
-	if (ret == 0 && u->part_failed) {
-		/* S3 may still store a part whose request was cut short after
-		 * the abort ("it might be necessary to abort a given multipart
-		 * upload multiple times"): once more, a moment later.  Gone
-		 * (NoSuchUpload) is what is hoped for. */
-		nanosleep(&later, NULL);
-		if ((ret = s3_multipart_abort(u->client, u->key, u->upload_id)) == MKT_ENOTFOUND)
-			ret = 0;
-	}
-	if (ret < 0)
+	if (s3_multipart_abort(u->client, u->key, u->upload_id) < 0) {
 		mkt_drv_log(MKT_LOG_WARN, "%s (its parts stay on the server until it expires them)",
 			    mkt_error_message());
-	else
-		mkt_drv_log(MKT_LOG_INFO, "aborted the multipart upload of %s", u->key);
+		return;
+	}
+	mkt_drv_log(MKT_LOG_INFO, "aborted the multipart upload of %s", u->key);
+	if (!u->part_failed)
+		return;
+	/* S3 may still store a part whose request was cut short after the
+	 * abort ("it might be necessary to abort a given multipart upload
+	 * multiple times"): once more, a moment later.  Gone (NoSuchUpload)
+	 * is what is hoped for; a failure here is about that one part only. */
+	nanosleep(&later, NULL);
+	ret = s3_multipart_abort(u->client, u->key, u->upload_id);
+	if (ret < 0 && ret != MKT_ENOTFOUND)
+		mkt_drv_log(MKT_LOG_WARN, "%s (a part cut short before the abort may stay on the "
+			    "server until it expires it)", mkt_error_message());
 }
 
 static void upload_clear(upload *u)
