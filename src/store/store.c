@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "store.h"
 
 struct mkt_store {
@@ -280,8 +281,17 @@ int mkt_store_write(mkt_store *s, mkt_table t, mkt_store_op op, const mkt_store_
 		long long last;
 
 		s->logged = 1;
-		if (s->depth == 0 && s->hook && s->backend->changelog_last(s->impl, &last) == 0)
-			s->hook(s->hook_arg, last);   /* committed already */
+		if (s->depth > 0)
+			return 0;
+		/* Committed already (a write of its own): the log keeps to its
+		 * retention here too, or a run of such writes grows it without
+		 * end.  A failed trim leaves the write done; the next retries. */
+		if (s->retention > 0 && trim_old(s) < 0) {
+			mkt_log(MKT_LOG_WARN, "store", "%s", mkt_error_message());
+			mkt_error_clear();
+		}
+		if (s->hook && s->backend->changelog_last(s->impl, &last) == 0)
+			s->hook(s->hook_arg, last);
 	}
 	return 0;
 }

@@ -83,7 +83,10 @@ static void init(void)
 {
 	static mkt_config conf;
 	mkt_store *store = NULL;
-	static char pages[1024 * 4608];
+	/* The store's page size (store_sqlite.c): a smaller slot would not
+	 * be used at all. */
+	enum { PAGE = 16384, SLOTS = 288 };
+	static char pages[SLOTS * (PAGE + 512)];
 	int hdr = 0;
 
 	/* Database pages from a buffer of their own, not from malloc: the
@@ -91,8 +94,8 @@ static void init(void)
 	 * libFuzzer would take each run that ends with more pages than it
 	 * started for a possible leak and scan the heap (20 times slower). */
 	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK || hdr > 512 ||
-	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, pages, 4096 + hdr,
-			   (int)(sizeof(pages) / (4096 + hdr))) != SQLITE_OK) {
+	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, pages, PAGE + hdr,
+			   (int)(sizeof(pages) / (PAGE + hdr))) != SQLITE_OK) {
 		fprintf(stderr, "cannot give sqlite its page cache\n");
 		abort();
 	}

@@ -189,6 +189,29 @@ START_TEST(test_changelog_read_trim)
 }
 END_TEST
 
+/* The log keeps to its retention whether its writes are transactions or
+ * writes of their own (the object fuzzer's in-memory store once grew by
+ * 2 KB a write: only commits trimmed). */
+START_TEST(test_retention_without_transaction)
+{
+	mkt_store_row r = make_row(7, "u", 0, 0, 1, 0, 0, 100);
+	long long first, last;
+	int i;
+
+	mkt_store_set_log_retention(st, 16);
+	ck_assert_int_eq(insert(MKT_TABLE_USER, r), 0);
+	for (i = 0; i < 200; i++) {
+		r.body = i % 2 ? "<USER><ID>7</ID></USER>" : "<USER><ID>7</ID><X/></USER>";
+		ck_assert_int_eq(mkt_store_write(st, MKT_TABLE_USER, MKT_STORE_UPDATE, &r), 0);
+		ck_assert_int_eq(mkt_store_changelog_first(st, &first), 0);
+		ck_assert_int_eq(mkt_store_changelog_last(st, &last), 0);
+		/* Trimmed in steps of retention / 2 + 1. */
+		ck_assert_int_le(last - first + 1, 16 + 9);
+	}
+	ck_assert_int_eq(last, 201);
+}
+END_TEST
+
 /* An app's insert and update are logged without its body, and read with
  * the app's row as it is when read; other tables' entries are copies. */
 START_TEST(test_changelog_by_reference)
@@ -535,6 +558,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_unique_names);
 	tcase_add_test(tc, test_changelog_read_trim);
 	tcase_add_test(tc, test_changelog_by_reference);
+	tcase_add_test(tc, test_retention_without_transaction);
 	tcase_add_test(tc, test_apply_upserts);
 	tcase_add_test(tc, test_forwarder);
 	tcase_add_test(tc, test_lookup_name);
