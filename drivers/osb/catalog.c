@@ -439,7 +439,12 @@ static int stream_catalog(const char *body, size_t len, osb_catalog_stats *stats
 	json_t *key = NULL, *other, *seen = json_object();
 	int ret = -1, services = 0;
 
-	if (!take(&c, '{'))
+	/*
+	 * jansson reads over a NUL byte without counting it in the position
+	 * it reports, so the cursor would land short of where the value
+	 * ended; such a body (never valid JSON) is left to the whole parse.
+	 */
+	if (memchr(body, '\0', len) || !take(&c, '{'))
 		goto cleanup;
 	if (take(&c, '}'))
 		goto end;
