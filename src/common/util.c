@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -384,4 +385,12 @@ int mkt_util_streq_ct(const char *a, const char *b)
 	for (i = 0; i < la; i++)
 		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
 	return diff == 0;
+}
+
+long long mkt_util_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

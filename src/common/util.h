@@ -58,4 +58,7 @@ int mkt_util_text_has_url_userinfo(const char *text);
 /* Constant-time comparison of two NUL-terminated strings. */
 int mkt_util_streq_ct(const char *a, const char *b);
 
+/* Milliseconds of CLOCK_MONOTONIC: for intervals, never for dates. */
+long long mkt_util_now_ms(void);
+
 #endif

@@ -3,12 +3,16 @@
  */
 #include <config.h>
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/parser.h>
+#include <libxml/xmlerror.h>
 
 #include "alloc.h"
 #include "error.h"
+#include "log.h"
 #include "util.h"
 #include "xml.h"
 
@@ -104,4 +108,68 @@ int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
 			return ret;
 	}
 	return 0;
+}
+
+#define ERRLOG_INTERVAL_MS 1000
+
+static void errlog_line(mkt_xml_errlog *l, const char *what)
+{
+	long long now = mkt_util_now_ms();
+	unsigned long left_out = 0;
+	int log_it = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->last_ms == 0 || now - l->last_ms >= ERRLOG_INTERVAL_MS) {
+		left_out = l->unlogged;
+		l->unlogged = 0;
+		l->last_ms = now;
+		log_it = 1;
+	} else {
+		l->unlogged++;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (!log_it)
+		return;
+	if (left_out)
+		mkt_log(MKT_LOG_DEBUG, "xml", "libxml2: %s (and %lu more since the last such line)",
+			what, left_out);
+	else
+		mkt_log(MKT_LOG_DEBUG, "xml", "libxml2: %s", what);
+}
+
+static void on_structured_error(void *data, xmlErrorPtr e)
+{
+	char msg[256];
+
+	/* A parse with a context of its own reports its errors itself. */
+	if (e && e->ctxt)
+		return;
+	snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "unknown error");
+	mkt_util_trim(msg);
+	errlog_line(data, msg);
+}
+
+/* The older channel, printf-style and sometimes a line in pieces: each
+ * piece counts as a line. */
+static void on_generic_error(void *data, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mkt_util_trim(msg);
+	if (*msg)
+		errlog_line(data, msg);
+}
+
+void mkt_xml_log_errors(mkt_xml_errlog *limiter)
+{
+	/* The handlers are per thread: the current one's, and the defaults
+	 * that threads started later take. */
+	xmlThrDefSetStructuredErrorFunc(limiter, on_structured_error);
+	xmlThrDefSetGenericErrorFunc(limiter, on_generic_error);
+	xmlSetStructuredErrorFunc(limiter, on_structured_error);
+	xmlSetGenericErrorFunc(limiter, on_generic_error);
 }

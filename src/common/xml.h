@@ -8,6 +8,7 @@
 #ifndef MKT_XML_H
 #define MKT_XML_H
 
+#include <pthread.h>
 #include <libxml/tree.h>
 
 /* Parse a document; MKT_EINVAL with "malformed XML: <libxml2 message>". */
@@ -27,5 +28,24 @@ int mkt_xml_child_long(xmlNodePtr node, const char *name, long long *out);
  * one must be present (MKT_EINVAL naming the first missing or bad one). */
 int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
 			  long long *out);
+
+/*
+ * libxml2 reports a few errors (an encoding it cannot convert, an I/O
+ * failure) through its process-wide handler rather than the parser's, and
+ * that handler prints to stderr: any client could add lines there with
+ * each request.  mkt_xml_log_errors() sends them to the log instead, at
+ * DEBUG (the parse that met them fails with its own message), at most one
+ * line a second and a count of the ones left out.  Call it before any
+ * thread starts; @limiter must outlive every parse.
+ */
+typedef struct {
+	pthread_mutex_t lock;
+	long long last_ms;
+	unsigned long unlogged;
+} mkt_xml_errlog;
+
+#define MKT_XML_ERRLOG_INIT { PTHREAD_MUTEX_INITIALIZER, 0, 0 }
+
+void mkt_xml_log_errors(mkt_xml_errlog *limiter);
 
 #endif

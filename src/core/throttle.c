@@ -56,14 +56,6 @@ struct mkt_throttle {
 	unsigned long unlogged_refused;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* FNV-1a from a random start; 0 is kept for free slots. */
 static uint64_t key_of(const mkt_throttle *t, const char *s)
 {
@@ -111,7 +103,7 @@ static int blocked(mkt_throttle *t, kind k, const char *s, int64_t now)
 
 int mkt_throttle_check(mkt_throttle *t, const char *user, const char *addr)
 {
-	int64_t now = now_ms();
+	int64_t now = mkt_util_now_ms();
 	int busy;
 
 	pthread_mutex_lock(&t->lock);
@@ -149,7 +141,7 @@ static void printable(char *out, size_t outsz, const char *s)
 
 void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int refused)
 {
-	int64_t now = now_ms();
+	int64_t now = mkt_util_now_ms();
 	unsigned long n = 0, nrefused = 0;
 	char name[65];
 
@@ -180,7 +172,7 @@ void mkt_throttle_success(mkt_throttle *t, const char *user)
 	entry *e;
 
 	pthread_mutex_lock(&t->lock);
-	if ((e = lookup(t, KIND_USER, user, now_ms(), 0)))
+	if ((e = lookup(t, KIND_USER, user, mkt_util_now_ms(), 0)))
 		memset(e, 0, sizeof(*e));
 	pthread_mutex_unlock(&t->lock);
 }
@@ -194,7 +186,7 @@ mkt_throttle *mkt_throttle_new(void)
 	 * user's entry then takes a few chosen names, which the address's
 	 * own count still catches. */
 	if (mkt_util_random(&t->seed, sizeof(t->seed)) < 0) {
-		t->seed = (uint64_t)now_ms();
+		t->seed = (uint64_t)mkt_util_now_ms();
 		mkt_error_clear();
 	}
 	return t;

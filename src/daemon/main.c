@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/xml.h"
 #include "core/config.h"
 #include "core/core.h"
 #include "core/datastore.h"
@@ -48,6 +49,7 @@ typedef struct {
 	mkt_serviceflow *services;
 	mkt_fed *fed;                /* NULL when standalone */
 	mkt_rpc_server *rpc;
+	mkt_xml_errlog xml_errors;    /* libxml2's process-wide reports, to the log */
 	sigset_t signals;
 	pthread_t signal_thread;
 	int signal_thread_started;
@@ -305,7 +307,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	mkt_daemon d = { .config_path = MKT_SYSCONFDIR "/marketd/marketd.conf" };
+	mkt_daemon d = { .config_path = MKT_SYSCONFDIR "/marketd/marketd.conf",
+			  .xml_errors = MKT_XML_ERRLOG_INIT };
 	int c, ret;
 
 	/* Requests run on the front end's threads and driver actions on
@@ -330,6 +333,7 @@ int main(int argc, char **argv)
 	}
 
 	xmlInitParser();
+	mkt_xml_log_errors(&d.xml_errors);
 	raise_fd_limit();
 	ret = start(&d);
 	if (ret < 0) {

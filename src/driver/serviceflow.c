@@ -83,21 +83,11 @@ struct call {
 	int poll;                  /* a last_operation */
 };
 
-/* Milliseconds: a poll "in 1 s" must not come after 0.1 s because the
- * clock's second was about to turn. */
-static long long now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void schedule(mkt_serviceflow *sf, int table, int id, long long delay)
 {
 	due *d = mkt_calloc(1, sizeof(*d)), **pp;
 
-	d->at = now_mono() + delay * 1000;
+	d->at = mkt_util_now_ms() + delay * 1000;
 	d->table = table;
 	d->id = id;
 	pthread_mutex_lock(&sf->lock);
@@ -653,7 +643,7 @@ static void *scheduler(void *arg)
 
 	pthread_mutex_lock(&sf->lock);
 	while (!sf->stopping) {
-		long long now = now_mono(), wake = now + 1000;
+		long long now = mkt_util_now_ms(), wake = now + 1000;
 		due *d = sf->due;
 		struct timespec ts;
 		batch *b;
@@ -692,7 +682,7 @@ static void *scheduler(void *arg)
 			ts.tv_sec += (wake - now) / 1000 + ns / 1000000000;
 			ts.tv_nsec = ns % 1000000000;
 		}
-		if (!sf->stopping && !(sf->due && sf->due->at <= now_mono()) && !batch_ready(sf))
+		if (!sf->stopping && !(sf->due && sf->due->at <= mkt_util_now_ms()) && !batch_ready(sf))
 			pthread_cond_timedwait(&sf->cond, &sf->lock, &ts);
 	}
 	pthread_mutex_unlock(&sf->lock);

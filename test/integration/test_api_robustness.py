@@ -277,6 +277,26 @@ class MalformedHTTP(Snapshot):
                                            "</params></methodCall>" % D.public_dir).encode()
         self.post(body)
 
+    def test_undecodable_body_stays_off_stderr(self):
+        # "<\0\0\0" makes libxml2 read the body as UCS-4, which it cannot
+        # convert; it says so through its process-wide handler, which
+        # printed two lines a request to marketd's stderr (the journal).
+        err_at = os.path.getsize(D.stderr_path)
+        log_at = len(D.read_log())
+        start = time.monotonic()
+        for _ in range(30):
+            self.post(b"<\0\0\0=")
+        elapsed = time.monotonic() - start
+        with open(D.stderr_path, "rb") as f:
+            f.seek(err_at)
+            err = f.read()
+        self.assertNotIn(b"encoding error", err)
+        self.assertNotIn(b"I/O error", err)
+        lines = [l for l in D.read_log()[log_at:].splitlines() if "[xml][D]" in l]
+        self.assertTrue(any("libxml2: input conversion failed" in l for l in lines), lines)
+        # At most a line a second: without the limit, 60 or more.
+        self.assertLessEqual(len(lines), int(elapsed) + 2, lines)
+
     def test_non_utf8_method_name(self):
         self.post(b"<?xml version='1.0'?><methodCall><methodName>one.\xff\xfe</methodName>"
                   b"<params></params></methodCall>")
