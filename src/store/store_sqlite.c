@@ -630,25 +630,26 @@ static int sq_write(void *impl, mkt_table t, mkt_store_op op, const mkt_store_ro
 	return log && mkt_store_table_replicated(t) ? append_changelog(st, t, op, r) : 0;
 }
 
-static mkt_store_row row_of(sqlite3_stmt *stmt)
+/* The row whose ten columns (oid, name, ..., body) start at column @k. */
+static mkt_store_row row_of(sqlite3_stmt *stmt, int k)
 {
 	return (mkt_store_row){
-		.oid = sqlite3_column_int(stmt, 0),
-		.name = (const char *)sqlite3_column_text(stmt, 1),
-		.uid = sqlite3_column_int(stmt, 2),
-		.gid = sqlite3_column_int(stmt, 3),
-		.owner_u = sqlite3_column_int(stmt, 4),
-		.group_u = sqlite3_column_int(stmt, 5),
-		.other_u = sqlite3_column_int(stmt, 6),
-		.parent = sqlite3_column_int(stmt, 7),
-		.state = sqlite3_column_int(stmt, 8),
-		.body = (const char *)sqlite3_column_text(stmt, 9),
+		.oid = sqlite3_column_int(stmt, k),
+		.name = (const char *)sqlite3_column_text(stmt, k + 1),
+		.uid = sqlite3_column_int(stmt, k + 2),
+		.gid = sqlite3_column_int(stmt, k + 3),
+		.owner_u = sqlite3_column_int(stmt, k + 4),
+		.group_u = sqlite3_column_int(stmt, k + 5),
+		.other_u = sqlite3_column_int(stmt, k + 6),
+		.parent = sqlite3_column_int(stmt, k + 7),
+		.state = sqlite3_column_int(stmt, k + 8),
+		.body = (const char *)sqlite3_column_text(stmt, k + 9),
 	};
 }
 
 static int emit_row(sqlite3_stmt *stmt, mkt_store_row_cb cb, void *payload)
 {
-	mkt_store_row r = row_of(stmt);
+	mkt_store_row r = row_of(stmt, 0);
 
 	return cb(&r, payload);
 }
@@ -862,7 +863,7 @@ static int sq_cursor_next(void *cursor, mkt_store_row *row)
 	if (c->rc != SQLITE_ROW)
 		return mkt_error_set(MKT_ERROR, MKT_ERR_STORE, "listing a pool: %s",
 				     sqlite3_errmsg(c->db));
-	*row = row_of(stmt);
+	*row = row_of(stmt, 0);
 	c->rc = -1;
 	return 1;
 }
@@ -967,23 +968,11 @@ static int sq_changelog_read(void *impl, long long after, size_t max,
 		/* The entry's own columns, or its app's (from column 13). */
 		int by_ref = sqlite3_column_type(stmt, 12) == SQLITE_NULL &&
 			     sqlite3_column_type(stmt, 13) != SQLITE_NULL;
-		int k0 = by_ref ? 13 : 3;
 		mkt_store_change c = {
 			.idx = sqlite3_column_int64(stmt, 0),
 			.table = mkt_store_table_by_name(tbl),
 			.op = MKT_STORE_DELETE,
-			.row = {
-				.oid = sqlite3_column_int(stmt, k0),
-				.name = (const char *)sqlite3_column_text(stmt, k0 + 1),
-				.uid = sqlite3_column_int(stmt, k0 + 2),
-				.gid = sqlite3_column_int(stmt, k0 + 3),
-				.owner_u = sqlite3_column_int(stmt, k0 + 4),
-				.group_u = sqlite3_column_int(stmt, k0 + 5),
-				.other_u = sqlite3_column_int(stmt, k0 + 6),
-				.parent = sqlite3_column_int(stmt, k0 + 7),
-				.state = sqlite3_column_int(stmt, k0 + 8),
-				.body = (const char *)sqlite3_column_text(stmt, k0 + 9),
-			},
+			.row = row_of(stmt, by_ref ? 13 : 3),
 		};
 		size_t k;
 
