@@ -141,7 +141,8 @@ static void on_structured_error(void *data, xmlErrorPtr e)
 {
 	char msg[256];
 
-	/* A parse with a context of its own reports its errors itself. */
+	/* A parse with a context fails with its own message: ours through
+	 * mkt_error, xmlrpc-c's as the fault it answers. */
 	if (e && e->ctxt)
 		return;
 	snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "unknown error");

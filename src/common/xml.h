@@ -35,7 +35,8 @@ int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
  * that handler prints to stderr: any client could add lines there with
  * each request.  mkt_xml_log_errors() sends them to the log instead, at
  * DEBUG (the parse that met them fails with its own message), at most one
- * line a second and a count of the ones left out.  Call it before any
+ * line a second and a count of the ones left out; errors of a parser
+ * context are left to the parse's owner.  Call it before any
  * thread starts; @limiter must outlive every parse.
  */
 typedef struct {

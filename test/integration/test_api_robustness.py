@@ -286,12 +286,14 @@ class MalformedHTTP(Snapshot):
         start = time.monotonic()
         for _ in range(30):
             self.post(b"<\0\0\0=")
+            self.post(b"\0<\0\0")     # a parser error: "encoding not supported UCS4 3412"
         elapsed = time.monotonic() - start
         with open(D.stderr_path, "rb") as f:
             f.seek(err_at)
             err = f.read()
         self.assertNotIn(b"encoding error", err)
         self.assertNotIn(b"I/O error", err)
+        self.assertNotIn(b"parser error", err)
         lines = [l for l in D.read_log()[log_at:].splitlines() if "[xml][D]" in l]
         self.assertTrue(any("libxml2: input conversion failed" in l for l in lines), lines)
         # At most a line a second: without the limit, 60 or more.
