@@ -366,16 +366,17 @@ static int sq_open(void **out, const char *path)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	/* A catalog pass writes tens of MB in one transaction: a page cache
-	 * of 8 MiB keeps its index pages from being re-read from the WAL
-	 * (16 MiB made a 100 000-app first pass no faster, and the daemon's
-	 * RSS 8 MiB larger for good).  An app's row is ~2 KiB: a 4 KiB page
+	 * of 4 MiB keeps its index pages from being re-read from the WAL
+	 * (8 or 16 MiB made a 100 000-app first pass no faster, 3.9-5.7 s
+	 * against 3.9-5.3 s, and the daemon's peak RSS 4 or 12 MiB larger:
+	 * 63.6-68 MiB against 59.5-61.6).  An app's row is ~2 KiB: a 4 KiB page
 	 * holds one, half empty, so a new database gets 16 KiB pages (a
 	 * 100 000-app first pass wrote half the pages, in half the time).
 	 * The size of an existing database stays (it cannot change in WAL
 	 * mode; README, "Upgrading"). */
 	if ((ret = exec_sql(st, "PRAGMA page_size=16384;"
 			    " PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			    " PRAGMA cache_size=-8192;",
+			    " PRAGMA cache_size=-4096;",
 			    "configuring the database")) < 0)
 		goto cleanup;
 	if ((ret = migrate(st)) < 0)
