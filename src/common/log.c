@@ -146,3 +146,15 @@ void mkt_log(mkt_log_level level, const char *module, const char *fmt, ...)
 	}
 	pthread_mutex_unlock(&logger.lock);
 }
+
+int mkt_log_limit(mkt_log_limiter *l, long long now_ms, long long interval_ms,
+		  unsigned long *count)
+{
+	l->unlogged++;
+	if (l->last_ms != 0 && now_ms - l->last_ms < interval_ms)
+		return 0;
+	*count = l->unlogged;
+	l->unlogged = 0;
+	l->last_ms = now_ms;
+	return 1;
+}

@@ -42,4 +42,19 @@ void mkt_log(mkt_log_level level, const char *module, const char *fmt, ...)
 
 int mkt_log_enabled(mkt_log_level level);
 
+/*
+ * At most a line per interval for a storm of like events (failed logins,
+ * libxml2's reports): mkt_log_limit() counts an event at @now_ms and
+ * returns 1 when a line is due, with *count the events it reports (this
+ * one and those left out since the last line), else 0.  The caller
+ * serialises calls on one limiter.
+ */
+typedef struct {
+	long long last_ms;       /* 0: no line yet */
+	unsigned long unlogged;
+} mkt_log_limiter;
+
+int mkt_log_limit(mkt_log_limiter *l, long long now_ms, long long interval_ms,
+		  unsigned long *count);
+
 #endif

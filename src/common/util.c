@@ -387,6 +387,15 @@ int mkt_util_streq_ct(const char *a, const char *b)
 	return diff == 0;
 }
 
+void mkt_util_printable(char *out, size_t outsz, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < outsz; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = '\0';
+}
+
 long long mkt_util_now_ms(void)
 {
 	struct timespec ts;

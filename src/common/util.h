@@ -58,6 +58,10 @@ int mkt_util_text_has_url_userinfo(const char *text);
 /* Constant-time comparison of two NUL-terminated strings. */
 int mkt_util_streq_ct(const char *a, const char *b);
 
+/* @s cut to @outsz - 1 bytes, control characters as '?': text from
+ * outside fit for one log line. */
+void mkt_util_printable(char *out, size_t outsz, const char *s);
+
 /* Milliseconds of CLOCK_MONOTONIC: for intervals, never for dates. */
 long long mkt_util_now_ms(void);
 

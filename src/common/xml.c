@@ -112,29 +112,25 @@ int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
 
 #define ERRLOG_INTERVAL_MS 1000
 
-static void errlog_line(mkt_xml_errlog *l, const char *what)
+/* @what is libxml2's message, which may quote the document: one line of
+ * printable characters, as the log's lines are. */
+static void errlog_line(mkt_xml_errlog *l, char *what)
 {
-	long long now = mkt_util_now_ms();
-	unsigned long left_out = 0;
-	int log_it = 0;
+	unsigned long n = 0;
+	char line[256];
+	int due;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->last_ms == 0 || now - l->last_ms >= ERRLOG_INTERVAL_MS) {
-		left_out = l->unlogged;
-		l->unlogged = 0;
-		l->last_ms = now;
-		log_it = 1;
-	} else {
-		l->unlogged++;
-	}
+	due = mkt_log_limit(&l->limit, mkt_util_now_ms(), ERRLOG_INTERVAL_MS, &n);
 	pthread_mutex_unlock(&l->lock);
-	if (!log_it)
+	if (!due)
 		return;
-	if (left_out)
+	mkt_util_printable(line, sizeof(line), mkt_util_trim(what));
+	if (n > 1)
 		mkt_log(MKT_LOG_DEBUG, "xml", "libxml2: %s (and %lu more since the last such line)",
-			what, left_out);
+			line, n - 1);
 	else
-		mkt_log(MKT_LOG_DEBUG, "xml", "libxml2: %s", what);
+		mkt_log(MKT_LOG_DEBUG, "xml", "libxml2: %s", line);
 }
 
 static void on_structured_error(void *data, xmlErrorPtr e)
@@ -146,7 +142,6 @@ static void on_structured_error(void *data, xmlErrorPtr e)
 	if (e && e->ctxt)
 		return;
 	snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "unknown error");
-	mkt_util_trim(msg);
 	errlog_line(data, msg);
 }
 
@@ -160,8 +155,7 @@ static void on_generic_error(void *data, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	mkt_util_trim(msg);
-	if (*msg)
+	if (*mkt_util_trim(msg))
 		errlog_line(data, msg);
 }
 

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <libxml/tree.h>
 
+#include "log.h"
+
 /* Parse a document; MKT_EINVAL with "malformed XML: <libxml2 message>". */
 int mkt_xml_parse(xmlDocPtr *out, const char *text, size_t len);
 
@@ -41,11 +43,10 @@ int mkt_xml_children_long(xmlNodePtr node, const char *const *names, size_t n,
  */
 typedef struct {
 	pthread_mutex_t lock;
-	long long last_ms;
-	unsigned long unlogged;
+	mkt_log_limiter limit;
 } mkt_xml_errlog;
 
-#define MKT_XML_ERRLOG_INIT { PTHREAD_MUTEX_INITIALIZER, 0, 0 }
+#define MKT_XML_ERRLOG_INIT { PTHREAD_MUTEX_INITIALIZER, { 0, 0 } }
 
 void mkt_xml_log_errors(mkt_xml_errlog *limiter);
 

@@ -51,8 +51,7 @@ struct mkt_throttle {
 	pthread_mutex_t lock;
 	uint64_t seed;               /* so that no one can pick colliding names */
 	entry table[KIND_LAST][SLOTS];
-	int64_t last_log_ms;
-	unsigned long unlogged;      /* failures since the last log line */
+	mkt_log_limiter log;         /* failures since the last log line */
 	unsigned long unlogged_refused;
 };
 
@@ -129,16 +128,6 @@ static void count(mkt_throttle *t, kind k, const char *s, int64_t now)
 			      policy[k].base_ms << over : policy[k].max_ms));
 }
 
-/* A user name from a session string, fit for one log line. */
-static void printable(char *out, size_t outsz, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < outsz; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	out[i] = '\0';
-}
-
 void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int refused)
 {
 	int64_t now = mkt_util_now_ms();
@@ -149,19 +138,17 @@ void mkt_throttle_fail(mkt_throttle *t, const char *user, const char *addr, int 
 	if (user)
 		count(t, KIND_USER, user, now);
 	count(t, KIND_ADDR, addr, now);
-	t->unlogged++;
 	t->unlogged_refused += refused ? 1 : 0;
 	/* A storm of guesses must not become a storm of log lines. */
-	if (t->last_log_ms == 0 || now - t->last_log_ms >= LOG_INTERVAL_MS) {
-		n = t->unlogged;
+	if (mkt_log_limit(&t->log, now, LOG_INTERVAL_MS, &n)) {
 		nrefused = t->unlogged_refused;
-		t->unlogged = t->unlogged_refused = 0;
-		t->last_log_ms = now;
+		t->unlogged_refused = 0;
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (n == 0)
 		return;
-	printable(name, sizeof(name), user ? user : "(the federation's server user)");
+	/* A user name from a session string, fit for one log line. */
+	mkt_util_printable(name, sizeof(name), user ? user : "(the federation's server user)");
 	mkt_log(MKT_LOG_WARN, "auth",
 		"%lu failed login(s) (%lu turned down by the back-off) since the last report; "
 		"the last for user '%s' from %s", n, nrefused, name, addr);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/util.h"
 
 static const struct {
@@ -120,6 +121,33 @@ START_TEST(test_hex)
 }
 END_TEST
 
+START_TEST(test_printable)
+{
+	char out[8];
+
+	mkt_util_printable(out, sizeof(out), "a\nb\r\x7f\x01\xc3\xa9");
+	ck_assert_str_eq(out, "a?b??\?\xc3");          /* cut to 7 bytes; UTF-8 stays */
+	mkt_util_printable(out, sizeof(out), "");
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(test_log_limit)
+{
+	mkt_log_limiter l = { 0, 0 };
+	unsigned long n = 0;
+
+	ck_assert_int_eq(mkt_log_limit(&l, 5000, 1000, &n), 1);   /* the first is due */
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(mkt_log_limit(&l, 5100, 1000, &n), 0);
+	ck_assert_int_eq(mkt_log_limit(&l, 5999, 1000, &n), 0);
+	ck_assert_int_eq(mkt_log_limit(&l, 6000, 1000, &n), 1);   /* with the two left out */
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(mkt_log_limit(&l, 9000, 1000, &n), 1);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -132,6 +160,8 @@ int main(void)
 	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_base64);
 	tcase_add_test(tc, test_buf_add_xml);
+	tcase_add_test(tc, test_printable);
+	tcase_add_test(tc, test_log_limit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
